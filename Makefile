@@ -1,0 +1,33 @@
+# The two Quickstart commands: `make train` and `make test`. Each sets everything up first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data train test bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+setup: $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[viz,scale,test]'
+
+# Fashion-MNIST from the Debian package dataset-fashion-mnist (IDX files).
+data:
+	@if [ ! -f $(FASHION_MNIST_DIR)/train-images-idx3-ubyte.gz ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+	fi
+
+train: setup data
+	$(VENV)/bin/convscope train $(ARGS)
+
+test: setup
+	$(PY) -m pytest tests
+
+bench: setup data
+	$(PY) benchmarks/conv_vs_torch.py
+	$(PY) benchmarks/train_vs_torch.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,11 @@
+"""convscope: convolutional layers you can read, run, measure and see.
+
+A NumPy-only CNN engine with PyTorch's semantics: `functional` (convolution and friends),
+a small autograd `Tensor`, `nn` modules, `optim`, `data`, `models`, convolution arithmetic
+(`arith`) and a model `summary`.
+"""
+
+from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from . import functional
+
+__version__ = "0.1.0"

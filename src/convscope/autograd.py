@@ -1,0 +1,372 @@
+"""A small reverse-mode autograd over NumPy arrays, in the spirit of micrograd.
+
+Each operation creates a `Tensor` that remembers its parents and a closure which, given the
+gradient of the output, returns the gradients of the parents. `backward()` orders the graph
+topologically once and calls the closures in reverse. The closures call kernels; this module
+does no convolution math itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled"]
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record a graph (False inside `no_grad()`)."""
+    return getattr(_state, "enabled", True)
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool):
+    previous = is_grad_enabled()
+    _state.enabled = enabled
+    try:
+        yield
+    finally:
+        _state.enabled = previous
+
+
+def no_grad():
+    """Context manager in which no graph is recorded (inference, optimizer steps)."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Context manager that turns graph recording back on inside `no_grad()`."""
+    return _grad_mode(True)
+
+
+_FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def _as_array(data, dtype=None) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    return np.asarray(data, dtype=dtype)
+
+
+def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum `grad` down to `shape`, undoing NumPy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    ndim_extra = grad.ndim - len(shape)
+    if ndim_extra > 0:
+        grad = grad.sum(axis=tuple(range(ndim_extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Attributes:
+        data: the values, a NumPy array (assignable, e.g. to copy weights from elsewhere).
+        grad: the accumulated gradient of the last `backward()` calls, a NumPy array or None.
+        requires_grad: whether gradients flow to this tensor.
+    """
+
+    __array_priority__ = 1000  # so that ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        self.data = _as_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward = None  # grad_out -> tuple of grads, one per parent (None to skip)
+        self._op = ""
+
+    # -- construction of graph nodes -------------------------------------------------------
+    @classmethod
+    def _from_op(cls, data, parents, backward, op: str = "") -> "Tensor":
+        """A new node. `backward(grad)` returns one gradient (or None) per parent."""
+        out = cls(data)
+        if is_grad_enabled() and any(p.requires_grad for p in parents):
+            out.requires_grad = True
+            out._parents = tuple(parents)
+            out._backward = backward
+            out._op = op
+        return out
+
+    # -- properties --------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def T(self) -> "Tensor":
+        return self.transpose()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (no copy)."""
+        return self.data
+
+    def item(self):
+        return self.data.item()
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing the data, cut from the graph."""
+        return Tensor(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, prefix="tensor(", separator=", ")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        return f"tensor({body}{extra})"
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # -- backward ---------------------------------------------------------------------------
+    def backward(self, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `grad` defaults to 1 for a tensor with one element, as in PyTorch.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: tensor does not require grad and has no graph")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be omitted only for a tensor with one element, "
+                    f"got shape {self.shape}")
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad,
+                              dtype=self.data.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward: grad of shape {grad.shape} does not match "
+                                 f"tensor of shape {self.shape}")
+
+        order: list[Tensor] = []
+        seen: set[int] = set()
+        stack = [(self, False)]
+        while stack:  # iterative DFS, so deep graphs don't hit the recursion limit
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for parent in node._parents:
+                if id(parent) not in seen:
+                    stack.append((parent, False))
+
+        grads: dict[int, np.ndarray] = {id(self): grad}
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:  # a leaf
+                if node.requires_grad:
+                    g = np.asarray(g, dtype=node.data.dtype).reshape(node.shape)
+                    node.grad = g.copy() if node.grad is None else node.grad + g
+                continue
+            for parent, pg in zip(node._parents, node._backward(g)):
+                if pg is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                grads[key] = pg if key not in grads else grads[key] + pg
+
+    # -- elementwise arithmetic --------------------------------------------------------------
+    def _coerce(self, other) -> "Tensor":
+        if isinstance(other, Tensor):
+            return other
+        return Tensor(np.asarray(other, dtype=self.data.dtype))
+
+    def __add__(self, other):
+        other = self._coerce(other)
+        a, b = self.shape, other.shape
+        return Tensor._from_op(self.data + other.data, (self, other),
+                               lambda g: (_unbroadcast(g, a), _unbroadcast(g, b)), "add")
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Tensor._from_op(-self.data, (self,), lambda g: (-g,), "neg")
+
+    def __sub__(self, other):
+        other = self._coerce(other)
+        a, b = self.shape, other.shape
+        return Tensor._from_op(self.data - other.data, (self, other),
+                               lambda g: (_unbroadcast(g, a), _unbroadcast(-g, b)), "sub")
+
+    def __rsub__(self, other):
+        return self._coerce(other) - self
+
+    def __mul__(self, other):
+        other = self._coerce(other)
+        x, y = self.data, other.data
+        return Tensor._from_op(x * y, (self, other),
+                               lambda g: (_unbroadcast(g * y, x.shape),
+                                          _unbroadcast(g * x, y.shape)), "mul")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        other = self._coerce(other)
+        x, y = self.data, other.data
+        return Tensor._from_op(x / y, (self, other),
+                               lambda g: (_unbroadcast(g / y, x.shape),
+                                          _unbroadcast(-g * x / (y * y), y.shape)), "div")
+
+    def __rtruediv__(self, other):
+        return self._coerce(other) / self
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor):
+            raise TypeError("pow: only a number exponent is supported")
+        x = self.data
+        return Tensor._from_op(x ** exponent, (self,),
+                               lambda g: (g * exponent * x ** (exponent - 1),), "pow")
+
+    def __matmul__(self, other):
+        other = self._coerce(other)
+        x, y = self.data, other.data
+        if x.ndim < 2 or y.ndim < 2:
+            raise ValueError(f"matmul: both operands need at least 2 dimensions, got shapes "
+                             f"{x.shape} and {y.shape}")
+
+        def backward(g):
+            gx = g @ np.swapaxes(y, -1, -2)
+            gy = np.swapaxes(x, -1, -2) @ g
+            return _unbroadcast(gx, x.shape), _unbroadcast(gy, y.shape)
+
+        return Tensor._from_op(x @ y, (self, other), backward, "matmul")
+
+    def exp(self):
+        out = np.exp(self.data)
+        return Tensor._from_op(out, (self,), lambda g: (g * out,), "exp")
+
+    def log(self):
+        x = self.data
+        return Tensor._from_op(np.log(x), (self,), lambda g: (g / x,), "log")
+
+    def sqrt(self):
+        out = np.sqrt(self.data)
+        return Tensor._from_op(out, (self,), lambda g: (g / (2 * out),), "sqrt")
+
+    def abs(self):
+        x = self.data
+        return Tensor._from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs")
+
+    # -- reductions --------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims: bool = False):
+        shape = self.shape
+
+        def backward(g):
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            return (np.broadcast_to(g, shape).astype(g.dtype, copy=True),)
+
+        return Tensor._from_op(self.data.sum(axis=axis, keepdims=keepdims), (self,),
+                               backward, "sum")
+
+    def mean(self, axis=None, keepdims: bool = False):
+        n = self.data.size if axis is None else int(
+            np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / max(n, 1))
+
+    def max(self, axis=None, keepdims: bool = False):
+        x = self.data
+        out = x.max(axis=axis, keepdims=True)
+
+        def backward(g):
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            mask = x == out
+            # ties share the gradient equally
+            return (mask * (g / mask.sum(axis=axis, keepdims=True)),)
+
+        value = out if keepdims else (out.reshape(()) if axis is None else out.squeeze(axis))
+        return Tensor._from_op(value, (self,), backward, "max")
+
+    # -- shape -------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        old = self.shape
+        return Tensor._from_op(self.data.reshape(shape), (self,),
+                               lambda g: (g.reshape(old),), "reshape")
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        shape = self.shape
+        if not shape:
+            return self.reshape(1)
+        end = end_dim % len(shape)
+        new = shape[:start_dim] + (int(np.prod(shape[start_dim:end + 1])),) + shape[end + 1:]
+        return self.reshape(new)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        axes = axes or tuple(reversed(range(self.ndim)))
+        inverse = tuple(np.argsort(axes))
+        return Tensor._from_op(self.data.transpose(axes), (self,),
+                               lambda g: (g.transpose(inverse),), "transpose")
+
+    permute = transpose
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        shape, dtype = self.shape, self.dtype
+
+        def backward(g):
+            out = np.zeros(shape, dtype=dtype)
+            np.add.at(out, index, g)  # add.at accumulates repeated indices
+            return (out,)
+
+        return Tensor._from_op(self.data[index], (self,), backward, "getitem")
+
+    # -- comparisons give plain arrays (no gradient) -----------------------------------------
+    def __eq__(self, other):
+        return self.data == (other.data if isinstance(other, Tensor) else other)
+
+    def __lt__(self, other):
+        return self.data < (other.data if isinstance(other, Tensor) else other)
+
+    def __gt__(self, other):
+        return self.data > (other.data if isinstance(other, Tensor) else other)
+
+    __hash__ = object.__hash__
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Make a `Tensor` from an array-like (a copy of the data).
+
+    >>> x = tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    array([2., 4.])
+    """
+    arr = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype, copy=True)
+    if requires_grad and not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"tensor: requires_grad=True needs a floating-point dtype, got {arr.dtype}")
+    return Tensor(arr, requires_grad=requires_grad)
