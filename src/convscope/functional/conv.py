@@ -1,0 +1,341 @@
+"""Convolution, transposed convolution and padding: the public functions.
+
+Each function validates its arguments once (`convscope._args`), calls a kernel on NumPy
+arrays, and, when it was given `Tensor`s, records how to call the kernels' backward passes.
+NumPy arrays in give NumPy arrays out; Tensors in give a Tensor out.
+
+Output size along each spatial dimension (the lecture's W' = (W - K + 2P)/S + 1, with
+dilation d and padding P_before + P_after)::
+
+    out = floor((W + P_before + P_after - d*(K - 1) - 1) / S) + 1
+
+and for the transposed convolution, which maps that output size back::
+
+    out = (W - 1)*S - P_before - P_after + d*(K - 1) + output_padding + 1
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _args, kernels
+from ..autograd import Tensor, is_grad_enabled
+from ..kernels import pad as pad_kernel
+
+__all__ = ["conv", "conv1d", "conv2d", "conv3d",
+           "conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+           "pad"]
+
+
+def _array(value, func: str, arg: str):
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - reported with the argument's name
+        raise TypeError(f"{func}: {arg} must be an array or a Tensor, got "
+                        f"{type(value).__name__}") from exc
+
+
+def _needs_grad(*values) -> bool:
+    return is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad for v in values)
+
+
+def _as_tensor(value):
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+def _wants(value) -> bool:
+    return isinstance(value, Tensor) and value.requires_grad
+
+
+def _algorithm(func: str, algorithm):
+    name = kernels.DEFAULT_ALGORITHM if algorithm is None else algorithm
+    if name not in kernels.ALGORITHMS:
+        raise ValueError(f"{func}: algorithm must be one of {sorted(kernels.ALGORITHMS)}, "
+                         f"got algorithm={algorithm!r}")
+    return name
+
+
+def _common(func, x, w, b, n, groups, *, transposed):
+    """Shared checks of ranks, dtypes, channels, groups and bias; (batched, C_out)."""
+    if w.ndim != n + 2:
+        layout = "(C_in, C_out/groups, *K)" if transposed else "(C_out, C_in/groups, *K)"
+        raise ValueError(f"{func}: expected weight of shape {layout} with {n} kernel "
+                         f"dimensions, got shape {tuple(w.shape)}")
+    batched = _args.check_input_rank(func, x.shape, n)
+    _args.check_float(func, input=x, weight=w, bias=b)
+    C_in = x.shape[1 if batched else 0]
+    if transposed:
+        C_out = w.shape[1] * groups if isinstance(groups, int) and groups > 0 else w.shape[1]
+        groups = _args.check_groups(func, groups, C_in, C_out)
+        if w.shape[0] != C_in:
+            raise ValueError(f"{func}: input has {C_in} channels but weight.shape[0] = "
+                             f"{w.shape[0]}; a transposed convolution's weight is "
+                             f"(C_in, C_out/groups, *K)")
+    else:
+        C_out = w.shape[0]
+        groups = _args.check_groups(func, groups, C_in, C_out)
+        if w.shape[1] * groups != C_in:
+            raise ValueError(f"{func}: input has {C_in} channels but weight.shape[1] x "
+                             f"groups = {w.shape[1]} x {groups} = {w.shape[1] * groups}")
+    if b is not None and b.shape != (C_out,):
+        raise ValueError(f"{func}: bias must have shape ({C_out},) (one per filter), got "
+                         f"shape {tuple(b.shape)}")
+    return batched, C_out, groups
+
+
+def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+         algorithm=None, _func="conv"):
+    """N-d convolution; the rank is weight.ndim - 2. See `conv2d` for the arguments."""
+    func = _func
+    x, w, b = (_array(v, func, a) for v, a in
+               ((input, "input"), (weight, "weight"), (bias, "bias")))
+    if w.ndim < 3:
+        raise ValueError(f"{func}: weight needs at least 3 dimensions (C_out, C_in/groups, "
+                         f"*K), got shape {tuple(w.shape)}")
+    n = w.ndim - 2
+    batched, C_out, groups = _common(func, x, w, b, n, groups, transposed=False)
+    K = w.shape[2:]
+    stride = _args.ntuple(stride, n, func=func, arg="stride")
+    dilation = _args.ntuple(dilation, n, func=func, arg="dilation")
+    pads = _args.conv_padding(padding, n, func=func, kernel_size=K, stride=stride,
+                              dilation=dilation)
+    alg = _algorithm(func, algorithm)
+    xb = x if batched else x[None]
+    S = xb.shape[2:]
+    out_size = []
+    for i in range(n):
+        span = dilation[i] * (K[i] - 1) + 1
+        padded = S[i] + sum(pads[i])
+        if span > padded:
+            raise ValueError(
+                f"{func}: kernel_size={tuple(K)} with dilation={dilation} spans "
+                f"{span} along spatial dimension {i}, larger than the padded input "
+                f"{padded} (input {S[i]} + padding {pads[i][0]} + {pads[i][1]})")
+        out_size.append((padded - span) // stride[i] + 1)
+    out_size = tuple(out_size)
+
+    kernel = kernels.ALGORITHMS[alg]
+    track = _needs_grad(input, weight, bias)
+    y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size)
+    if b is not None:
+        y = y + b.reshape((1, C_out) + (1,) * n)
+    out = y if batched else y[0]
+    if not track:
+        return Tensor(out) if any(isinstance(v, Tensor) for v in (input, weight, bias)) else out
+    if not _wants(weight):
+        saved = None  # no weight gradient: don't keep the columns alive
+
+    def backward(g):
+        gb = g if batched else g[None]
+        gx = gw = gbias = None
+        if _wants(input):
+            gx = kernel.backward_input(gb, w, xb.shape, stride, pads, dilation, groups)
+            gx = gx if batched else gx[0]
+        if _wants(weight):
+            gw = kernels.conv_backward_weight(alg, xb, saved, gb, w.shape, stride, pads,
+                                              dilation, groups)
+        if _wants(bias):
+            gbias = gb.sum(axis=(0,) + tuple(range(2, gb.ndim)))
+        return gx, gw, gbias
+
+    parents = (_as_tensor(input), _as_tensor(weight), _as_tensor(bias if bias is not None
+                                                                  else np.zeros(0)))
+    return Tensor._from_op(out, parents, backward, f"conv{n}d")
+
+
+def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                   groups=1, dilation=1, *, algorithm=None, _func="conv_transpose"):
+    """N-d transposed convolution; see `conv_transpose2d` for the arguments."""
+    func = _func
+    x, w, b = (_array(v, func, a) for v, a in
+               ((input, "input"), (weight, "weight"), (bias, "bias")))
+    if w.ndim < 3:
+        raise ValueError(f"{func}: weight needs at least 3 dimensions (C_in, C_out/groups, "
+                         f"*K), got shape {tuple(w.shape)}")
+    n = w.ndim - 2
+    batched, C_out, groups = _common(func, x, w, b, n, groups, transposed=True)
+    K = w.shape[2:]
+    stride = _args.ntuple(stride, n, func=func, arg="stride")
+    dilation = _args.ntuple(dilation, n, func=func, arg="dilation")
+    pads = _args.conv_padding(padding, n, func=func, kernel_size=K, stride=stride,
+                              dilation=dilation, allow_strings=False)
+    output_padding = _args.ntuple(output_padding, n, func=func, arg="output_padding",
+                                  minimum=0)
+    for i in range(n):
+        if output_padding[i] >= max(stride[i], dilation[i]):
+            raise ValueError(f"{func}: output_padding must be smaller than stride or "
+                             f"dilation, got output_padding={output_padding}, "
+                             f"stride={stride}, dilation={dilation}")
+    alg = _algorithm(func, algorithm)
+    xb = x if batched else x[None]
+    I = xb.shape[2:]
+    out_size = tuple((I[i] - 1) * stride[i] - sum(pads[i]) + dilation[i] * (K[i] - 1)
+                     + output_padding[i] + 1 for i in range(n))
+    if any(o <= 0 for o in out_size):
+        raise ValueError(f"{func}: output size {out_size} is not positive for input size "
+                         f"{tuple(I)}, kernel_size={tuple(K)}, stride={stride}, "
+                         f"padding={tuple(pads)}")
+    out_shape = (xb.shape[0], C_out) + out_size
+
+    # The transposed convolution is the input gradient of the convolution that maps an
+    # out_shape array to x, with the same weight: y = fold(W^T @ x).
+    kernel = kernels.ALGORITHMS[alg]
+    y = kernel.backward_input(xb, w, out_shape, stride, pads, dilation, groups)
+    if b is not None:
+        y = y + b.reshape((1, C_out) + (1,) * n)
+    out = y if batched else y[0]
+    if not _needs_grad(input, weight, bias):
+        return Tensor(out) if any(isinstance(v, Tensor) for v in (input, weight, bias)) else out
+
+    def backward(g):
+        gb = g if batched else g[None]
+        gx = gw = gbias = None
+        if _wants(input):  # the adjoint of the fold is the convolution itself
+            gx, _ = kernel.forward(gb, w, stride, pads, dilation, groups, I)
+            gx = gx if batched else gx[0]
+        if _wants(weight):  # the same weight gradient, with the roles of x and y swapped
+            gw = kernels.conv_backward_weight(alg, gb, None, xb, w.shape, stride, pads,
+                                              dilation, groups)
+        if _wants(bias):
+            gbias = gb.sum(axis=(0,) + tuple(range(2, gb.ndim)))
+        return gx, gw, gbias
+
+    parents = (_as_tensor(input), _as_tensor(weight), _as_tensor(bias if bias is not None
+                                                                  else np.zeros(0)))
+    return Tensor._from_op(out, parents, backward, f"conv_transpose{n}d")
+
+
+_CONV_DOC = """{n}-D convolution of a batch of {what} with C_out filters, PyTorch's `conv{n}d`.
+
+    Each filter (C_in/groups x {K}) slides over the input; at each position one dot product
+    plus the filter's one bias gives one value of that filter's activation map.
+
+    Args:
+        input: (N, C_in, {S}) or unbatched (C_in, {S}); a NumPy array or a Tensor.
+        weight: (C_out, C_in/groups, {K}).
+        bias: (C_out,) or None.
+        stride: int or tuple of {n} ints.
+        padding: int, tuple of {n} ints, tuple of {n} (before, after) pairs (asymmetric),
+            'valid' (none) or 'same' (stride 1 only; an odd total puts the extra at the end).
+        dilation: int or tuple of {n} ints (spacing of the kernel's taps).
+        groups: split channels into groups convolved separately (groups = C_in: depthwise).
+        algorithm: 'im2col' (default, unfold + matrix product) or 'direct' (the reference).
+
+    Shape: out = floor((S + P_before + P_after - dilation*(K-1) - 1) / stride) + 1.
+    """
+
+_CONV_T_DOC = """{n}-D transposed convolution, PyTorch's `conv_transpose{n}d`.
+
+    The adjoint of `conv{n}d` with the same weight: it maps an activation map back to the
+    size of the convolution's input (upsampling when stride > 1).
+
+    Args:
+        input: (N, C_in, {S}) or unbatched (C_in, {S}).
+        weight: (C_in, C_out/groups, {K}) (PyTorch's layout for transposed convolution).
+        bias: (C_out,) or None.
+        stride, dilation: int or tuple of {n} ints.
+        padding: int, tuple of {n} ints, or tuple of {n} (before, after) pairs; removed
+            from the output.
+        output_padding: extra size added at the far end of each dimension, smaller than
+            stride or dilation; it picks one of the input sizes a strided conv maps alike.
+        groups: as for convolution.
+
+    Shape: out = (S - 1)*stride - P_before - P_after + dilation*(K-1) + output_padding + 1.
+    """
+
+_NAMES = {1: ("signals", "K", "L"), 2: ("images", "K_h x K_w", "H, W"),
+          3: ("volumes", "K_d x K_h x K_w", "D, H, W")}
+
+
+def _make(n):
+    what, K, S = _NAMES[n]
+
+    def conv_nd(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                algorithm=None):
+        _check_weight_rank(f"conv{n}d", weight, n)
+        return conv(input, weight, bias, stride, padding, dilation, groups,
+                    algorithm=algorithm, _func=f"conv{n}d")
+
+    def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                          groups=1, dilation=1, *, algorithm=None):
+        _check_weight_rank(f"conv_transpose{n}d", weight, n)
+        return conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation, algorithm=algorithm, _func=f"conv_transpose{n}d")
+
+    conv_nd.__name__ = conv_nd.__qualname__ = f"conv{n}d"
+    conv_transpose_nd.__name__ = conv_transpose_nd.__qualname__ = f"conv_transpose{n}d"
+    conv_nd.__doc__ = _CONV_DOC.format(n=n, what=what, K=K, S=S)
+    conv_transpose_nd.__doc__ = _CONV_T_DOC.format(n=n, K=K, S=S)
+    return conv_nd, conv_transpose_nd
+
+
+def _check_weight_rank(func, weight, n):
+    shape = getattr(weight, "shape", None)
+    if shape is not None and len(shape) != n + 2:
+        raise ValueError(f"{func}: expected weight with {n + 2} dimensions (out, in, "
+                         f"{n} kernel sizes), got shape {tuple(shape)}")
+
+
+conv1d, conv_transpose1d = _make(1)
+conv2d, conv_transpose2d = _make(2)
+conv3d, conv_transpose3d = _make(3)
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """Pad the trailing dimensions of `input`, PyTorch's `F.pad`.
+
+    Args:
+        input: an array or a Tensor.
+        pad: (last_before, last_after, second_last_before, ...), an even number of ints.
+            In 'constant' mode a negative amount crops.
+        mode: 'constant' (fill with `value`), 'reflect' (mirror, edge not repeated),
+            'replicate' (repeat the edge) or 'circular' (wrap around).
+        value: the fill of 'constant' mode.
+
+    Example: pad(x, (1, 1, 2, 2), mode='reflect') pads W by 1 and H by 2 on each side.
+    """
+    func = "pad"
+    x = _array(input, func, "input")
+    if not isinstance(pad, (tuple, list)) or not all(_args._is_int(p) for p in pad):
+        raise TypeError(f"{func}: pad must be a tuple of ints, got pad={pad!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"{func}: pad needs an even number of values, at most 2 x "
+                         f"input.ndim = {2 * x.ndim}, got pad={tuple(pad)}")
+    if mode not in pad_kernel.MODES:
+        raise ValueError(f"{func}: mode must be one of {pad_kernel.MODES}, got mode={mode!r}")
+    k = len(pad) // 2
+    # F.pad lists the last dimension first
+    pads = tuple((int(pad[2 * (k - 1 - i)]), int(pad[2 * (k - 1 - i) + 1])) for i in range(k))
+    dims = x.shape[x.ndim - k:]
+    for axis, ((b, a), size) in enumerate(zip(pads, dims)):
+        dim = x.ndim - k + axis
+        if mode == "constant":
+            if size + b + a < 0:
+                raise ValueError(f"{func}: pad={tuple(pad)} crops dimension {dim} of size "
+                                 f"{size} to a negative size")
+            continue
+        if b < 0 or a < 0:
+            raise ValueError(f"{func}: mode={mode!r} needs non-negative pad, got "
+                             f"pad={tuple(pad)}")
+        if mode == "reflect" and max(b, a) >= size:
+            raise ValueError(f"{func}: reflect padding must be smaller than the input "
+                             f"dimension, got padding ({b}, {a}) for dimension {dim} of "
+                             f"size {size}")
+        if mode == "circular" and max(b, a) > size:
+            raise ValueError(f"{func}: circular padding must be at most the input "
+                             f"dimension, got padding ({b}, {a}) for dimension {dim} of "
+                             f"size {size}")
+        if mode == "replicate" and size == 0 and (b or a):
+            raise ValueError(f"{func}: replicate padding needs a non-empty dimension {dim}")
+    out = pad_kernel.pad(x, pads, mode, value)
+    if not isinstance(input, Tensor):
+        return out
+    shape = x.shape
+    return Tensor._from_op(out, (input,),
+                           lambda g: (pad_kernel.pad_backward(g, shape, pads, mode),), "pad")
