@@ -33,11 +33,11 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     G = groups
     xp = _pad(x, pads)
     # (G, C_out/G, C_in/G, *K): filter f of group g
-    wg = w.reshape(G, C_out // G, -1)
+    wg = w.reshape(G, C_out // G, C_in_g * int(np.prod(K)))
     y = np.zeros((N, G, C_out // G, *out_size), dtype=x.dtype)
     for o in itertools.product(*(range(n) for n in out_size)):
         patch = xp[(slice(None), slice(None)) + _patch(o, K, stride, dilation)]
-        patch = patch.reshape(N, G, -1)  # (N, G, C_in/G * prod(K))
+        patch = patch.reshape(N, G, wg.shape[-1])  # (N, G, C_in/G * prod(K))
         # one dot product per (image, filter): the filter's C_in/G x K volume with the patch
         y[(slice(None), slice(None), slice(None)) + o] = np.einsum("ngk,gfk->ngf", patch, wg)
     return y.reshape(N, C_out, *out_size), None

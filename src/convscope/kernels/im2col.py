@@ -75,7 +75,8 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     G = groups
     cols = unfold(x, K, stride, dilation, pads, out_size)
     L = N * math.prod(out_size)
-    y = np.matmul(w.reshape(G, C_out // G, -1), cols.reshape(G, -1, L))  # (G, C_out/G, N*L)
+    CK = C_in_g * math.prod(K)
+    y = np.matmul(w.reshape(G, C_out // G, CK), cols.reshape(G, CK, L))  # (G, C_out/G, N*L)
     y = y.reshape(C_out, N, *out_size)
     return y.transpose(1, 0, *range(2, y.ndim)), cols
 
@@ -84,7 +85,7 @@ def _channel_major(gy, groups):
     """dY (N, C_out, *O) as (G, C_out/G, N*L); free when gy is already channel-major."""
     C_out = gy.shape[1]
     t = gy.transpose(1, 0, *range(2, gy.ndim))
-    return t.reshape(groups, C_out // groups, -1)
+    return t.reshape(groups, C_out // groups, gy.shape[0] * math.prod(gy.shape[2:]))
 
 
 def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
@@ -92,7 +93,7 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     C_out, C_in_g, *K = w.shape
     G = groups
     out_size = gy.shape[2:]
-    wg = w.reshape(G, C_out // G, -1)
+    wg = w.reshape(G, C_out // G, C_in_g * math.prod(K))
     gcols = np.matmul(wg.transpose(0, 2, 1), _channel_major(gy, G))  # (G, C_in/G*K, N*L)
     gcols = gcols.reshape(C_in_g * G, *K, gy.shape[0], *out_size)
     return fold(gcols, in_shape, K, stride, dilation, pads, out_size)
@@ -102,7 +103,7 @@ def backward_weight(cols, gy, w_shape, groups):
     """dL/dW (C_out, C_in/G, *K) = dY @ cols^T, per group."""
     G = groups
     gyc = _channel_major(gy, G)  # (G, C_out/G, N*L)
-    colsg = cols.reshape(G, -1, gyc.shape[-1])  # (G, C_in/G*K, N*L)
+    colsg = cols.reshape(G, math.prod(w_shape[1:]), gyc.shape[-1])  # (G, C_in/G*K, N*L)
     gw = np.matmul(gyc, colsg.transpose(0, 2, 1))
     return gw.reshape(w_shape)
 

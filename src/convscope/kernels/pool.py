@@ -1,0 +1,163 @@
+"""Max, average and adaptive average pooling over any number of spatial dimensions.
+
+Pure NumPy, forward and backward. Arguments are already validated and explicit: `x` is
+batched (N, C, *S); `kernel_size`, `stride`, `padding` (symmetric, one int per dimension),
+`dilation` and `out_size` are tuples with one entry per spatial dimension.
+
+Like the im2col convolution, pooling loops over the kernel offsets, not over pixels: offset
+k of every window is one strided view of the (padded) input,
+``window_k = x_padded[..., k*d : k*d + s*(out-1) + 1 : s]``, so a 2x2 pooling is four
+whole-array operations. When the windows tile the input exactly (kernel == stride, no padding,
+the common 2x2/2 case) no padding copy is made and the strided views read the input in place,
+which also keeps the memory layout of a channel-major activation map from the convolution.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+
+def _offsets(kernel_size, stride, dilation, out_size):
+    """(k, window) for every kernel offset k; window indexes the padded spatial axes."""
+    for k in itertools.product(*(range(K) for K in kernel_size)):
+        win = tuple(slice(ki * d, ki * d + s * (o - 1) + 1, s)
+                    for ki, d, s, o in zip(k, dilation, stride, out_size))
+        yield k, (Ellipsis,) + win
+
+
+def _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, value):
+    """x padded by `padding` before and by what the last window needs after (ceil_mode).
+
+    Returns x itself (no copy) when no padding is needed.
+    """
+    after = []
+    for S, K, s, p, d, o in zip(x.shape[2:], kernel_size, stride, padding, dilation, out_size):
+        after.append(max(0, (o - 1) * s + d * (K - 1) + 1 - S - p))
+    if not any(padding) and not any(after):
+        return x
+    pads = [(0, 0), (0, 0)] + [(p, a) for p, a in zip(padding, after)]
+    return np.pad(x, pads, mode="constant", constant_values=value)
+
+
+def _crop(gxp, in_shape, padding):
+    inner = tuple(slice(p, p + S) for p, S in zip(padding, in_shape[2:]))
+    return gxp[(slice(None), slice(None)) + inner]
+
+
+# -- max pooling -------------------------------------------------------------------------------
+def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
+    """y (N, C, *out_size), the maximum of each window; padding counts as -inf.
+
+    Returns (y, saved) where `saved` is what `max_pool_backward` needs.
+    """
+    xp = _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
+    y = None
+    for _, win in _offsets(kernel_size, stride, dilation, out_size):
+        if y is None:
+            y = xp[win].copy(order="K")  # keep the input's memory layout
+        else:
+            np.maximum(y, xp[win], out=y)
+    return y, xp
+
+
+def max_pool_backward(g, y, xp, in_shape, kernel_size, stride, padding, dilation):
+    """dL/dx: each window's gradient goes to the first position (in kernel order) holding
+    its maximum, as in PyTorch. NaNs are not tracked (a NaN window gets no gradient)."""
+    out_size = g.shape[2:]
+    gxp = np.zeros_like(xp)
+    taken = np.zeros(g.shape, dtype=bool)  # windows whose maximum was already routed
+    for _, win in _offsets(kernel_size, stride, dilation, out_size):
+        hit = xp[win] == y
+        hit &= ~taken
+        taken |= hit
+        view = gxp[win]
+        np.add(view, g, out=view, where=hit)
+    return _crop(gxp, in_shape, padding)
+
+
+# -- average pooling ---------------------------------------------------------------------------
+def _avg_divisor(in_size, kernel_size, stride, padding, out_size, count_include_pad, dtype):
+    """The divisor of every window, (1, 1, *out_size), PyTorch's rule.
+
+    A window [o*s - p, o*s - p + K) is first clipped to the padded input [-p, S + p) (windows
+    that ceil_mode lets run past it); count_include_pad=False then clips it to [0, S) too.
+    The divisor is separable: the product over dimensions of the 1-D window lengths.
+    """
+    divisor = np.ones((1, 1) + (1,) * len(out_size), dtype=dtype)
+    for i, (S, K, s, p, o) in enumerate(zip(in_size, kernel_size, stride, padding, out_size)):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + K, S + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, S)
+        shape = [1] * (2 + len(out_size))
+        shape[2 + i] = o
+        divisor = divisor * (end - start).astype(dtype).reshape(shape)
+    return divisor
+
+
+def avg_pool_forward(x, kernel_size, stride, padding, out_size, ceil_mode, count_include_pad):
+    """y (N, C, *out_size), the mean of each window with PyTorch's divisor rule."""
+    n = len(kernel_size)
+    ones = (1,) * n
+    xp = _pad_for_windows(x, kernel_size, stride, padding, ones, out_size, 0.0)
+    y = None
+    for _, win in _offsets(kernel_size, stride, ones, out_size):
+        if y is None:
+            y = xp[win].copy(order="K")
+        else:
+            np.add(y, xp[win], out=y)
+    divisor = _avg_divisor(x.shape[2:], kernel_size, stride, padding, out_size,
+                           count_include_pad, x.dtype)
+    y /= divisor
+    return y, (xp.shape, divisor)
+
+
+def avg_pool_backward(g, saved, in_shape, kernel_size, stride, padding):
+    """dL/dx: each window spreads gradient / divisor evenly over its positions."""
+    padded_shape, divisor = saved
+    n = len(kernel_size)
+    gs = g / divisor
+    gxp = np.zeros(padded_shape, dtype=g.dtype)
+    for _, win in _offsets(kernel_size, stride, (1,) * n, g.shape[2:]):
+        gxp[win] += gs
+    return _crop(gxp, in_shape, padding)
+
+
+# -- adaptive average pooling ------------------------------------------------------------------
+def adaptive_matrix(in_size: int, out_size: int, dtype) -> np.ndarray:
+    """(out_size, in_size) averaging matrix: row o averages [floor(o*S/O), ceil((o+1)*S/O)).
+
+    Adaptive average pooling is separable, so an N-d pooling is one such matrix per axis.
+    """
+    P = np.zeros((out_size, in_size), dtype=dtype)
+    for o in range(out_size):
+        start = (o * in_size) // out_size
+        end = -((-(o + 1) * in_size) // out_size)
+        P[o, start:end] = 1.0 / (end - start)
+    return P
+
+
+def _apply_along(x, P, axis):
+    """Contract axis `axis` of x with the columns of P (out, in), in place of that axis."""
+    return np.moveaxis(np.tensordot(x, P, axes=([axis], [1])), -1, axis)
+
+
+def adaptive_avg_pool_forward(x, out_size):
+    """y (N, C, *out_size): per axis, the mean over PyTorch's adaptive windows."""
+    mats = []
+    y = x
+    for i, O in enumerate(out_size):
+        P = adaptive_matrix(x.shape[2 + i], O, x.dtype)
+        mats.append(P)
+        y = _apply_along(y, P, 2 + i)
+    return y, mats
+
+
+def adaptive_avg_pool_backward(g, mats):
+    """dL/dx: the transposed averaging matrices applied along each axis."""
+    for i, P in enumerate(mats):
+        g = _apply_along(g, P.T, 2 + i)
+    return g
+

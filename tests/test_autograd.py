@@ -1,0 +1,136 @@
+"""The autograd Tensor: each op's gradient against finite differences and PyTorch."""
+
+import numpy as np
+import pytest
+
+import convscope
+import convscope.functional as F
+from convscope import Tensor, no_grad, tensor
+
+torch = pytest.importorskip("torch")
+
+
+def _fd(f, arrays, eps=1e-6):
+    grads = []
+    for a in arrays:
+        g = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            old = a[i]
+            a[i] = old + eps
+            p = f()
+            a[i] = old - eps
+            m = f()
+            a[i] = old
+            g[i] = (p - m) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+OPS = {
+    "add_broadcast": lambda a, b: (a + b[0]).sum(),
+    "sub": lambda a, b: ((a - b) * (a - b)).sum(),
+    "rsub_radd": lambda a, b: ((1.0 - a) + (2.0 + b)).sum(),
+    "mul_broadcast": lambda a, b: (a * b[:, :1]).sum(),
+    "div": lambda a, b: (a / (b * b + 1.0)).sum(),
+    "rdiv": lambda a, b: (1.0 / (a * a + 1.0)).sum(),
+    "pow": lambda a, b: (a ** 3).sum(),
+    "neg_mean": lambda a, b: (-a).mean(),
+    "mean_axis": lambda a, b: (a.mean(axis=1) * b.mean(axis=1)).sum(),
+    "sum_keepdims": lambda a, b: (a.sum(axis=0, keepdims=True) * b).sum(),
+    "reshape_T": lambda a, b: (a.reshape(12) * b.T.reshape(12)).sum(),
+    "getitem": lambda a, b: (a[1:, ::2] * b[0, 1]).sum() + a[[0, 0, 2], [1, 1, 3]].sum(),
+    "matmul": lambda a, b: (a @ b.T).sum(),
+    "exp_log": lambda a, b: ((a * a + 1.0).log() + (b * 0.1).exp()).sum(),
+    "sqrt_abs": lambda a, b: ((a * a + 1.0).sqrt() + b.abs()).sum(),
+    "max": lambda a, b: a.max(axis=1).sum() + b.max(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_gradients_match_finite_differences(name):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    op = OPS[name]
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    op(ta, tb).backward()
+    ga, gb = _fd(lambda: op(Tensor(a), Tensor(b)).item(), [a, b])
+    np.testing.assert_allclose(ta.grad if ta.grad is not None else 0 * a, ga, atol=1e-6)
+    np.testing.assert_allclose(tb.grad if tb.grad is not None else 0 * b, gb, atol=1e-6)
+
+
+def test_reused_tensor_accumulates_gradient():
+    """A graph that uses x three times sums the three contributions."""
+    x = tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x + x * 3.0 + x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * x.data + 4.0)
+
+
+def test_diamond_graph_against_torch():
+    rng = np.random.default_rng(1)
+    xa = rng.standard_normal((2, 3, 6, 6))
+    wa = rng.standard_normal((3, 3, 3, 3))
+    x, w = Tensor(xa, requires_grad=True), Tensor(wa, requires_grad=True)
+    h = F.conv2d(x, w, padding=1)
+    out = (F.conv2d(h, w, padding=1) * h + h).mean()
+    out.backward()
+    tx, tw = torch.tensor(xa, requires_grad=True), torch.tensor(wa, requires_grad=True)
+    th = torch.nn.functional.conv2d(tx, tw, padding=1)
+    (torch.nn.functional.conv2d(th, tw, padding=1) * th + th).mean().backward()
+    np.testing.assert_allclose(out.item(), (torch.nn.functional.conv2d(th, tw, padding=1) * th
+                                            + th).mean().item())
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_grad_accumulates_across_backward_calls():
+    x = tensor([2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, [8.0])
+
+
+def test_no_grad_records_nothing():
+    x = tensor(np.ones((1, 1, 3, 3)), requires_grad=True)
+    with no_grad():
+        y = F.conv2d(x, np.ones((1, 1, 2, 2))) * 2.0
+    assert not y.requires_grad
+    assert convscope.is_grad_enabled()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.sum().backward()
+
+
+def test_detach_cuts_the_graph():
+    x = tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).detach() * x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [1.0, 4.0])
+
+
+def test_backward_needs_grad_for_non_scalars():
+    x = tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="only for a tensor with one element"):
+        (x * 2.0).backward()
+    (x * 2.0).backward(np.array([1.0, 10.0]))
+    np.testing.assert_allclose(x.grad, [2.0, 20.0])
+    with pytest.raises(ValueError, match=r"grad of shape \(3,\) does not match"):
+        (x * 2.0).backward(np.ones(3))
+
+
+def test_properties_and_dtype():
+    x = tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    assert x.shape == (2, 3) and x.dtype == np.float32 and x.requires_grad
+    y = (x * 2.0 + 1.0).sum()
+    y.backward()
+    assert x.grad.dtype == np.float32
+    with pytest.raises(TypeError, match="requires_grad=True needs a floating-point dtype"):
+        tensor([1, 2], requires_grad=True)
+
+
+def test_deep_graph_has_no_recursion_limit():
+    x = tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [1.0])

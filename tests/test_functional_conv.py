@@ -1,0 +1,243 @@
+"""Convolution, transposed convolution and padding against PyTorch, forward and gradients.
+
+Rank is a parameter, not a copy: the same cases run over 1D, 2D and 3D spatial shapes.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import convscope.functional as F
+from convscope import Tensor
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+SPATIAL = {1: (11,), 2: (7, 6), 3: (5, 4, 5)}
+KERNEL = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}
+ALGORITHMS = ["im2col", "direct"]
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
+
+# (stride, padding, dilation, groups, C_in, C_out): PyTorch's own kinds of configurations
+CONV_CASES = [
+    (1, 0, 1, 1, 3, 4),          # plain 'valid'
+    (1, 1, 1, 1, 3, 4),          # int padding
+    (2, 1, 1, 1, 2, 3),          # strided downsampling
+    (1, "same", 1, 1, 3, 2),     # 'same' (even kernels pad the far side)
+    (1, "same", 2, 1, 2, 2),     # 'same' with dilation
+    (1, "valid", 1, 1, 2, 2),
+    (3, 2, 2, 2, 4, 6),          # stride > kernel, dilation, groups
+    (1, 1, 1, 4, 4, 4),          # depthwise
+    (1, 0, 1, 4, 4, 8),          # depthwise with channel multiplier
+    ("tuple", "tuple", "tuple", 1, 2, 3),
+]
+
+
+def _tuple(n, base):
+    return tuple(base + i for i in range(n))
+
+
+def _resolve(case, n):
+    stride, padding, dilation, groups, cin, cout = case
+    if stride == "tuple":
+        stride, padding, dilation = _tuple(n, 1), _tuple(n, 0), (1,) * (n - 1) + (2,)
+    return stride, padding, dilation, groups, cin, cout
+
+
+def _run(fn_ours, fn_torch, arrays, grad_seed=0):
+    """Forward and all gradients of ours and torch's, from the same arrays."""
+    ours = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y = fn_ours(*ours)
+    ref = fn_torch(*theirs)
+    g = np.random.default_rng(grad_seed).standard_normal(ref.shape).astype(arrays[0].dtype)
+    y.backward(g)
+    ref.backward(torch.tensor(g))
+    return (y.data, [t.grad for t in ours]), (ref.detach().numpy(),
+                                              [t.grad.numpy() for t in theirs])
+
+
+def _check(ours, theirs, dtype):
+    (y, grads), (ref, ref_grads) = ours, theirs
+    assert y.shape == ref.shape
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, ref, **TOL[dtype])
+    for g, rg in zip(grads, ref_grads):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, rg, **TOL[dtype])
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_matches_torch(algorithm, n, case, dtype):
+    stride, padding, dilation, groups, cin, cout = _resolve(case, n)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, cin, *SPATIAL[n])).astype(dtype)
+    w = rng.standard_normal((cout, cin // groups, *KERNEL[n])).astype(dtype)
+    b = rng.standard_normal(cout).astype(dtype)
+    ours_fn = getattr(F, f"conv{n}d")
+    torch_fn = getattr(TF, f"conv{n}d")
+    ours, theirs = _run(
+        lambda x, w, b: ours_fn(x, w, b, stride, padding, dilation, groups, algorithm=algorithm),
+        lambda x, w, b: torch_fn(x, w, b, stride, padding, dilation, groups), [x, w, b])
+    _check(ours, theirs, dtype)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_conv_unbatched_and_no_bias(algorithm, n):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, *SPATIAL[n]))
+    w = rng.standard_normal((4, 3, *KERNEL[n]))
+    ours, theirs = _run(
+        lambda x, w: getattr(F, f"conv{n}d")(x, w, None, 1, 1, algorithm=algorithm),
+        lambda x, w: getattr(TF, f"conv{n}d")(x, w, None, 1, 1), [x, w])
+    assert ours[0].ndim == n + 1
+    _check(ours, theirs, np.float64)
+
+
+# (stride, padding, output_padding, dilation, groups)
+TRANSPOSE_CASES = [
+    (1, 0, 0, 1, 1),
+    (2, 0, 1, 1, 1),
+    (2, 1, 1, 1, 2),
+    (3, 2, 2, 1, 1),
+    (1, 1, 1, 2, 1),   # output_padding < dilation with stride 1
+    (2, 1, 0, 2, 4),
+]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("case", TRANSPOSE_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batched", [True, False])
+def test_conv_transpose_matches_torch(algorithm, n, case, dtype, batched):
+    stride, padding, output_padding, dilation, groups = case
+    rng = np.random.default_rng(3)
+    cin, cout = 4, 8
+    x = rng.standard_normal(((2,) if batched else ()) + (cin, *SPATIAL[n])).astype(dtype)
+    w = rng.standard_normal((cin, cout // groups, *KERNEL[n])).astype(dtype)
+    b = rng.standard_normal(cout).astype(dtype)
+    args = (stride, padding, output_padding, groups, dilation)
+    ours, theirs = _run(
+        lambda x, w, b: getattr(F, f"conv_transpose{n}d")(x, w, b, *args, algorithm=algorithm),
+        lambda x, w, b: getattr(TF, f"conv_transpose{n}d")(x, w, b, *args), [x, w, b])
+    _check(ours, theirs, dtype)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_asymmetric_padding_equals_explicit_pad_then_conv(algorithm):
+    """(before, after) padding = zero-pad explicitly (torch's F.pad) then a 'valid' conv."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 8, 7))
+    w = rng.standard_normal((5, 3, 3, 3))
+    pads = ((0, 1), (2, 0))  # TensorFlow's SAME with stride 2 on an even size pads (0, 1)
+    ours, theirs = _run(
+        lambda x, w: F.conv2d(x, w, None, 2, pads, algorithm=algorithm),
+        lambda x, w: TF.conv2d(TF.pad(x, (2, 0, 0, 1)), w, None, 2), [x, w])
+    _check(ours, theirs, np.float64)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_asymmetric_padding_transposed(algorithm):
+    """A transposed conv with (before, after) padding crops its full output asymmetrically."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 4, 5))
+    w = rng.standard_normal((3, 2, 3, 3))
+    pads = ((1, 0), (0, 2))
+    ours, theirs = _run(
+        lambda x, w: F.conv_transpose2d(x, w, None, 2, pads, algorithm=algorithm),
+        lambda x, w: TF.conv_transpose2d(x, w, None, 2)[:, :, 1:, :-2], [x, w])
+    _check(ours, theirs, np.float64)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("pad", [(1, 2), (2, 1, 0, 3), (1, 1, 2, 0, 1, 2)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pad_matches_torch(mode, pad, dtype):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 4, 5, 6)[:2 + len(pad) // 2]).astype(dtype)
+    ours, theirs = _run(lambda x: F.pad(x, pad, mode=mode),
+                        lambda x: TF.pad(x, pad, mode=mode), [x])
+    _check(ours, theirs, dtype)
+
+
+def test_pad_constant_value_and_negative_crop():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 6))
+    ours, theirs = _run(lambda x: F.pad(x, (2, -1), value=1.5),
+                        lambda x: TF.pad(x, (2, -1), value=1.5), [x])
+    _check(ours, theirs, np.float64)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_padding_mode_then_conv_matches_torch_module(mode):
+    """Padding modes feed a 'valid' convolution exactly as torch's Conv2d(padding_mode=...)."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 6, 7))
+    conv = torch.nn.Conv2d(3, 4, 3, padding=(1, 2), padding_mode=mode).double()
+    w, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    if mode == "zeros":
+        y = F.conv2d(x, w, b, padding=(1, 2))
+    else:
+        y = F.conv2d(F.pad(x, (2, 2, 1, 1), mode=mode), w, b)
+    np.testing.assert_allclose(y, conv(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_numpy_in_numpy_out_and_noncontiguous(algorithm):
+    rng = np.random.default_rng(9)
+    base = rng.standard_normal((6, 3, 9, 2 * 8))
+    x = base[::2, :, :, ::2].transpose(0, 1, 3, 2)  # sliced and transposed: (3, 3, 8, 9)
+    assert not x.flags.c_contiguous
+    w = np.asfortranarray(rng.standard_normal((4, 3, 3, 3)))
+    y = F.conv2d(x, w, padding=1, algorithm=algorithm)
+    assert isinstance(y, np.ndarray)
+    ref = TF.conv2d(torch.tensor(np.ascontiguousarray(x)), torch.tensor(np.ascontiguousarray(w)),
+                    padding=1)
+    np.testing.assert_allclose(y, ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_empty_batch(algorithm):
+    x = np.zeros((0, 3, 8, 8), dtype=np.float32)
+    w = np.ones((4, 3, 3, 3), dtype=np.float32)
+    y = F.conv2d(x, w, np.zeros(4, np.float32), stride=2, padding=1, algorithm=algorithm)
+    assert y.shape == (0, 4, 4, 4) and y.dtype == np.float32
+    xt = Tensor(x, requires_grad=True)
+    wt = Tensor(w, requires_grad=True)
+    F.conv2d(xt, wt, algorithm=algorithm).sum().backward()
+    assert xt.grad.shape == x.shape and np.all(wt.grad == 0)
+    yt = F.conv_transpose2d(x, w.transpose(1, 0, 2, 3), stride=2, algorithm=algorithm)
+    assert yt.shape == (0, 4, 17, 17)
+
+
+def test_tensor_in_tensor_out_without_grad():
+    x = Tensor(np.ones((1, 1, 4, 4)))
+    y = F.conv2d(x, np.ones((1, 1, 2, 2)))
+    assert isinstance(y, Tensor) and not y.requires_grad
+    np.testing.assert_array_equal(y.data, np.full((1, 1, 3, 3), 4.0))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_all_configurations_grid_im2col_equals_direct(n):
+    """Every combination of stride x padding x dilation x groups: the two algorithms agree."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 4, *{1: (9,), 2: (7, 8), 3: (5, 6, 5)}[n]))
+    for stride, padding, dilation, groups in itertools.product(
+            [1, 2], [0, 1, "same"], [1, 2], [1, 2, 4]):
+        if padding == "same" and stride != 1:
+            continue
+        w = rng.standard_normal((4, 4 // groups, *KERNEL[n]))
+        results = []
+        for algorithm in ALGORITHMS:
+            xt, wt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+            y = F.conv(xt, wt, None, stride, padding, dilation, groups, algorithm=algorithm)
+            (y * y).sum().backward()
+            results.append((y.data, xt.grad, wt.grad))
+        for a, b in zip(*results):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
