@@ -6,6 +6,6 @@ a small autograd `Tensor`, `nn` modules, `optim`, `data`, `models`, convolution 
 """
 
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
-from . import functional, optim
+from . import data, functional, io, optim
 
 __version__ = "0.1.0"

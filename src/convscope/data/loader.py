@@ -1,0 +1,147 @@
+"""A minimal, reproducible mini-batch loader over in-memory NumPy arrays."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DataLoader"]
+
+
+def _plain(value: Any) -> Any:
+    """A bit generator state with arrays turned into lists, so that json can write it."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+class DataLoader:
+    """Iterate over ``(x, y)`` in mini-batches, optionally shuffled and transformed.
+
+    Each iteration is one epoch. With ``shuffle=True`` every epoch draws a fresh permutation
+    from the loader's own `numpy.random.Generator`, so the same `seed` gives the same
+    sequence of epochs in every run, and no global random state is touched. The same
+    generator is passed to `transform` as ``transform(xb, rng)``.
+
+    Args:
+        x: inputs, an array whose first axis indexes samples, e.g. (N, C, H, W). Any numeric
+            dtype; batches are converted to float32 (so uint8 images stay small in memory).
+        y: labels, shape (N,); batches are int64.
+        batch_size: samples per batch, a positive int.
+        shuffle: draw a new order each epoch (default False: the stored order).
+        drop_last: drop the last batch when it is smaller than `batch_size`.
+        seed: seed for ``np.random.default_rng``. Give `seed` or `rng`, not both; with
+            neither, the generator is seeded from the operating system.
+        rng: a `numpy.random.Generator` to use (and advance) instead of a seed.
+        transform: called as ``transform(xb, rng)`` on each float32 batch, e.g.
+            `transforms.Compose`.
+
+    Resuming: `state_dict` returns the epoch counter and the generator's state as plain
+    JSON-serialisable values. Taken between epochs and given to `load_state_dict` of a new
+    loader over the same data, it makes the new loader produce exactly the epochs (order
+    and random transforms) that the old one would have produced next.
+
+    Example:
+        >>> import numpy as np
+        >>> loader = DataLoader(np.zeros((10, 1, 4, 4)), np.arange(10), batch_size=4,
+        ...                     shuffle=True, seed=0)
+        >>> len(loader), [yb.shape[0] for _, yb in loader]
+        (3, [4, 4, 2])
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False,
+                 drop_last: bool = False, seed: int | None = None,
+                 rng: np.random.Generator | None = None,
+                 transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None
+                 = None):
+        who = "DataLoader"
+        if not hasattr(x, "shape") or not hasattr(y, "shape"):
+            raise TypeError(f"{who}: x and y must be NumPy arrays, got {type(x).__name__} and "
+                            f"{type(y).__name__}")
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim < 1:
+            raise ValueError(f"{who}: x must have a sample axis, got shape {x.shape}")
+        if y.ndim != 1:
+            raise ValueError(f"{who}: y must have shape (N,), got shape {y.shape}")
+        if len(x) != len(y):
+            raise ValueError(f"{who}: x and y must have the same length, got len(x)={len(x)} "
+                             f"and len(y)={len(y)}")
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise TypeError(f"{who}: x must be a real numeric array, got dtype {x.dtype}")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"{who}: y must hold integer labels, got dtype {y.dtype}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+            raise TypeError(f"{who}: batch_size must be an int, got {batch_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"{who}: batch_size={batch_size} must be a positive int")
+        if seed is not None and rng is not None:
+            raise ValueError(f"{who}: give seed or rng, not both (got seed={seed!r} and an rng)")
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError(f"{who}: rng must be a numpy.random.Generator, got "
+                            f"{type(rng).__name__}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"{who}: transform must be callable, got {type(transform).__name__}")
+        self.x, self.y = x, y
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.transform = transform
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        self.epoch = 0  # epochs started so far
+
+    def __len__(self) -> int:
+        """The number of batches per epoch."""
+        n = len(self.x)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n = len(self.x)
+        # The permutation is drawn when the epoch starts, not lazily on the first batch.
+        order = self.rng.permutation(n) if self.shuffle else None
+        self.epoch += 1
+        return self._batches(order)
+
+    def _batches(self, order):
+        for b in range(len(self)):
+            start = b * self.batch_size
+            stop = min(start + self.batch_size, len(self.x))
+            if order is None:
+                xb, yb = self.x[start:stop], self.y[start:stop]
+            else:
+                index = order[start:stop]
+                xb, yb = self.x[index], self.y[index]
+            # Copies, so that changing a batch in place never changes the data set.
+            xb = np.array(xb, dtype=np.float32)
+            yb = np.array(yb, dtype=np.int64)
+            if self.transform is not None:
+                xb = self.transform(xb, self.rng)
+            yield xb, yb
+
+    def state_dict(self) -> dict[str, Any]:
+        """The epoch counter and the generator state, as JSON-serialisable plain values."""
+        return {"epoch": self.epoch, "rng": _plain(self.rng.bit_generator.state)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned, so that the next epochs repeat the saved run's."""
+        who = "DataLoader.load_state_dict"
+        if not isinstance(state, dict) or "rng" not in state or "epoch" not in state:
+            raise ValueError(f"{who}: expected a dict with keys 'epoch' and 'rng' from "
+                             f"DataLoader.state_dict(), got {state!r:.200}")
+        mine = self.rng.bit_generator.state.get("bit_generator")
+        theirs = state["rng"].get("bit_generator") if isinstance(state["rng"], dict) else None
+        if theirs != mine:
+            raise ValueError(f"{who}: the state is for bit generator {theirs!r}, this loader's "
+                             f"generator is {mine!r}")
+        try:
+            self.rng.bit_generator.state = state["rng"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"{who}: invalid generator state: {exc}") from None
+        self.epoch = int(state["epoch"])
