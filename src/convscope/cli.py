@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # Modules that add subcommands; each defines register(subparsers).
-_COMMAND_MODULES = ["convscope._cli_demo", "convscope._cli_train", "convscope._cli_arith"]
+_COMMAND_MODULES = ["convscope._cli_train", "convscope._cli_arith"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,3 +5,4 @@ Convolution and padding live in `functional.conv`; layers, activations and losse
 """
 
 from .conv import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403

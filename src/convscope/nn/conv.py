@@ -1,0 +1,220 @@
+"""Convolution modules: `Conv1d/2d/3d` and `ConvTranspose1d/2d/3d` from one `_ConvNd`.
+
+The subclasses only fix the rank (PyTorch's `_ConvNd`, Keras's `BaseConv(rank=...)`); the
+state, checks, initialisation and printing are written once here, and `forward` calls the
+N-d functions `functional.conv` / `functional.conv_transpose`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _args
+from .. import functional as F
+from ..random import default_rng
+from .module import Module, Parameter
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _positive_int(cls, name, value):
+    if not _args._is_int(value):
+        raise TypeError(f"{cls}: {name} must be an int, got {name}={value!r}")
+    if value < 1:
+        raise ValueError(f"{cls}: {name} must be positive, got {name}={value}")
+    return int(value)
+
+
+def _stored_padding(cls, padding, n):
+    """Padding as PyTorch stores it: a string, an n-tuple, or (ours) n (before, after) pairs."""
+    if isinstance(padding, str):
+        return padding
+    if (isinstance(padding, (tuple, list)) and len(padding) == n
+            and all(isinstance(p, (tuple, list)) for p in padding)):
+        return tuple(tuple(p) for p in padding)
+    return _args.ntuple(padding, n, func=cls, arg="padding", minimum=0)
+
+
+class _ConvNd(Module):
+    """The state and behaviour shared by every convolution module of every rank."""
+
+    _ndim: int = 0
+    _transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", *, output_padding=0,
+                 dtype=np.float32, rng=None):
+        super().__init__()
+        cls, n = type(self).__name__, self._ndim
+        self.in_channels = _positive_int(cls, "in_channels", in_channels)
+        self.out_channels = _positive_int(cls, "out_channels", out_channels)
+        self.kernel_size = _args.ntuple(kernel_size, n, func=cls, arg="kernel_size")
+        self.stride = _args.ntuple(stride, n, func=cls, arg="stride")
+        self.dilation = _args.ntuple(dilation, n, func=cls, arg="dilation")
+        self.groups = _args.check_groups(cls, groups, self.in_channels, self.out_channels)
+        self.padding = _stored_padding(cls, padding, n)
+        # validated once here: the explicit (before, after) pairs the forward pass uses
+        self._pads = _args.conv_padding(self.padding, n, func=cls,
+                                        kernel_size=self.kernel_size, stride=self.stride,
+                                        dilation=self.dilation,
+                                        allow_strings=not self._transposed)
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{cls}: padding_mode must be one of {PADDING_MODES}, got "
+                             f"padding_mode={padding_mode!r}")
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f"{cls}: only padding_mode='zeros' is supported, got "
+                             f"padding_mode={padding_mode!r}")
+        self.padding_mode = padding_mode
+        self.output_padding = _args.ntuple(output_padding, n, func=cls, arg="output_padding",
+                                           minimum=0)
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise TypeError(f"{cls}: dtype must be float32 or float64, got dtype={dtype!r}")
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError(f"{cls}: rng must be a numpy.random.Generator, got "
+                            f"{type(rng).__name__}")
+        if self._transposed:  # PyTorch's layout for the transposed convolution
+            shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        else:
+            shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self.weight = Parameter(np.zeros(shape, dtype=dtype))
+        self.bias = Parameter(np.zeros(self.out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight, which is
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (gain sqrt(2/(1+a^2)) = sqrt(1/3) times
+        sqrt(3/fan_in)), and the same bound for the bias.
+
+        fan_in = weight.shape[1] * prod(kernel_size), as PyTorch computes it for both
+        layouts. Draws from `rng`, or from `convscope.random.default_rng()`.
+        """
+        rng = default_rng() if rng is None else rng
+        w = self.weight.data
+        fan_in = w.shape[1] * math.prod(self.kernel_size)
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        self.weight.data = rng.uniform(-bound, bound, w.shape).astype(w.dtype)
+        if self.bias is not None:
+            b = self.bias.data
+            self.bias.data = rng.uniform(-bound, bound, b.shape).astype(b.dtype)
+
+    def extra_repr(self) -> str:
+        n = self._ndim
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class _Conv(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=np.float32,
+                 rng=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype=dtype, rng=rng)
+
+    def forward(self, input):
+        cls = type(self).__name__
+        if self.padding_mode == "zeros":
+            return F.conv(input, self.weight, self.bias, self.stride, self._pads,
+                          self.dilation, self.groups, _func=cls)
+        # PyTorch's _reversed_padding_repeated_twice: pad first (F.pad lists the last
+        # dimension first), then convolve without padding
+        flat = tuple(v for pair in reversed(self._pads) for v in pair)
+        _args.check_input_rank(cls, getattr(input, "shape", ()), self._ndim)
+        padded = F.pad(input, flat, mode=self.padding_mode)
+        return F.conv(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                      self.groups, _func=cls)
+
+
+class _ConvTranspose(_ConvNd):
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 dtype=np.float32, rng=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding=output_padding,
+                         dtype=dtype, rng=rng)
+
+    def _output_padding(self, input, output_size):
+        """The output_padding that gives `output_size` (PyTorch's rule)."""
+        cls, n = type(self).__name__, self._ndim
+        if output_size is None:
+            return self.output_padding
+        sizes = tuple(output_size)[-n:] if len(tuple(output_size)) >= n else None
+        if sizes is None or not all(_args._is_int(s) for s in sizes):
+            raise ValueError(f"{cls}: output_size must list {n} spatial sizes (optionally "
+                             f"preceded by N and C), got output_size={output_size!r}")
+        in_size = input.shape[-n:]
+        result = []
+        for i in range(n):
+            smallest = ((in_size[i] - 1) * self.stride[i] - sum(self._pads[i])
+                        + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            largest = smallest + self.stride[i] - 1
+            if not smallest <= sizes[i] <= largest:
+                raise ValueError(f"{cls}: requested output_size={tuple(sizes)} is not "
+                                 f"reachable from input size {tuple(in_size)}: dimension "
+                                 f"{i} must be between {smallest} and {largest}")
+            result.append(sizes[i] - smallest)
+        return tuple(result)
+
+    def forward(self, input, output_size=None):
+        cls = type(self).__name__
+        _args.check_input_rank(cls, getattr(input, "shape", ()), self._ndim)
+        output_padding = self._output_padding(input, output_size)
+        return F.conv_transpose(input, self.weight, self.bias, self.stride, self._pads,
+                                output_padding, self.groups, self.dilation, _func=cls)
+
+
+_CONV_DOC = """{n}-D convolution layer, PyTorch's `nn.Conv{n}d`; see `functional.conv{n}d`.
+
+    Args:
+        in_channels, out_channels: channels of the input and number of filters.
+        kernel_size, stride, dilation: int or {n} ints.
+        padding: int, {n} ints, {n} (before, after) pairs, 'valid' or 'same'.
+        groups: channel groups (in_channels for a depthwise convolution).
+        bias: learn one bias per filter.
+        padding_mode: 'zeros', 'reflect', 'replicate' or 'circular'.
+        dtype: float32 (default) or float64.
+        rng: numpy Generator for the initial weights (default: `convscope.random`).
+
+    Attributes: weight (out_channels, in_channels/groups, *kernel_size), bias (out_channels,).
+    """
+
+_CONV_T_DOC = """{n}-D transposed convolution layer, PyTorch's `nn.ConvTranspose{n}d`.
+
+    Args as `Conv{n}d`, plus output_padding (extra size at the far end, smaller than stride
+    or dilation); padding_mode must be 'zeros'. `forward(input, output_size=None)` may ask
+    for an output size instead of giving output_padding.
+
+    Attributes: weight (in_channels, out_channels/groups, *kernel_size), bias (out_channels,).
+    """
+
+
+def _make(n):
+    conv = type(f"Conv{n}d", (_Conv,), {"_ndim": n, "__doc__": _CONV_DOC.format(n=n),
+                                        "__module__": __name__})
+    conv_t = type(f"ConvTranspose{n}d", (_ConvTranspose,),
+                  {"_ndim": n, "__doc__": _CONV_T_DOC.format(n=n), "__module__": __name__})
+    return conv, conv_t
+
+
+Conv1d, ConvTranspose1d = _make(1)
+Conv2d, ConvTranspose2d = _make(2)
+Conv3d, ConvTranspose3d = _make(3)
