@@ -1,0 +1,271 @@
+"""A model summary: one row per layer with output shape, parameters, multiply-accumulates,
+receptive field and jump, then the totals.
+
+Works for a shape-only spec (a `networks.Network`, or the name of one) and for a convscope
+`nn` model. A spec is analysed with `arith` without running anything. A model is run once on
+zeros with a forward hook on every leaf module: shapes and parameter counts are those of the
+run; multiply-accumulates and receptive fields come from `arith` and the layers' attributes.
+
+Example:
+    >>> s = summary("resnet18")
+    >>> s.total_params
+    11689512
+    >>> print(s)                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import arith
+from .arith import ReceptiveField
+from .networks import Network, Row, analyze, get_network, parse_shape
+
+__all__ = ["summary", "Summary", "format_axes"]
+
+
+@dataclass
+class Summary:
+    """What `summary` returns; `str()` gives the table, `to_dict()` plain data.
+
+    Attributes:
+        name: the model's name.  input_shape: (C, *spatial), without the batch.
+        rows: one `networks.Row` per layer (and per block / join output for a spec).
+        total_params: learnable parameters, each counted once.
+        total_macs: multiply-accumulates of one forward pass on one sample.
+        output_shape: the model's output, without the batch.
+    """
+
+    name: str
+    input_shape: tuple
+    rows: list
+    total_params: int
+    total_macs: int
+    output_shape: tuple
+
+    def to_dict(self) -> dict:
+        """JSON-ready data: the totals and, per row, name, kind, output shape, parameters,
+        MACs, receptive field, jump, effective padding (ints when the axes agree)."""
+        return {
+            "network": self.name,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "total_params": self.total_params,
+            "total_macs": self.total_macs,
+            "layers": [_row_dict(r) for r in self.rows],
+        }
+
+    def __str__(self) -> str:
+        header = ("Layer", "Type", "Output shape", "Params", "MACs", "RF", "Jump")
+        lines = [header]
+        for r in self.rows:
+            f = r.field
+            lines.append((
+                "  " * r.depth + r.name, r.kind, "x".join(map(str, r.output_shape)),
+                f"{r.params:,}" if r.is_layer else "", f"{r.macs:,}" if r.is_layer else "",
+                format_axes(f.size) if f else "-", format_axes(f.jump) if f else "-"))
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        right = {3, 4, 5, 6}
+
+        def fmt(line):
+            return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(line, widths))).rstrip()
+        rule = "-" * len(fmt(header))
+        shape = "x".join(map(str, self.input_shape))
+        out = [f"{self.name} on input {shape}", rule, fmt(header), rule]
+        out += [fmt(line) for line in lines[1:]]
+        out += [rule, f"Total params: {self.total_params:,}",
+                f"Total MACs: {self.total_macs:,} ({self.total_macs / 1e9:.2f} G)",
+                f"Output shape: {'x'.join(map(str, self.output_shape))}"]
+        return "\n".join(out)
+
+
+def format_axes(values) -> str:
+    """'7' when every axis agrees, else '7x3'."""
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def _axes_value(values):
+    """An int when every axis agrees, else a list per axis; None stays None."""
+    if values is None:
+        return None
+    return values[0] if len(set(values)) == 1 else list(values)
+
+
+def _row_dict(r: Row) -> dict:
+    f = r.field
+    return {
+        "name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
+        "params": r.params, "macs": r.macs,
+        "receptive_field": _axes_value(f.size if f else None),
+        "jump": _axes_value(f.jump if f else None),
+        "effective_padding": _axes_value(f.padding if f else None),
+        "aligned": f.aligned if f else None,
+    }
+
+
+def summary(model_or_spec, input_shape=None) -> Summary:
+    """Summarise a network: per layer its output shape, parameters, multiply-accumulates,
+    receptive field and jump; then the totals.
+
+    Args:
+        model_or_spec: a convscope `nn.Module`, a `networks.Network`, or the name of one of
+            `networks.NETWORKS` ('resnet50', 'vgg16', ...).
+        input_shape: one sample's shape (C, *spatial), without the batch, as a tuple or a
+            string '3x224x224'. Defaults to the spec's input shape; required for a model.
+
+    Receptive fields pass unchanged through elementwise layers (activations, batch norm,
+    dropout), follow every path of a residual addition or concatenation (the widest wins;
+    see `arith.rf_merge`), and are undefined ('-') after Flatten / Linear and after a
+    transposed convolution.
+
+    Example:
+        >>> summary("vgg16").rows[-4].name, summary("vgg16").rows[-4].field.size
+        ('pool5', (212, 212))
+    """
+    if isinstance(model_or_spec, str):
+        model_or_spec = get_network(model_or_spec)
+    if isinstance(model_or_spec, Network):
+        net = model_or_spec
+        rows = analyze(net, input_shape)
+        shape = parse_shape(net.input_shape if input_shape is None else input_shape,
+                            func="summary")
+        return Summary(net.name, shape, rows, sum(r.params for r in rows),
+                       sum(r.macs for r in rows), rows[-1].output_shape if rows else shape)
+    if not (callable(model_or_spec) and hasattr(model_or_spec, "named_modules")):
+        raise TypeError(f"summary: model_or_spec must be an nn.Module, a Network or a "
+                        f"network name, got {type(model_or_spec).__name__}")
+    if input_shape is None:
+        raise ValueError("summary: input_shape is required for a model, e.g. (3, 32, 32)")
+    return _model_summary(model_or_spec, parse_shape(input_shape, func="summary"))
+
+
+# -- nn models -------------------------------------------------------------------------------
+
+def _model_summary(model, input_shape: tuple) -> Summary:
+    import numpy as np
+
+    from .autograd import Tensor, enable_grad
+
+    leaves = [(name, m) for name, m in model.named_modules()
+              if name and not list(m.named_children())]
+    if not leaves and not list(model.named_children()):
+        leaves = [(type(model).__name__, model)]
+    calls = []  # (name, module, input tensor, output tensor), in execution order
+
+    def hook_for(name):
+        def hook(module, inputs, output):
+            calls.append((name, module, inputs[0] if inputs else None, output))
+        return hook
+
+    handles = [m.register_forward_hook(hook_for(name)) for name, m in leaves]
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        # requires_grad on the input records the whole graph, so that tensors made outside
+        # modules (x + shortcut, concatenations) can be traced back to their parents.
+        x = Tensor(np.zeros((1,) + input_shape, dtype=np.float32), requires_grad=True)
+        with enable_grad():
+            out = model(x)
+    finally:
+        for h in handles:
+            h.remove()
+        if was_training:
+            model.train()
+
+    param_ids = {id(p) for p in model.parameters()}
+    fields = {id(x): arith.rf_identity(len(input_shape) - 1) if len(input_shape) > 1
+              else None}
+
+    def field_of(t):
+        # Iterative walk to the nearest recorded tensors; elementwise ops and joins take the
+        # widest of their parents' fields (arith.rf_merge).
+        if t is None:
+            return None
+        todo, order = [t], []
+        while todo:
+            node = todo.pop()
+            if id(node) in fields or id(node) in param_ids:
+                continue
+            order.append(node)
+            todo.extend(getattr(node, "_parents", ()))
+        for node in reversed(order):
+            if id(node) in fields:
+                continue
+            parents = [fields.get(id(p)) for p in getattr(node, "_parents", ())
+                       if id(p) not in param_ids]
+            parent_fields = [f for f in parents if f is not None]
+            ok = parents and len(parent_fields) == len(parents)
+            fields[id(node)] = arith.rf_merge(parent_fields) if ok else None
+        return fields.get(id(t))
+
+    rows = []
+    keep = []  # hold every tensor, so that no id is reused while we look them up
+    for name, module, inp, output in calls:
+        keep.append((inp, output))
+        in_shape = tuple(getattr(inp, "shape", ()))[1:]
+        out_shape = tuple(getattr(output, "shape", ()))[1:]
+        kind, macs, field_ = _module_row(module, field_of(inp), in_shape, out_shape)
+        fields[id(output)] = field_
+        params = sum(int(p.data.size) for p in module.parameters())
+        rows.append(Row(name, kind, out_shape, params, macs, field_))
+    total = sum(int(p.data.size) for p in model.parameters())
+    return Summary(type(model).__name__, input_shape, rows, total,
+                   sum(r.macs for r in rows), tuple(getattr(out, "shape", ()))[1:])
+
+
+def _tuple(value, n):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+def _module_row(module, field_: ReceptiveField | None, in_shape: tuple, out_shape: tuple):
+    """(kind, MACs, receptive field) of one leaf module from its PyTorch-style attributes."""
+    cls = type(module).__name__
+    n = len(in_shape) - 1
+    if cls.startswith("ConvTranspose"):
+        ks = _tuple(module.kernel_size, n)
+        macs = arith.conv_macs(module.out_channels, module.in_channels, ks, in_shape[1:],
+                               module.groups)
+        return "conv_transpose", macs, None
+    if cls.startswith("Conv"):
+        ks, ss = _tuple(module.kernel_size, n), _tuple(module.stride, n)
+        ds = _tuple(module.dilation, n)
+        before = _padding_before(module.padding, ks, ds, n)
+        macs = arith.conv_macs(module.in_channels, module.out_channels, ks, out_shape[1:],
+                               module.groups)
+        return "conv", macs, field_ and arith.rf_layer(field_, ks, ss, before, ds)
+    if cls.startswith(("MaxPool", "AvgPool")):
+        ks = _tuple(module.kernel_size, n)
+        stride = getattr(module, "stride", None)
+        ss = ks if stride is None else _tuple(stride, n)
+        ds = _tuple(getattr(module, "dilation", 1), n)
+        before = _padding_before(getattr(module, "padding", 0), ks, ds, n)
+        kind = "maxpool" if cls.startswith("Max") else "avgpool"
+        return kind, 0, field_ and arith.rf_layer(field_, ks, ss, before, ds)
+    if cls.startswith("Adaptive"):
+        kind = "adaptive_maxpool" if "Max" in cls else "adaptive_avgpool"
+        ins, outs = in_shape[1:], out_shape[1:]
+        if field_ is None or len(ins) != len(outs) or any(i % o for i, o in zip(ins, outs)):
+            return kind, 0, None
+        ks = tuple(i // o for i, o in zip(ins, outs))
+        return kind, 0, arith.rf_layer(field_, ks, ks, 0, 1)
+    if cls == "Linear":
+        rows_ = math.prod(out_shape[:-1]) if len(out_shape) > 1 else 1
+        return "linear", rows_ * module.in_features * module.out_features, None
+    if cls == "Flatten":
+        return "flatten", 0, None
+    kind = cls.lower()
+    # Elementwise layers (activations, batch norm, dropout) keep the field; a layer that
+    # changes the spatial size in a way we do not know ends it.
+    same = len(in_shape) == len(out_shape) and in_shape[1:] == out_shape[1:]
+    return kind, 0, field_ if same else None
+
+
+def _padding_before(padding, ks, ds, n):
+    if isinstance(padding, str):
+        if padding == "same":
+            return [d * (k - 1) // 2 for k, d in zip(ks, ds)]
+        return [0] * n
+    pads = _tuple(padding, n)
+    return [p[0] if isinstance(p, (tuple, list)) else p for p in pads]
