@@ -65,6 +65,22 @@ def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
+def reshape_like(g: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """`g` with the shape of `src` and, when `src` is not C-contiguous, its memory layout.
+
+    The gradient of a reshape (e.g. a flatten before the classifier) arrives in C order;
+    giving it the layout of the input (the channel-major activation maps a convolution
+    returns) lets the backward passes below run on aligned arrays instead of mixing
+    layouts at every elementwise op. One copy, and only when the layouts differ.
+    """
+    g = g.reshape(src.shape)
+    if src.flags.c_contiguous or g.ndim < 2:
+        return g
+    aligned = np.empty_like(src)
+    aligned[...] = g
+    return aligned
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -309,9 +325,9 @@ class Tensor:
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        old = self.shape
-        return Tensor._from_op(self.data.reshape(shape), (self,),
-                               lambda g: (g.reshape(old),), "reshape")
+        src = self.data
+        backward = lambda g: (reshape_like(g, src),)  # noqa: E731
+        return Tensor._from_op(src.reshape(shape), (self,), backward, "reshape")
 
     view = reshape
 

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 
 from .. import _args
-from ..autograd import Tensor
+from ..autograd import Tensor, reshape_like
 from ..kernels import norm as norm_kernel
 from ..kernels import pool as pool_kernel
 from ..random import default_rng
@@ -302,11 +302,11 @@ def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     x, xb, batched = _batched(_func, input, ndim)
     K, s, p, d, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
                                           padding, dilation, ceil_mode)
-    y, xp = pool_kernel.max_pool_forward(xb, K, s, p, d, out_size)
+    y, saved = pool_kernel.max_pool_forward(xb, K, s, p, d, out_size)
 
     def backward(g):
         gb = g if batched else g[None]
-        gx = pool_kernel.max_pool_backward(gb, y, xp, xb.shape, K, s, p, d)
+        gx = pool_kernel.max_pool_backward(gb, saved, xb.shape, K, s, p, d)
         return (gx if batched else gx[0],)
 
     return _result(y if batched else y[0], (input,), backward, f"max_pool{ndim}d")
@@ -540,7 +540,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     shape = x.shape if x.ndim else (1,)
     new = shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:]
     y = x.reshape(new)
-    return _unary(input, y, lambda g: g.reshape(x.shape), func)
+    return _unary(input, y, lambda g: reshape_like(g, x), func)
 
 
 # -- losses ------------------------------------------------------------------------------------

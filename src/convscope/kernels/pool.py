@@ -50,39 +50,45 @@ def _crop(gxp, in_shape, padding):
 def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
     """y (N, C, *out_size), the maximum of each window; padding counts as -inf.
 
-    Returns (y, saved) where `saved` is what `max_pool_backward` needs.
+    Returns (y, saved): `saved` holds, per output, the kernel offset (in kernel order) of
+    the first position holding the window's maximum, which is where the gradient goes.
     """
     xp = _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
-    y = None
-    for _, win in _offsets(kernel_size, stride, dilation, out_size):
+    n_offsets = int(np.prod(kernel_size))
+    y = first = None
+    for j, (_, win) in enumerate(_offsets(kernel_size, stride, dilation, out_size)):
+        v = xp[win]
         if y is None:
-            y = xp[win].copy(order="K")  # keep the input's memory layout
-        else:
-            np.maximum(y, xp[win], out=y)
-    return y, xp
+            y = v.copy(order="K")  # keep the input's memory layout
+            first = np.zeros_like(y, dtype=np.min_scalar_type(n_offsets))
+            continue
+        better = v > y  # strictly greater: on ties the earlier offset keeps the gradient
+        np.copyto(first, j, where=better, casting="unsafe")
+        np.maximum(y, v, out=y)  # np.maximum propagates NaN, like PyTorch
+    return y, (first, xp.shape)
 
 
-def max_pool_backward(g, y, xp, in_shape, kernel_size, stride, padding, dilation):
+def max_pool_backward(g, saved, in_shape, kernel_size, stride, padding, dilation):
     """dL/dx: each window's gradient goes to the first position (in kernel order) holding
-    its maximum, as in PyTorch. NaNs are not tracked (a NaN window gets no gradient)."""
+    its maximum, as in PyTorch."""
+    first, padded_shape = saved
     out_size = g.shape[2:]
     spans = [d * (K - 1) + 1 for K, d in zip(kernel_size, dilation)]
     # windows that never overlap write each position at most once: no accumulation needed
     disjoint = all(s >= span for s, span in zip(stride, spans))
-    tiles = disjoint and xp is not None and all(
-        s == span == K and o * s == S
-        for s, span, K, o, S in zip(stride, spans, kernel_size, out_size, xp.shape[2:]))
-    gxp = np.empty_like(xp) if tiles else np.zeros_like(xp)  # tiles: every position written
-    taken = np.zeros(g.shape, dtype=bool)  # windows whose maximum was already routed
-    for _, win in _offsets(kernel_size, stride, dilation, out_size):
-        hit = xp[win] == y
-        hit &= ~taken
-        taken |= hit
+    tiles = disjoint and all(s == K and o * s == S for s, K, o, S in
+                             zip(stride, kernel_size, out_size, padded_shape[2:]))
+    # every position written when the windows tile the input; else start from zeros
+    gxp = (np.empty if tiles else np.zeros)(padded_shape, dtype=g.dtype)
+    if not first.flags.c_contiguous:  # match the layout of the forward pass's arrays
+        gxp = np.empty_like(first, dtype=g.dtype, shape=padded_shape) if tiles else \
+            np.zeros_like(first, dtype=g.dtype, shape=padded_shape)
+    for j, (_, win) in enumerate(_offsets(kernel_size, stride, dilation, out_size)):
         view = gxp[win]
         if disjoint:
-            np.multiply(g, hit, out=view)
+            np.multiply(g, first == j, out=view)
         else:
-            np.add(view, g, out=view, where=hit)
+            np.add(view, g, out=view, where=first == j)
     return _crop(gxp, in_shape, padding)
 
 
