@@ -8,7 +8,7 @@ a small autograd `Tensor`, `nn` modules, `optim`, `data`, `models`, convolution 
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from . import data, functional, io, optim
 from . import arith
-from . import nn
+from . import models, nn
 from .random import manual_seed
 from .summary import summary
 

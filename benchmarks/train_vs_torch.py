@@ -1,0 +1,210 @@
+"""Train the default model with convscope and with PyTorch, side by side, and compare.
+
+Both frameworks get the same architecture (the PyTorch model is built layer by layer from the
+convscope one), the same initial weights (copied), the same mini-batches in the same order
+with the same augmentation draws (two `convscope.data.DataLoader`s from the same seed), the
+same optimizer and learning-rate schedule, and the same number of threads. The script prints
+seconds per epoch of training (evaluation excluded), the ratio convscope / PyTorch, and both
+test accuracies, as a Markdown table for the README.
+
+Usage:
+    python benchmarks/train_vs_torch.py                      # 1 epoch on all 60000 images
+    python benchmarks/train_vs_torch.py --epochs 5           # the default run's length
+    python benchmarks/train_vs_torch.py --limit 2000 --limit-test 2000   # a quick look
+
+Any hyper-parameter of `convscope.train.TrainConfig` can be changed with its CLI name
+(--batch-size, --lr, --widths 32,64,128, ...); note that the one-cycle schedule is spread
+over --epochs, so a 1-epoch benchmark runs a whole (short) cycle.
+PyTorch is needed here only; convscope itself never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _threads_from_argv(default: int = 2) -> int:
+    """--threads, read before NumPy loads: its BLAS fixes the thread count on import."""
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            return int(sys.argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return default
+
+
+_THREADS = _threads_from_argv()
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(_THREADS)
+
+import dataclasses  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from convscope import nn as cnn  # noqa: E402
+from convscope import train as T  # noqa: E402
+
+
+def torch_model(model) -> torch.nn.Sequential:
+    """The same layers in torch.nn, with the convscope model's current weights copied in."""
+    layers = []
+    for m in model:
+        kind = type(m).__name__
+        if isinstance(m, (cnn.Conv1d, cnn.Conv2d)):
+            cls = torch.nn.Conv1d if isinstance(m, cnn.Conv1d) else torch.nn.Conv2d
+            layers.append(cls(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride,
+                              padding=m.padding, dilation=m.dilation, groups=m.groups,
+                              bias=m.bias is not None))
+        elif kind in ("BatchNorm1d", "BatchNorm2d"):
+            layers.append(getattr(torch.nn, kind)(m.num_features, eps=m.eps,
+                                                  momentum=m.momentum))
+        elif kind == "ReLU":
+            layers.append(torch.nn.ReLU())
+        elif kind == "MaxPool2d":
+            layers.append(torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding))
+        elif kind == "AdaptiveAvgPool2d":
+            layers.append(torch.nn.AdaptiveAvgPool2d(m.output_size))
+        elif kind == "Flatten":
+            layers.append(torch.nn.Flatten(m.start_dim, m.end_dim))
+        elif kind == "Linear":
+            layers.append(torch.nn.Linear(m.in_features, m.out_features,
+                                          bias=m.bias is not None))
+        else:
+            raise ValueError(f"torch_model: no PyTorch twin for layer {kind}")
+    twin = torch.nn.Sequential(*layers)
+    state = {k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()}
+    missing, unexpected = twin.load_state_dict(state, strict=False)
+    if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
+        raise ValueError(f"torch_model: weights do not match: missing {missing}, "
+                         f"unexpected {unexpected}")
+    return twin
+
+
+def torch_optimizer(config: T.TrainConfig, model, steps_per_epoch: int):
+    """`convscope.train.make_optimizer`'s twin in torch.optim."""
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                              nesterov=config.nesterov, weight_decay=config.weight_decay)
+    else:
+        opt = torch.optim.AdamW(params, lr=config.lr, betas=(config.momentum, 0.999),
+                                weight_decay=config.weight_decay)
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total,
+                                                    cycle_momentum=False)
+    elif config.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    else:
+        sched = None
+    return opt, sched
+
+
+def run_convscope(config, data):
+    model = T.build_model(config)
+    train_loader, test_loader = T.make_loaders(config, *data)
+    opt, sched = T.make_optimizer(config, model, len(train_loader))
+    times, accs = [], []
+    for _ in range(config.epochs):
+        t0 = time.perf_counter()
+        T._train_epoch(model, train_loader, opt, sched, config, T._NoBar())
+        times.append(time.perf_counter() - t0)
+        accs.append(T.evaluate(model, test_loader)[1])
+    return times, accs
+
+
+def run_torch(config, data):
+    model = torch_model(T.build_model(config))  # the same initial weights
+    train_loader, test_loader = T.make_loaders(config, *data)  # the same batches
+    opt, sched = torch_optimizer(config, model, len(train_loader))
+    times, accs = [], []
+    for _ in range(config.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        for xb, yb in train_loader:
+            loss = torch.nn.functional.cross_entropy(
+                model(torch.from_numpy(xb)), torch.from_numpy(yb),
+                label_smoothing=config.label_smoothing)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+        times.append(time.perf_counter() - t0)
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for xb, yb in test_loader:
+                correct += int((model(torch.from_numpy(xb)).argmax(1).numpy() == yb).sum())
+        accs.append(correct / len(test_loader.x))
+    return times, accs
+
+
+def main(argv=None) -> int:
+    defaults = T.TrainConfig()
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--epochs", type=int, default=1, help="epochs for both (default: 1)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="training images (default: all)")
+    p.add_argument("--limit-test", type=int, default=None, help="test images (default: all)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="threads for both (BLAS and torch; default: 2)")
+    p.add_argument("--only", choices=["convscope", "torch"], help="run one side only")
+    for f in dataclasses.fields(T.TrainConfig):
+        if f.name in ("epochs", "limit_train", "limit_test", "out"):
+            continue
+        value = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "widths":
+            p.add_argument(flag, type=lambda s: tuple(int(v) for v in s.split(",")))
+        elif isinstance(value, bool):
+            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"))
+        elif isinstance(value, (int, float)):
+            p.add_argument(flag, type=type(value))
+        else:
+            p.add_argument(flag)
+    args = p.parse_args(argv)
+    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(T.TrainConfig)
+               if getattr(args, f.name, None) is not None}
+    changes.update(epochs=args.epochs, limit_train=args.limit, limit_test=args.limit_test)
+    config = dataclasses.replace(defaults, **changes)
+    torch.set_num_threads(args.threads)
+
+    data = T.load_data(config)
+    name, kwargs = config.model_spec()
+    print(f"{config.dataset}: {len(data[0])} training, {len(data[2])} test images; model "
+          f"{name} {kwargs}; {config.epochs} epoch(s), batch {config.batch_size}, "
+          f"{config.optimizer} lr {config.lr} ({config.schedule}); {args.threads} threads",
+          file=sys.stderr)
+    results = {}
+    for side, run in (("convscope", run_convscope), ("torch", run_torch)):
+        if args.only in (None, side):
+            times, accs = run(config, data)
+            results[side] = (times, accs)
+            print(f"{side}: s/epoch {['%.1f' % t for t in times]}, test accuracy "
+                  f"{['%.2f%%' % (100 * a) for a in accs]}", file=sys.stderr)
+
+    print("| | convscope | PyTorch | convscope / PyTorch |")
+    print("|---|---:|---:|---:|")
+    cs = results.get("convscope")
+    th = results.get("torch")
+    sec = [None if r is None else float(np.mean(r[0])) for r in (cs, th)]
+    acc = [None if r is None else r[1][-1] for r in (cs, th)]
+    ratio = f"{sec[0] / sec[1]:.1f}x" if None not in sec else "-"
+    print(f"| seconds per epoch | {_fmt(sec[0], '{:.1f}')} | {_fmt(sec[1], '{:.1f}')} | "
+          f"{ratio} |")
+    print(f"| test accuracy after {config.epochs} epoch(s) | {_fmt(acc[0], '{:.2%}')} | "
+          f"{_fmt(acc[1], '{:.2%}')} | |")
+    return 0
+
+
+def _fmt(value, pattern):
+    return "-" if value is None else pattern.format(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

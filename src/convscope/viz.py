@@ -1,0 +1,198 @@
+"""Pictures of a training run: learning curves, first-layer filters, a confusion matrix.
+
+matplotlib (the ``viz`` extra) is imported only when a picture is drawn, with the
+non-interactive Agg backend, so the library and the CLI work without a display and without
+matplotlib until a picture is asked for. Every picture is rendered into memory and written
+with `io.atomic_write_bytes`: a file is either the old picture or the new one, never half.
+
+Example:
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "filters.png")
+    >>> plot_filters(np.random.default_rng(0).normal(size=(8, 1, 3, 3)), path)
+    >>> open(path, "rb").read(8) == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+"""
+
+from __future__ import annotations
+
+import io as _io
+import math
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .io import atomic_write_bytes
+
+__all__ = ["confusion_matrix", "format_confusion_matrix", "plot_confusion_matrix",
+           "plot_filters", "plot_training_curves"]
+
+
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend, or a clear error when matplotlib is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("convscope.viz: drawing pictures needs matplotlib; install it with "
+                          "`pip install 'convscope[viz]'` (or `pip install matplotlib`)") from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: str | os.PathLike, dpi: int = 120) -> None:
+    plt = _pyplot()
+    buffer = _io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+# -- learning curves ---------------------------------------------------------------------------
+def plot_training_curves(epochs: Sequence[Mapping], path: str | os.PathLike,
+                         title: str | None = None) -> None:
+    """Loss and accuracy per epoch, training vs test, side by side, as a PNG.
+
+    Args:
+        epochs: one dict per epoch with 'epoch', 'train_loss', 'train_accuracy',
+            'test_loss', 'test_accuracy' (accuracies in [0, 1]), as in metrics.json.
+        path: the PNG to write (atomically).
+        title: a title over both panels.
+    """
+    keys = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
+    for i, row in enumerate(epochs):
+        missing = [k for k in keys if k not in row]
+        if missing:
+            raise ValueError(f"plot_training_curves: epochs[{i}] lacks {missing}")
+    plt = _pyplot()
+    x = [row["epoch"] for row in epochs]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for split, style in (("train", "o-"), ("test", "s--")):
+        ax_loss.plot(x, [row[f"{split}_loss"] for row in epochs], style, label=split)
+        ax_acc.plot(x, [100 * row[f"{split}_accuracy"] for row in epochs], style, label=split)
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+        if x:
+            ax.set_xticks(x if len(x) <= 20 else x[:: math.ceil(len(x) / 20)])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+# -- filters -----------------------------------------------------------------------------------
+def plot_filters(weight: np.ndarray, path: str | os.PathLike,
+                 title: str | None = None) -> None:
+    """The filters of a convolution as a grid of small images, each scaled to its own range.
+
+    A filter with 1 input channel is drawn in grayscale, one with 3 as an RGB image; any
+    other number of input channels is shown by its first channel. A 1-D filter (C_in, K)
+    is drawn as a C_in x K image.
+
+    Args:
+        weight: (C_out, C_in, kH, kW) for Conv2d, or (C_out, C_in, K) for Conv1d.
+        path: the PNG to write (atomically).
+        title: a title over the grid.
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    if w.ndim == 3:
+        w = w[:, None]  # (C_out, 1, C_in, K): a 1-D filter bank as a small image
+    if w.ndim != 4 or w.shape[0] == 0:
+        raise ValueError(f"plot_filters: weight must have shape (C_out, C_in, kH, kW) or "
+                         f"(C_out, C_in, K), got shape {np.shape(weight)}")
+    rgb = w.shape[1] == 3
+    if not rgb:
+        w = w[:, :1]
+    lo = w.min(axis=(1, 2, 3), keepdims=True)
+    span = w.max(axis=(1, 2, 3), keepdims=True) - lo
+    w = (w - lo) / np.where(span > 0, span, 1.0)  # each filter to [0, 1]
+    plt = _pyplot()
+    n = w.shape[0]
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows + 0.4),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            if rgb:
+                ax.imshow(w[i].transpose(1, 2, 0), interpolation="nearest")
+            else:
+                ax.imshow(w[i, 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    fig.suptitle(title or f"{n} filters of the first layer")
+    _save(fig, path)
+
+
+# -- confusion matrix --------------------------------------------------------------------------
+def confusion_matrix(targets: np.ndarray, predictions: np.ndarray,
+                     num_classes: int) -> np.ndarray:
+    """Counts C[i, j] of samples of true class i predicted as class j, int64 (K, K).
+
+    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), 2)
+    array([[1, 0],
+           [1, 1]])
+    """
+    t = np.asarray(targets, dtype=np.int64).ravel()
+    p = np.asarray(predictions, dtype=np.int64).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"confusion_matrix: targets and predictions differ in length: "
+                         f"{t.size} and {p.size}")
+    for name, v in (("targets", t), ("predictions", p)):
+        if v.size and (v.min() < 0 or v.max() >= num_classes):
+            raise ValueError(f"confusion_matrix: {name} must lie in [0, {num_classes}), got "
+                             f"values in [{v.min()}, {v.max()}]")
+    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(
+        num_classes, num_classes)
+
+
+def format_confusion_matrix(matrix: np.ndarray, classes: Sequence[str]) -> str:
+    """The matrix as a text table: rows are true classes, columns predictions, with recall.
+
+    Column headers are the class indices (names are long); each row starts with its index
+    and name and ends with the row's recall (correct / total of that class).
+    """
+    m = np.asarray(matrix)
+    k = len(classes)
+    name_w = max(len(c) for c in classes) + 5
+    cell = max(5, len(str(int(m.max()))) + 1) if m.size else 5
+    lines = ["true \\ predicted".ljust(name_w) + "".join(f"{j:>{cell}}" for j in range(k))
+             + "  recall"]
+    for i, name in enumerate(classes):
+        total = int(m[i].sum())
+        recall = f"{100 * m[i, i] / total:6.1f}%" if total else "     -"
+        lines.append(f"{i:>2} {name}".ljust(name_w)
+                     + "".join(f"{int(v):>{cell}}" for v in m[i]) + "  " + recall)
+    return "\n".join(lines)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, classes: Sequence[str],
+                          path: str | os.PathLike, title: str | None = None) -> None:
+    """The confusion matrix as a PNG heat map, rows normalised, counts written in the cells."""
+    m = np.asarray(matrix, dtype=np.float64)
+    k = len(classes)
+    if m.shape != (k, k):
+        raise ValueError(f"plot_confusion_matrix: matrix must have shape ({k}, {k}) for "
+                         f"{k} classes, got {m.shape}")
+    rows = m.sum(axis=1, keepdims=True)
+    share = m / np.where(rows > 0, rows, 1)
+    plt = _pyplot()
+    size = max(4.0, 0.6 * k + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    ax.set_xticks(range(k), classes, rotation=45, ha="right")
+    ax.set_yticks(range(k), classes)
+    ax.set(xlabel="predicted", ylabel="true", title=title or "confusion matrix")
+    if k <= 20:
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7,
+                        color="white" if share[i, j] > 0.5 else "black")
+    fig.tight_layout()
+    _save(fig, path)
