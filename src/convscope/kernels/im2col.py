@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from ._parallel import over_channels
+
 
 def _window(k: int, d: int, s: int, out: int) -> slice:
     """Positions k*d, k*d + s, ..., k*d + s*(out-1) along one padded axis."""
@@ -31,12 +33,17 @@ def _window(k: int, d: int, s: int, out: int) -> slice:
 
 
 def pad_channel_major(x, pads):
-    """x (N, C, *S) zero-padded into a new (C, N, *Sp) array; the (N, C, *Sp) view of it."""
+    """x (N, C, *S) zero-padded into a new (C, N, *Sp) array."""
     N, C, *S = x.shape
     Sp = [s + b + a for s, (b, a) in zip(S, pads)]
     buf = np.zeros((C, N, *Sp), dtype=x.dtype)
     inner = tuple(slice(b, b + s) for s, (b, _) in zip(S, pads))
-    buf[(slice(None), slice(None)) + inner] = x.transpose(1, 0, *range(2, x.ndim))
+    xt = x.transpose(1, 0, *range(2, x.ndim))
+
+    def copy(c0, c1):
+        buf[(slice(c0, c1), slice(None)) + inner] = xt[c0:c1]
+
+    over_channels(copy, C, buf.size)
     return buf
 
 
@@ -48,10 +55,15 @@ def unfold(x, kernel_size, stride, dilation, pads, out_size):
     else:
         xp = x.transpose(1, 0, *range(2, x.ndim))  # a view
     cols = np.empty((C, *kernel_size, N, *out_size), dtype=x.dtype)
-    for k in itertools.product(*(range(K) for K in kernel_size)):
-        win = tuple(_window(ki, d, s, o) for ki, d, s, o in
-                    zip(k, dilation, stride, out_size))
-        cols[(slice(None),) + k] = xp[(slice(None), slice(None)) + win]
+    windows = [(k, tuple(_window(ki, d, s, o) for ki, d, s, o in
+                         zip(k, dilation, stride, out_size)))
+               for k in itertools.product(*(range(K) for K in kernel_size))]
+
+    def copy(c0, c1):  # channels [c0, c1): independent of the other ranges
+        for k, win in windows:
+            cols[(slice(c0, c1),) + k] = xp[(slice(c0, c1), slice(None)) + win]
+
+    over_channels(copy, C, cols.size)
     return cols
 
 
@@ -60,10 +72,15 @@ def fold(cols, in_shape, kernel_size, stride, dilation, pads, out_size):
     N, C, *S = in_shape
     Sp = [s + b + a for s, (b, a) in zip(S, pads)]
     xp = np.zeros((C, N, *Sp), dtype=cols.dtype)
-    for k in itertools.product(*(range(K) for K in kernel_size)):
-        win = tuple(_window(ki, d, s, o) for ki, d, s, o in
-                    zip(k, dilation, stride, out_size))
-        xp[(slice(None), slice(None)) + win] += cols[(slice(None),) + k]
+    windows = [(k, tuple(_window(ki, d, s, o) for ki, d, s, o in
+                         zip(k, dilation, stride, out_size)))
+               for k in itertools.product(*(range(K) for K in kernel_size))]
+
+    def add(c0, c1):
+        for k, win in windows:
+            xp[(slice(c0, c1), slice(None)) + win] += cols[(slice(c0, c1),) + k]
+
+    over_channels(add, C, cols.size)
     inner = tuple(slice(b, b + s) for s, (b, _) in zip(S, pads))
     return xp[(slice(None), slice(None)) + inner].transpose(1, 0, *range(2, len(in_shape)))
 
