@@ -3,14 +3,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data train test bench clean
+.PHONY: setup setup-test data train test bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
-
-setup: $(PY)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[viz,scale,test]'
+
+# The library and what the training job draws with (matplotlib, tqdm).
+setup: $(PY)
+	$(PY) -m pip install -q -e '.[viz]'
+
+# Plus the test tools and PyTorch (pinned CPU build), the tests' reference.
+setup-test: $(PY)
+	$(PY) -m pip install -q -e '.[viz,test]'
 
 # Fashion-MNIST from the Debian package dataset-fashion-mnist (IDX files).
 data:
@@ -22,12 +27,12 @@ data:
 train: setup data
 	$(VENV)/bin/convscope train $(ARGS)
 
-test: setup
+test: setup-test
 	$(PY) -m pytest tests
 
-bench: setup data
+bench: setup-test data
 	$(PY) benchmarks/conv_vs_torch.py
-	$(PY) benchmarks/train_vs_torch.py
+	$(PY) benchmarks/train_vs_torch.py --epochs 1
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
