@@ -67,7 +67,7 @@ def test_output_shapes(factory, shape, out):
 
 def test_layer_structure_of_default_model():
     kinds = [type(m).__name__ for m in models.fashion_cnn(rng=_rng())]
-    assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"] * 3 + ["Flatten", "Linear"]
+    assert kinds == ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"] * 3 + ["Flatten", "Linear"]
 
 
 def test_cifar_cnn_downsamples_with_stride_two_convolutions():

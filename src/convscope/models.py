@@ -88,8 +88,8 @@ def fashion_cnn(in_channels: int = 1, num_classes: int = 10,
 
     Layers, for each width w_i in `widths` (C_0 = `in_channels`)::
 
-        Conv2d(C_{i-1}, w_i, 3, padding=1, bias=False) -> BatchNorm2d(w_i) -> ReLU
-        -> MaxPool2d(2)                      # 28 -> 14 -> 7 -> 3
+        Conv2d(C_{i-1}, w_i, 3, padding=1, bias=False) -> MaxPool2d(2)   # 28 -> 14 -> 7 -> 3
+        -> BatchNorm2d(w_i) -> ReLU
     then Flatten -> Linear(w_last * s * s, num_classes), where s is `image_size` after the
     poolings (3 for 28 and three widths).
 
@@ -115,7 +115,12 @@ def fashion_cnn(in_channels: int = 1, num_classes: int = 10,
     rng = _check_rng(func, rng)
     layers, c = [], in_channels
     for w in widths:
-        layers += _block(2, c, w, 1, rng) + [nn.MaxPool2d(2)]
+        conv, norm, relu = _block(2, c, w, 1, rng)
+        # Pooling right after the convolution: BatchNorm and ReLU then run on a quarter of
+        # the values. ReLU commutes with max pooling, and so does BatchNorm's per-channel
+        # affine map while its scale is positive; only its statistics are taken after the
+        # pooling instead of before.
+        layers += [conv, nn.MaxPool2d(2), norm, relu]
         c = w
     layers += [nn.Flatten(), nn.Linear(c * side * side, num_classes, rng=rng)]
     return nn.Sequential(*layers)
