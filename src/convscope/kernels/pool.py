@@ -18,6 +18,8 @@ import itertools
 
 import numpy as np
 
+from ._parallel import over_channels
+
 
 def _offsets(kernel_size, stride, dilation, out_size):
     """(k, window) for every kernel offset k; window indexes the padded spatial axes."""
@@ -54,21 +56,26 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
     the first position holding the window's maximum, which is where the gradient goes.
     """
     xp = _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
-    n_offsets = int(np.prod(kernel_size))
-    y = first = None
-    for j, (_, win) in enumerate(_offsets(kernel_size, stride, dilation, out_size)):
-        v = xp[win]
-        if y is None:
-            y = v.copy(order="K")  # keep the input's memory layout
-            first = np.zeros_like(y, dtype=np.min_scalar_type(n_offsets))
-            continue
-        better = v > y  # strictly greater: on ties the earlier offset keeps the gradient
-        # first = where(better, j, first), as unsigned arithmetic (mod 2^bits), which is
-        # several times faster than a masked assignment: first + better * (j - first)
-        step = np.subtract(first.dtype.type(j), first)
-        step *= better
-        first += step
-        np.maximum(y, v, out=y)  # np.maximum propagates NaN, like PyTorch
+    windows = [win for _, win in _offsets(kernel_size, stride, dilation, out_size)]
+    y = np.empty_like(xp[windows[0]])  # the input's memory layout (order 'K')
+    first = np.empty_like(y, dtype=np.min_scalar_type(len(windows)))
+
+    def run(c0, c1):  # channels [c0, c1), independent of the other ranges
+        ch = (slice(None), slice(c0, c1))
+        yc, fc = y[ch], first[ch]
+        yc[...] = xp[ch][windows[0]]
+        fc[...] = 0
+        for j, win in enumerate(windows[1:], start=1):
+            v = xp[ch][win]
+            better = v > yc  # strictly greater: on ties the earlier offset keeps the gradient
+            # fc = where(better, j, fc) as unsigned arithmetic (mod 2^bits), several times
+            # faster than a masked assignment: fc + better * (j - fc)
+            step = np.subtract(fc.dtype.type(j), fc)
+            step *= better
+            fc += step
+            np.maximum(yc, v, out=yc)  # np.maximum propagates NaN, like PyTorch
+
+    over_channels(run, y.shape[1], xp.size)
     return y, (first, xp.shape)
 
 
@@ -82,17 +89,22 @@ def max_pool_backward(g, saved, in_shape, kernel_size, stride, padding, dilation
     disjoint = all(s >= span for s, span in zip(stride, spans))
     tiles = disjoint and all(s == K and o * s == S for s, K, o, S in
                              zip(stride, kernel_size, out_size, padded_shape[2:]))
-    # every position written when the windows tile the input; else start from zeros
-    gxp = (np.empty if tiles else np.zeros)(padded_shape, dtype=g.dtype)
-    if not first.flags.c_contiguous:  # match the layout of the forward pass's arrays
-        gxp = np.empty_like(first, dtype=g.dtype, shape=padded_shape) if tiles else \
-            np.zeros_like(first, dtype=g.dtype, shape=padded_shape)
-    for j, (_, win) in enumerate(_offsets(kernel_size, stride, dilation, out_size)):
-        view = gxp[win]
-        if disjoint:
-            np.multiply(g, first == j, out=view)
-        else:
-            np.add(view, g, out=view, where=first == j)
+    # the layout of the forward pass's arrays; every position is written when the windows
+    # tile the input, otherwise start from zeros
+    gxp = (np.empty_like if tiles else np.zeros_like)(first, dtype=g.dtype, shape=padded_shape)
+    windows = [win for _, win in _offsets(kernel_size, stride, dilation, out_size)]
+
+    def run(c0, c1):
+        ch = (slice(None), slice(c0, c1))
+        gc, fc, gxc = g[ch], first[ch], gxp[ch]
+        for j, win in enumerate(windows):
+            view = gxc[win]
+            if disjoint:
+                np.multiply(gc, fc == j, out=view)
+            else:
+                np.add(view, gc, out=view, where=fc == j)
+
+    over_channels(run, g.shape[1], gxp.size)
     return _crop(gxp, in_shape, padding)
 
 
