@@ -14,23 +14,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-
-def _threads_from_argv(default: int = 2) -> int:
-    """--threads, read before NumPy loads: its BLAS fixes the thread count on import."""
-    for i, arg in enumerate(sys.argv):
-        if arg == "--threads" and i + 1 < len(sys.argv):
-            return int(sys.argv[i + 1])
-        if arg.startswith("--threads="):
-            return int(arg.split("=", 1)[1])
-    return default
-
-
-_THREADS = _threads_from_argv()
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(_THREADS)
+from _threads import THREADS as _THREADS  # noqa: E402  (before NumPy)
 
 import time  # noqa: E402
 

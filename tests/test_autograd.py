@@ -6,24 +6,13 @@ import pytest
 import convscope
 import convscope.functional as F
 from convscope import Tensor, no_grad, tensor
+from gradcheck import numerical_grad
 
 torch = pytest.importorskip("torch")
 
 
-def _fd(f, arrays, eps=1e-6):
-    grads = []
-    for a in arrays:
-        g = np.zeros_like(a)
-        for i in np.ndindex(a.shape):
-            old = a[i]
-            a[i] = old + eps
-            p = f()
-            a[i] = old - eps
-            m = f()
-            a[i] = old
-            g[i] = (p - m) / (2 * eps)
-        grads.append(g)
-    return grads
+def _fd(f, arrays):
+    return [numerical_grad(f, a) for a in arrays]
 
 
 OPS = {

@@ -9,6 +9,7 @@ import torch.nn.functional as TF
 
 import convscope.functional as F
 from convscope import Tensor
+from gradcheck import numerical_grad
 
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-5)}
 
@@ -30,26 +31,13 @@ def compare(ours, theirs, arrays, dtype=np.float64, seed=0, grad=True):
         np.testing.assert_allclose(x.grad, t.grad.numpy(), **TOL[dtype])
 
 
-def numeric_grad(f, x, eps=1e-6):
-    """Central differences of the scalar f at x (float64)."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f(x)
-        x[i] = old - eps
-        down = f(x)
-        x[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
-
-
 def gradcheck(fn, x, seed=1):
     """Analytic gradient of sum(fn(x) * r) against finite differences, float64."""
     r = np.random.default_rng(seed).standard_normal(np.shape(fn(x.copy())))
     xt = Tensor(x, requires_grad=True)
     (fn(xt) * r).sum().backward()
-    numeric = numeric_grad(lambda a: float(np.sum(np.asarray(fn(a)) * r)), x.copy())
+    a = x.copy()
+    numeric = numerical_grad(lambda: float(np.sum(np.asarray(fn(a)) * r)), a)
     np.testing.assert_allclose(xt.grad, numeric, rtol=1e-5, atol=1e-7)
 
 

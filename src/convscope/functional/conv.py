@@ -61,12 +61,19 @@ def _algorithm(func: str, algorithm):
     return name
 
 
-def _common(func, x, w, b, n, groups, *, transposed):
-    """Shared checks of ranks, dtypes, channels, groups and bias; (batched, C_out)."""
-    if w.ndim != n + 2:
-        layout = "(C_in, C_out/groups, *K)" if transposed else "(C_out, C_in/groups, *K)"
-        raise ValueError(f"{func}: expected weight of shape {layout} with {n} kernel "
-                         f"dimensions, got shape {tuple(w.shape)}")
+def _common(func, input, weight, bias, stride, dilation, groups, *, transposed):
+    """Checks and normalisation shared by convolution and transposed convolution.
+
+    Returns the arrays, the rank n, whether the input is batched, C_out, groups, the kernel
+    size, and stride and dilation as n-tuples.
+    """
+    x, w, b = (_array(v, func, a) for v, a in
+               ((input, "input"), (weight, "weight"), (bias, "bias")))
+    layout = "(C_in, C_out/groups, *K)" if transposed else "(C_out, C_in/groups, *K)"
+    if w.ndim < 3:
+        raise ValueError(f"{func}: weight needs at least 3 dimensions {layout}, got shape "
+                         f"{tuple(w.shape)}")
+    n = w.ndim - 2
     batched = _args.check_input_rank(func, x.shape, n)
     _args.check_float(func, input=x, weight=w, bias=b)
     C_in = x.shape[1 if batched else 0]
@@ -86,23 +93,29 @@ def _common(func, x, w, b, n, groups, *, transposed):
     if b is not None and b.shape != (C_out,):
         raise ValueError(f"{func}: bias must have shape ({C_out},) (one per filter), got "
                          f"shape {tuple(b.shape)}")
-    return batched, C_out, groups
+    stride = _args.ntuple(stride, n, func=func, arg="stride")
+    dilation = _args.ntuple(dilation, n, func=func, arg="dilation")
+    return x, w, b, n, batched, C_out, groups, w.shape[2:], stride, dilation
+
+
+def _node(out, input, weight, bias, backward, op):
+    """The graph node of a convolution: parents (input, weight, bias), one gradient each."""
+    parents = (_as_tensor(input), _as_tensor(weight),
+               _as_tensor(bias if bias is not None else np.zeros(0)))
+    return Tensor._from_op(out, parents, backward, op)
+
+
+def _bias_grad(gb):
+    """dL/dbias: one bias per filter, so the sum over the batch and every position."""
+    return gb.sum(axis=(0,) + tuple(range(2, gb.ndim)))
 
 
 def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
          algorithm=None, _func="conv"):
     """N-d convolution; the rank is weight.ndim - 2. See `conv2d` for the arguments."""
     func = _func
-    x, w, b = (_array(v, func, a) for v, a in
-               ((input, "input"), (weight, "weight"), (bias, "bias")))
-    if w.ndim < 3:
-        raise ValueError(f"{func}: weight needs at least 3 dimensions (C_out, C_in/groups, "
-                         f"*K), got shape {tuple(w.shape)}")
-    n = w.ndim - 2
-    batched, C_out, groups = _common(func, x, w, b, n, groups, transposed=False)
-    K = w.shape[2:]
-    stride = _args.ntuple(stride, n, func=func, arg="stride")
-    dilation = _args.ntuple(dilation, n, func=func, arg="dilation")
+    x, w, b, n, batched, C_out, groups, K, stride, dilation = _common(
+        func, input, weight, bias, stride, dilation, groups, transposed=False)
     pads = _args.conv_padding(padding, n, func=func, kernel_size=K, stride=stride,
                               dilation=dilation)
     alg = _algorithm(func, algorithm)
@@ -141,28 +154,18 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
             gw = kernels.conv_backward_weight(alg, xb, saved, gb, w.shape, stride, pads,
                                               dilation, groups)
         if _wants(bias):
-            gbias = gb.sum(axis=(0,) + tuple(range(2, gb.ndim)))
+            gbias = _bias_grad(gb)
         return gx, gw, gbias
 
-    parents = (_as_tensor(input), _as_tensor(weight), _as_tensor(bias if bias is not None
-                                                                  else np.zeros(0)))
-    return Tensor._from_op(out, parents, backward, f"conv{n}d")
+    return _node(out, input, weight, bias, backward, f"conv{n}d")
 
 
 def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                    groups=1, dilation=1, *, algorithm=None, _func="conv_transpose"):
     """N-d transposed convolution; see `conv_transpose2d` for the arguments."""
     func = _func
-    x, w, b = (_array(v, func, a) for v, a in
-               ((input, "input"), (weight, "weight"), (bias, "bias")))
-    if w.ndim < 3:
-        raise ValueError(f"{func}: weight needs at least 3 dimensions (C_in, C_out/groups, "
-                         f"*K), got shape {tuple(w.shape)}")
-    n = w.ndim - 2
-    batched, C_out, groups = _common(func, x, w, b, n, groups, transposed=True)
-    K = w.shape[2:]
-    stride = _args.ntuple(stride, n, func=func, arg="stride")
-    dilation = _args.ntuple(dilation, n, func=func, arg="dilation")
+    x, w, b, n, batched, C_out, groups, K, stride, dilation = _common(
+        func, input, weight, bias, stride, dilation, groups, transposed=True)
     pads = _args.conv_padding(padding, n, func=func, kernel_size=K, stride=stride,
                               dilation=dilation, allow_strings=False)
     output_padding = _args.ntuple(output_padding, n, func=func, arg="output_padding",
@@ -203,12 +206,10 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
             gw = kernels.conv_backward_weight(alg, gb, None, xb, w.shape, stride, pads,
                                               dilation, groups)
         if _wants(bias):
-            gbias = gb.sum(axis=(0,) + tuple(range(2, gb.ndim)))
+            gbias = _bias_grad(gb)
         return gx, gw, gbias
 
-    parents = (_as_tensor(input), _as_tensor(weight), _as_tensor(bias if bias is not None
-                                                                  else np.zeros(0)))
-    return Tensor._from_op(out, parents, backward, f"conv_transpose{n}d")
+    return _node(out, input, weight, bias, backward, f"conv_transpose{n}d")
 
 
 _CONV_DOC = """{n}-D convolution of a batch of {what} with C_out filters, PyTorch's `conv{n}d`.
