@@ -21,9 +21,7 @@ PyTorch is needed here only; convscope itself never imports it.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-
 
 from _threads import THREADS as _THREADS  # noqa: E402  (before NumPy)
 
