@@ -33,8 +33,9 @@ def _option(parser, flag: str, name: str, help: str, **kwargs) -> None:
     """An option whose default (None: not given) is shown from TrainConfig."""
     default = getattr(_DEFAULTS, name)
     shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-    parser.add_argument(flag, dest=name, default=None,
-                        help=f"{help} (default: {shown})", **kwargs)
+    if "(default:" not in help:  # else the text says what None means
+        help = f"{help} (default: {shown})"
+    parser.add_argument(flag, dest=name, default=None, help=help, **kwargs)
 
 
 def register(subparsers) -> None:
@@ -48,7 +49,7 @@ def register(subparsers) -> None:
         epilog=f"Data lookup: --data DIR, else ${ENV_VAR}, else (Fashion-MNIST) "
                f"{DEBIAN_FASHION_MNIST_DIR} from the Debian package dataset-fashion-mnist.")
     _option(p, "--dataset", "dataset", "data set", choices=sorted(DATASETS))
-    _option(p, "--data", "data", "folder holding the data set", metavar="DIR")
+    _option(p, "--data", "data", "folder holding the data set (default: the lookup below)", metavar="DIR")
     _option(p, "--epochs", "epochs", "passes over the training set", type=int)
     _option(p, "--batch-size", "batch_size", "training mini-batch size", type=int)
     _option(p, "--lr", "lr", "learning rate (the peak of the one-cycle schedule)", type=float)
