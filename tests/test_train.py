@@ -274,7 +274,8 @@ def test_bad_config(changes, pattern):
 # -- the CLI -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("command, words", [
     ("train", ["--epochs", "--batch-size", "--lr", "--seed", "--out", "--resume", "--dataset",
-               "--data", "fashion-mnist", "cifar10", "default: 5"]),
+               "--data", "fashion-mnist", "cifar10",
+               f"default: {T.TrainConfig().epochs}"]),
     ("evaluate", ["CKPT", "--data", "--out"]),
 ])
 def test_help(command, words, capsys):
