@@ -25,6 +25,10 @@ import sys
 
 from _threads import THREADS as _THREADS  # noqa: E402  (before NumPy)
 
+from convscope._memory import reuse_freed_memory  # noqa: E402
+
+reuse_freed_memory()  # for both libraries: glibc malloc keeps freed blocks
+
 import dataclasses  # noqa: E402
 import time  # noqa: E402
 

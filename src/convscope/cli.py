@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from ._memory import reuse_freed_memory
+
 # Modules that add subcommands; each defines register(subparsers).
 _COMMAND_MODULES = ["convscope._cli_train", "convscope._cli_arith"]
 
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    reuse_freed_memory()  # the tool owns its process: reuse big temporaries (see _memory)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
