@@ -95,7 +95,7 @@ class TrainConfig:
     data: str | None = None
     model: str | None = None
     widths: tuple[int, ...] | None = None
-    epochs: int = 10
+    epochs: int = 11
     batch_size: int = 128
     lr: float = 0.1
     momentum: float = 0.9
