@@ -88,3 +88,16 @@ ERRORS = [
 def test_error_messages(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+@pytest.mark.parametrize("value", ["x", "0", "-2"])
+def test_bad_thread_count_in_the_environment_is_named(value):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, CONVSCOPE_NUM_THREADS=value)
+    out = subprocess.run([sys.executable, "-c", "import convscope"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert (f"CONVSCOPE_NUM_THREADS must be a positive integer, got {value!r}"
+            in out.stderr)

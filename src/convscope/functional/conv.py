@@ -19,38 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _args, kernels
-from ..autograd import Tensor, is_grad_enabled
 from ..kernels import pad as pad_kernel
+from ._graph import _array, _result, _wants
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d",
            "conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "pad"]
-
-
-def _array(value, func: str, arg: str):
-    if value is None:
-        return None
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, np.ndarray):
-        return value
-    try:
-        return np.asarray(value)
-    except Exception as exc:  # noqa: BLE001 - reported with the argument's name
-        raise TypeError(f"{func}: {arg} must be an array or a Tensor, got "
-                        f"{type(value).__name__}") from exc
-
-
-def _needs_grad(*values) -> bool:
-    return is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad for v in values)
-
-
-def _as_tensor(value):
-    return value if isinstance(value, Tensor) else Tensor(value)
-
-
-def _wants(value) -> bool:
-    return isinstance(value, Tensor) and value.requires_grad
 
 
 def _algorithm(func: str, algorithm):
@@ -98,13 +72,6 @@ def _common(func, input, weight, bias, stride, dilation, groups, *, transposed):
     return x, w, b, n, batched, C_out, groups, w.shape[2:], stride, dilation
 
 
-def _node(out, input, weight, bias, backward, op):
-    """The graph node of a convolution: parents (input, weight, bias), one gradient each."""
-    parents = (_as_tensor(input), _as_tensor(weight),
-               _as_tensor(bias if bias is not None else np.zeros(0)))
-    return Tensor._from_op(out, parents, backward, op)
-
-
 def _bias_grad(gb):
     """dL/dbias: one bias per filter, so the sum over the batch and every position."""
     return gb.sum(axis=(0,) + tuple(range(2, gb.ndim)))
@@ -134,13 +101,10 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     out_size = tuple(out_size)
 
     kernel = kernels.ALGORITHMS[alg]
-    track = _needs_grad(input, weight, bias)
     y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size)
     if b is not None:
-        y = y + b.reshape((1, C_out) + (1,) * n)
+        y += b.reshape((1, C_out) + (1,) * n)  # y is the kernel's own new array
     out = y if batched else y[0]
-    if not track:
-        return Tensor(out) if any(isinstance(v, Tensor) for v in (input, weight, bias)) else out
     if not _wants(weight):
         saved = None  # no weight gradient: don't keep the columns alive
 
@@ -157,7 +121,7 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
             gbias = _bias_grad(gb)
         return gx, gw, gbias
 
-    return _node(out, input, weight, bias, backward, f"conv{n}d")
+    return _result(out, (input, weight, bias), backward, f"conv{n}d")
 
 
 def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0,
@@ -191,10 +155,8 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
     kernel = kernels.ALGORITHMS[alg]
     y = kernel.backward_input(xb, w, out_shape, stride, pads, dilation, groups)
     if b is not None:
-        y = y + b.reshape((1, C_out) + (1,) * n)
+        y += b.reshape((1, C_out) + (1,) * n)  # y is the kernel's own new array
     out = y if batched else y[0]
-    if not _needs_grad(input, weight, bias):
-        return Tensor(out) if any(isinstance(v, Tensor) for v in (input, weight, bias)) else out
 
     def backward(g):
         gb = g if batched else g[None]
@@ -209,7 +171,7 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
             gbias = _bias_grad(gb)
         return gx, gw, gbias
 
-    return _node(out, input, weight, bias, backward, f"conv_transpose{n}d")
+    return _result(out, (input, weight, bias), backward, f"conv_transpose{n}d")
 
 
 _CONV_DOC = """{n}-D convolution of a batch of {what} with C_out filters, PyTorch's `conv{n}d`.
@@ -335,8 +297,6 @@ def pad(input, pad, mode="constant", value=0.0):
         if mode == "replicate" and size == 0 and (b or a):
             raise ValueError(f"{func}: replicate padding needs a non-empty dimension {dim}")
     out = pad_kernel.pad(x, pads, mode, value)
-    if not isinstance(input, Tensor):
-        return out
     shape = x.shape
-    return Tensor._from_op(out, (input,),
-                           lambda g: (pad_kernel.pad_backward(g, shape, pads, mode),), "pad")
+    return _result(out, (input,), lambda g: (pad_kernel.pad_backward(g, shape, pads, mode),),
+                   "pad")

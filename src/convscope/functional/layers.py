@@ -24,7 +24,7 @@ from ..autograd import Tensor, reshape_like
 from ..kernels import norm as norm_kernel
 from ..kernels import pool as pool_kernel
 from ..random import default_rng
-from .conv import _array, _as_tensor, _needs_grad, _wants
+from ._graph import _array, _result, _wants
 
 __all__ = ["relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "erf",
            "linear",
@@ -39,16 +39,6 @@ def _float_input(value, func, arg="input"):
     x = _array(value, func, arg)
     _args.check_float(func, **{arg: x})
     return x
-
-
-def _result(out, inputs, backward, op):
-    """`out` as a graph node when any input needs grad, a Tensor when any input is one."""
-    if _needs_grad(*inputs):
-        return Tensor._from_op(out, tuple(_as_tensor(v) if v is not None else
-                                          Tensor(np.zeros(0)) for v in inputs), backward, op)
-    if any(isinstance(v, Tensor) for v in inputs):
-        return Tensor(out)
-    return out
 
 
 def _unary(input, out, grad_fn, op):
@@ -466,17 +456,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"input {tuple(x.shape)}), got shape {tuple(v.shape)}")
     if not isinstance(eps, (int, float)) or eps < 0:
         raise ValueError(f"{func}: eps must be a non-negative number, got eps={eps!r}")
-    if training:
-        M = x.size // C
-        if M <= 1:
-            raise ValueError(f"{func}: expected more than 1 value per channel when "
-                             f"training, got input of shape {tuple(x.shape)}")
-    elif rm is None or rv is None:
+    M = x.size // C if C else 0  # values per channel
+    if training and M <= 1:
+        raise ValueError(f"{func}: expected more than 1 value per channel when "
+                         f"training, got input of shape {tuple(x.shape)}")
+    if not training and (rm is None or rv is None):
         raise ValueError(f"{func}: running_mean and running_var are needed when "
                          f"training=False")
     y, saved, (mean, var) = norm_kernel.batch_norm_forward(x, rm, rv, w, b, eps, training)
     if training and momentum is not None:
-        M = x.size // C
         if rm is not None:
             rm *= 1.0 - momentum
             rm += momentum * mean

@@ -16,7 +16,7 @@ DEFAULT_ALGORITHM = "im2col"
 def conv_backward_weight(algorithm, x, saved, gy, w_shape, stride, pads, dilation, groups):
     """dL/dW for either algorithm; im2col reuses the forward pass's columns when kept."""
     if algorithm == "im2col":
-        cols = saved if saved is not None else im2col.weight_columns(
-            x, w_shape, stride, pads, dilation, gy.shape[2:])
+        cols = saved if saved is not None else im2col.unfold(
+            x, w_shape[2:], stride, dilation, pads, gy.shape[2:])
         return im2col.backward_weight(cols, gy, w_shape, groups)
     return direct.backward_weight(x, gy, w_shape, stride, pads, dilation, groups)

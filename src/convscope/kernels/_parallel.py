@@ -12,8 +12,20 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-#: Threads used for per-channel work (CONVSCOPE_NUM_THREADS, else the number of CPUs).
-NUM_THREADS = max(1, int(os.environ.get("CONVSCOPE_NUM_THREADS", 0) or os.cpu_count() or 1))
+
+def _num_threads() -> int:
+    """CONVSCOPE_NUM_THREADS when set (a positive int), else the number of CPUs."""
+    value = os.environ.get("CONVSCOPE_NUM_THREADS", "")
+    if not value:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"convscope: CONVSCOPE_NUM_THREADS must be a positive integer, "
+                         f"got {value!r}")
+    return int(value)
+
+
+#: Threads used for per-channel work.
+NUM_THREADS = _num_threads()
 #: Below this many elements a split costs more than it saves.
 MIN_ELEMENTS = 1 << 16
 

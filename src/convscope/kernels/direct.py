@@ -15,6 +15,8 @@ import itertools
 
 import numpy as np
 
+from ._windows import interior
+
 
 def _patch(o, kernel_size, stride, dilation):
     """The slices of the padded input that output position `o` sees."""
@@ -57,8 +59,7 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
         contrib = np.einsum("ngf,gf...->ng...", g, wg)  # (N, G, C_in/G, *K)
         index = (slice(None), slice(None)) + _patch(o, K, stride, dilation)
         gxp[index] += contrib.reshape(N, C_in, *K)
-    inner = tuple(slice(b, b + s) for s, (b, _) in zip(S, pads))
-    return gxp[(slice(None), slice(None)) + inner]
+    return gxp[(slice(None), slice(None)) + interior(S, [b for b, _ in pads])]
 
 
 def backward_weight(x, gy, w_shape, stride, pads, dilation, groups):

@@ -18,18 +18,12 @@ convolution), and the weight gradient is dY @ cols^T.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 
 from ._parallel import over_channels
-
-
-def _window(k: int, d: int, s: int, out: int) -> slice:
-    """Positions k*d, k*d + s, ..., k*d + s*(out-1) along one padded axis."""
-    start = k * d
-    return slice(start, start + s * (out - 1) + 1, s)
+from ._windows import interior, offsets
 
 
 def pad_channel_major(x, pads):
@@ -37,7 +31,7 @@ def pad_channel_major(x, pads):
     N, C, *S = x.shape
     Sp = [s + b + a for s, (b, a) in zip(S, pads)]
     buf = np.zeros((C, N, *Sp), dtype=x.dtype)
-    inner = tuple(slice(b, b + s) for s, (b, _) in zip(S, pads))
+    inner = interior(S, [b for b, _ in pads])
     xt = x.transpose(1, 0, *range(2, x.ndim))
 
     def copy(c0, c1):
@@ -55,9 +49,7 @@ def unfold(x, kernel_size, stride, dilation, pads, out_size):
     else:
         xp = x.transpose(1, 0, *range(2, x.ndim))  # a view
     cols = np.empty((C, *kernel_size, N, *out_size), dtype=x.dtype)
-    windows = [(k, tuple(_window(ki, d, s, o) for ki, d, s, o in
-                         zip(k, dilation, stride, out_size)))
-               for k in itertools.product(*(range(K) for K in kernel_size))]
+    windows = offsets(kernel_size, stride, dilation, out_size)
 
     def copy(c0, c1):  # channels [c0, c1): independent of the other ranges
         for k, win in windows:
@@ -72,16 +64,14 @@ def fold(cols, in_shape, kernel_size, stride, dilation, pads, out_size):
     N, C, *S = in_shape
     Sp = [s + b + a for s, (b, a) in zip(S, pads)]
     xp = np.zeros((C, N, *Sp), dtype=cols.dtype)
-    windows = [(k, tuple(_window(ki, d, s, o) for ki, d, s, o in
-                         zip(k, dilation, stride, out_size)))
-               for k in itertools.product(*(range(K) for K in kernel_size))]
+    windows = offsets(kernel_size, stride, dilation, out_size)
 
     def add(c0, c1):
         for k, win in windows:
             xp[(slice(c0, c1), slice(None)) + win] += cols[(slice(c0, c1),) + k]
 
     over_channels(add, C, cols.size)
-    inner = tuple(slice(b, b + s) for s, (b, _) in zip(S, pads))
+    inner = interior(S, [b for b, _ in pads])
     return xp[(slice(None), slice(None)) + inner].transpose(1, 0, *range(2, len(in_shape)))
 
 
@@ -123,8 +113,3 @@ def backward_weight(cols, gy, w_shape, groups):
     colsg = cols.reshape(G, math.prod(w_shape[1:]), gyc.shape[-1])  # (G, C_in/G*K, N*L)
     gw = np.matmul(gyc, colsg.transpose(0, 2, 1))
     return gw.reshape(w_shape)
-
-
-def weight_columns(x, w_shape, stride, pads, dilation, out_size):
-    """The columns of x, for a weight gradient when the forward pass kept none."""
-    return unfold(x, w_shape[2:], stride, dilation, pads, out_size)

@@ -14,19 +14,15 @@ which also keeps the memory layout of a channel-major activation map from the co
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from ._parallel import over_channels
+from ._windows import interior, offsets
 
 
-def _offsets(kernel_size, stride, dilation, out_size):
-    """(k, window) for every kernel offset k; window indexes the padded spatial axes."""
-    for k in itertools.product(*(range(K) for K in kernel_size)):
-        win = tuple(slice(ki * d, ki * d + s * (o - 1) + 1, s)
-                    for ki, d, s, o in zip(k, dilation, stride, out_size))
-        yield k, (Ellipsis,) + win
+def _windows(kernel_size, stride, dilation, out_size):
+    """One index per kernel offset, over the (N, C) axes and the padded spatial axes."""
+    return [(Ellipsis,) + win for _, win in offsets(kernel_size, stride, dilation, out_size)]
 
 
 def _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, value):
@@ -44,8 +40,7 @@ def _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, value)
 
 
 def _crop(gxp, in_shape, padding):
-    inner = tuple(slice(p, p + S) for p, S in zip(padding, in_shape[2:]))
-    return gxp[(slice(None), slice(None)) + inner]
+    return gxp[(slice(None), slice(None)) + interior(in_shape[2:], padding)]
 
 
 # -- max pooling -------------------------------------------------------------------------------
@@ -56,7 +51,7 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
     the first position holding the window's maximum, which is where the gradient goes.
     """
     xp = _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
-    windows = [win for _, win in _offsets(kernel_size, stride, dilation, out_size)]
+    windows = _windows(kernel_size, stride, dilation, out_size)
     y = np.empty_like(xp[windows[0]])  # the input's memory layout (order 'K')
     first = np.empty_like(y, dtype=np.min_scalar_type(len(windows)))
 
@@ -92,7 +87,7 @@ def max_pool_backward(g, saved, in_shape, kernel_size, stride, padding, dilation
     # the layout of the forward pass's arrays; every position is written when the windows
     # tile the input, otherwise start from zeros
     gxp = (np.empty_like if tiles else np.zeros_like)(first, dtype=g.dtype, shape=padded_shape)
-    windows = [win for _, win in _offsets(kernel_size, stride, dilation, out_size)]
+    windows = _windows(kernel_size, stride, dilation, out_size)
 
     def run(c0, c1):
         ch = (slice(None), slice(c0, c1))
@@ -134,7 +129,7 @@ def avg_pool_forward(x, kernel_size, stride, padding, out_size, ceil_mode, count
     ones = (1,) * n
     xp = _pad_for_windows(x, kernel_size, stride, padding, ones, out_size, 0.0)
     y = None
-    for _, win in _offsets(kernel_size, stride, ones, out_size):
+    for win in _windows(kernel_size, stride, ones, out_size):
         if y is None:
             y = xp[win].copy(order="K")
         else:
@@ -151,7 +146,7 @@ def avg_pool_backward(g, saved, in_shape, kernel_size, stride, padding):
     n = len(kernel_size)
     gs = g / divisor
     gxp = np.zeros(padded_shape, dtype=g.dtype)
-    for _, win in _offsets(kernel_size, stride, (1,) * n, g.shape[2:]):
+    for win in _windows(kernel_size, stride, (1,) * n, g.shape[2:]):
         gxp[win] += gs
     return _crop(gxp, in_shape, padding)
 
