@@ -65,6 +65,9 @@ def test_pool_ceil_mode_follows_pytorch():
     # The last window would start in the right padding only: dropped.
     assert arith.pool_output_size(5, 2, 2, padding=1, ceil_mode=True) == 3
     assert arith.pool_output_size(4, 2) == 2          # stride defaults to kernel_size
+    # ...per axis in the _shape variant, and ceil_mode may differ per axis.
+    assert arith.pool_output_shape((7, 4), (3, 2)) == (2, 2)
+    assert arith.pool_output_shape((7, 7), 3, ceil_mode=(True, False)) == (3, 2)
 
 
 def test_transposed_output_size():

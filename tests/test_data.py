@@ -449,6 +449,21 @@ def test_loader_shuffle_is_seeded_and_changes_each_epoch():
         np.testing.assert_array_equal(xb, x[yb])
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_loader_batches_never_alias_the_data(dtype, shuffle):
+    x, y = small_data(10)
+    x = x.astype(dtype)
+    before = x.copy()
+    for xb, yb in DataLoader(x, y, batch_size=4, shuffle=shuffle, seed=0):
+        assert xb.dtype == np.float32 and yb.dtype == np.int64
+        np.testing.assert_array_equal(xb, x[yb])
+        xb[:] = -1
+        yb[:] = -1
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_array_equal(y, np.arange(10))
+
+
 def test_loader_resume_from_state_dict():
     x, y = small_data(17)
     flip = RandomHorizontalFlip(0.5)

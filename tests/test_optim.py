@@ -300,21 +300,31 @@ def scheduler_id(case):
     return f"{case[0]}-{case[1]}-" + ",".join(f"{k}={v}" for k, v in case[2].items())
 
 
+def scheduler_pair(name, opt_name, kwargs, lrs=(0.1, 0.02)):
+    """(our optimizer, our scheduler `name`, torch's optimizer, torch's scheduler)."""
+    opt_kwargs = dict(momentum=0.9) if opt_name == "SGD" else {}
+    opt, ref_opt = optimizer_pair(opt_name, lrs, **opt_kwargs)
+    return (opt, getattr(optim, name)(opt, **kwargs),
+            ref_opt, getattr(torch.optim.lr_scheduler, name)(ref_opt, **kwargs))
+
+
+def step_all(*pairs):
+    """One training step: each (optimizer, scheduler) pair steps its optimizer, then its
+    scheduler."""
+    for opt, sched in pairs:
+        opt.step()
+        sched.step()
+
+
 @pytest.mark.parametrize("case", SCHEDULERS, ids=[scheduler_id(c) for c in SCHEDULERS])
 def test_scheduler_matches_torch(case):
     name, opt_name, kwargs, steps = case
-    opt_kwargs = dict(momentum=0.9) if opt_name == "SGD" else {}
-    opt, ref_opt = optimizer_pair(opt_name, **opt_kwargs)
-    sched = getattr(optim, name)(opt, **kwargs)
-    ref = getattr(torch.optim.lr_scheduler, name)(ref_opt, **kwargs)
+    opt, sched, ref_opt, ref = scheduler_pair(name, opt_name, kwargs)
     for key in ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"):
         assert [g.get(key) for g in opt.param_groups] == [g.get(key) for g in ref_opt.param_groups]
     assert_schedule_close(sched, ref, opt, ref_opt, 0)
     for epoch in range(1, steps + 1):
-        opt.step()
-        ref_opt.step()
-        sched.step()
-        ref.step()
+        step_all((opt, sched), (ref_opt, ref))
         assert_schedule_close(sched, ref, opt, ref_opt, epoch)
 
 
@@ -322,29 +332,19 @@ def test_scheduler_matches_torch(case):
 def test_scheduler_resume(case):
     """Optimizer and scheduler state dicts mid-way, through JSON, continue the same schedule."""
     name, opt_name, kwargs, steps = case
-    opt_kwargs = dict(momentum=0.9) if opt_name == "SGD" else {}
-    opt, ref_opt = optimizer_pair(opt_name, **opt_kwargs)
-    sched = getattr(optim, name)(opt, **kwargs)
-    ref = getattr(torch.optim.lr_scheduler, name)(ref_opt, **kwargs)
+    opt, sched, ref_opt, ref = scheduler_pair(name, opt_name, kwargs)
     half = steps // 2
     for _ in range(half):
-        opt.step()
-        ref_opt.step()
-        sched.step()
-        ref.step()
+        step_all((opt, sched), (ref_opt, ref))
     opt_sd = json_npz_roundtrip(opt.state_dict())
     sched_sd = json.loads(json.dumps(sched.state_dict()))  # plain numbers only
 
-    new_opt, _ = optimizer_pair(opt_name, lrs=(0.5, 0.5), **opt_kwargs)
-    new_sched = getattr(optim, name)(new_opt, **kwargs)
+    new_opt, new_sched, _, _ = scheduler_pair(name, opt_name, kwargs, lrs=(0.5, 0.5))
     new_opt.load_state_dict(opt_sd)
     new_sched.load_state_dict(sched_sd)
     assert new_sched.get_last_lr() == sched.get_last_lr()
     for epoch in range(half + 1, steps + 1):
-        new_opt.step()
-        ref_opt.step()
-        new_sched.step()
-        ref.step()
+        step_all((new_opt, new_sched), (ref_opt, ref))
         assert_schedule_close(new_sched, ref, new_opt, ref_opt, epoch)
 
 
@@ -353,10 +353,7 @@ def test_one_cycle_past_total_steps():
     sched = optim.OneCycleLR(opt, max_lr=1.0, total_steps=4)
     ref = torch.optim.lr_scheduler.OneCycleLR(ref_opt, max_lr=1.0, total_steps=4)
     for _ in range(4):  # torch allows total_steps calls after creation
-        opt.step()
-        ref_opt.step()
-        sched.step()
-        ref.step()
+        step_all((opt, sched), (ref_opt, ref))
     with pytest.raises(ValueError, match="Tried to step 5 times"):
         ref.step()
     with pytest.raises(ValueError, match=r"OneCycleLR: tried to step 5 times, more than "

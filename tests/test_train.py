@@ -199,8 +199,7 @@ def _damaged(full_run, tmp_path):
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
     save_arrays(tmp_path / "foreign.npz", {"w": np.zeros(3)}, {"hello": 1})
-    _, meta = load_arrays(out / "checkpoint.npz")
-    arrays, _ = load_arrays(out / "checkpoint.npz")
+    arrays, meta = load_arrays(out / "checkpoint.npz")
     arrays["model/0.weight"] = np.zeros((1, 1, 1, 1), np.float32)
     save_arrays(tmp_path / "misfit.npz", arrays, meta)
     return {"garbage.npz": "not a readable .npz", "truncated.npz": "not a readable .npz",

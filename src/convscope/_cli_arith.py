@@ -9,7 +9,7 @@ import os
 
 from .networks import (NETWORKS, Network, analyze, get_network, load_spec, parse_layer,
                        parse_shape)
-from .summary import _axes_value, format_axes, summary
+from .summary import _field_dict, format_axes, summary
 
 _LAYER_HELP = """\
 layers: KIND:OPTIONS, options separated by commas, e.g. conv:c64,k7,s2,p3
@@ -129,22 +129,11 @@ def rf_dict(net: Network, input_shape=None, endpoint=None) -> dict:
         raise ValueError(f"{net.name}: layer {out.name!r} ({out.kind}) has no receptive "
                          f"field (after flatten/linear or a transposed convolution)")
     shape = parse_shape(net.input_shape if input_shape is None else input_shape)
-    layers = []
-    for r in rows:
-        f = r.field
-        layers.append({
-            "name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
-            "receptive_field": _axes_value(f.size) if f else None,
-            "jump": _axes_value(f.jump) if f else None,
-            "effective_padding": _axes_value(f.padding) if f else None,
-            "aligned": f.aligned if f else None,
-        })
+    layers = [{"name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
+               **_field_dict(r.field)} for r in rows]
     return {
         "network": net.name, "input_shape": list(shape), "output_layer": out.name,
-        "output_shape": list(out.output_shape),
-        "receptive_field": _axes_value(out.field.size), "jump": _axes_value(out.field.jump),
-        "effective_padding": _axes_value(out.field.padding), "aligned": out.field.aligned,
-        "layers": layers,
+        "output_shape": list(out.output_shape), **_field_dict(out.field), "layers": layers,
     }
 
 

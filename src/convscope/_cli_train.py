@@ -22,11 +22,10 @@ _RESUMABLE = ("data", "out")
 
 def _widths(text: str) -> tuple[int, ...]:
     try:
-        widths = tuple(int(part) for part in text.split(","))
+        return tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"--widths must be comma-separated ints such as "
                                          f"32,64,128, got {text!r}") from None
-    return widths
 
 
 def _option(parser, flag: str, name: str, help: str, **kwargs) -> None:
@@ -49,7 +48,8 @@ def register(subparsers) -> None:
         epilog=f"Data lookup: --data DIR, else ${ENV_VAR}, else (Fashion-MNIST) "
                f"{DEBIAN_FASHION_MNIST_DIR} from the Debian package dataset-fashion-mnist.")
     _option(p, "--dataset", "dataset", "data set", choices=sorted(DATASETS))
-    _option(p, "--data", "data", "folder holding the data set (default: the lookup below)", metavar="DIR")
+    _option(p, "--data", "data", "folder holding the data set (default: the lookup below)",
+            metavar="DIR")
     _option(p, "--epochs", "epochs", "passes over the training set", type=int)
     _option(p, "--batch-size", "batch_size", "training mini-batch size", type=int)
     _option(p, "--lr", "lr", "learning rate (the peak of the one-cycle schedule)", type=float)

@@ -275,13 +275,19 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
 
 
 def _per_axis(func: str, arg: str, value, n: int) -> tuple:
-    """An int (or string, for padding) for every axis, or a sequence of n values."""
+    """One value (an int, or a string for padding) for every axis, or a sequence of n values;
+    an inner list (a per-axis (before, after) padding pair) becomes a tuple."""
     if isinstance(value, (tuple, list)):
         if len(value) != n:
             raise ValueError(f"{func}: {arg} needs 1 or {n} values (one per spatial "
                              f"dimension), got {arg}={value!r}")
-        return tuple(value)
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
     return (value,) * n
+
+
+def _ints(func: str, arg: str, value, n: int, minimum: int) -> tuple[int, ...]:
+    """`_per_axis`, each value an int >= minimum (see `_int`)."""
+    return tuple(_int(func, arg, v, minimum) for v in _per_axis(func, arg, value, n))
 
 
 def _shape(func: str, shape) -> tuple[int, ...]:
@@ -289,6 +295,15 @@ def _shape(func: str, shape) -> tuple[int, ...]:
         raise TypeError(f"{func}: shape must be a non-empty tuple of spatial sizes, "
                         f"got shape={shape!r}")
     return tuple(_int(func, "shape", s, 1) for s in shape)
+
+
+def _map_axes(func: str, size_of, shape, **args) -> tuple[int, ...]:
+    """`size_of(size, **args)` along every axis of `shape`, each of `args` given once for
+    every axis or once per axis."""
+    shape = _shape(func, shape)
+    per_axis = zip(*(_per_axis(func, arg, value, len(shape)) for arg, value in args.items()))
+    return tuple(size_of(size, **dict(zip(args, values)))
+                 for size, values in zip(shape, per_axis))
 
 
 def conv_output_shape(shape, kernel_size, stride=1, padding=0, dilation=1) -> tuple[int, ...]:
@@ -301,13 +316,8 @@ def conv_output_shape(shape, kernel_size, stride=1, padding=0, dilation=1) -> tu
         >>> conv_output_shape((224, 224), 7, stride=2, padding=3)
         (112, 112)
     """
-    func = "conv_output_shape"
-    shape = _shape(func, shape)
-    n = len(shape)
-    args = zip(shape, _per_axis(func, "kernel_size", kernel_size, n),
-               _per_axis(func, "stride", stride, n), _pad_axes(func, padding, n),
-               _per_axis(func, "dilation", dilation, n))
-    return tuple(conv_output_size(*a) for a in args)
+    return _map_axes("conv_output_shape", conv_output_size, shape, kernel_size=kernel_size,
+                     stride=stride, padding=padding, dilation=dilation)
 
 
 def pool_output_shape(shape, kernel_size, stride=None, padding=0, dilation=1,
@@ -318,15 +328,8 @@ def pool_output_shape(shape, kernel_size, stride=None, padding=0, dilation=1,
         >>> pool_output_shape((112, 112), 3, stride=2, padding=1)
         (56, 56)
     """
-    func = "pool_output_shape"
-    shape = _shape(func, shape)
-    n = len(shape)
-    stride = kernel_size if stride is None else stride
-    args = zip(shape, _per_axis(func, "kernel_size", kernel_size, n),
-               _per_axis(func, "stride", stride, n), _pad_axes(func, padding, n),
-               _per_axis(func, "dilation", dilation, n),
-               _per_axis(func, "ceil_mode", ceil_mode, n))
-    return tuple(pool_output_size(*a) for a in args)
+    return _map_axes("pool_output_shape", pool_output_size, shape, kernel_size=kernel_size,
+                     stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
 
 
 def conv_transpose_output_shape(shape, kernel_size, stride=1, padding=0, output_padding=0,
@@ -337,24 +340,9 @@ def conv_transpose_output_shape(shape, kernel_size, stride=1, padding=0, output_
         >>> conv_transpose_output_shape((7, 7), 4, stride=2, padding=1)
         (14, 14)
     """
-    func = "conv_transpose_output_shape"
-    shape = _shape(func, shape)
-    n = len(shape)
-    args = zip(shape, _per_axis(func, "kernel_size", kernel_size, n),
-               _per_axis(func, "stride", stride, n), _pad_axes(func, padding, n),
-               _per_axis(func, "output_padding", output_padding, n),
-               _per_axis(func, "dilation", dilation, n))
-    return tuple(conv_transpose_output_size(*a) for a in args)
-
-
-def _pad_axes(func: str, padding, n: int) -> tuple:
-    """Padding per axis: a string or int for all axes, n ints, or n (before, after) pairs."""
-    if isinstance(padding, (tuple, list)):
-        if len(padding) != n:
-            raise ValueError(f"{func}: padding needs 1 or {n} values (one per spatial "
-                             f"dimension), got padding={padding!r}")
-        return tuple(tuple(p) if isinstance(p, list) else p for p in padding)
-    return (padding,) * n
+    return _map_axes("conv_transpose_output_shape", conv_transpose_output_size, shape,
+                     kernel_size=kernel_size, stride=stride, padding=padding,
+                     output_padding=output_padding, dilation=dilation)
 
 
 # -- inverse questions -----------------------------------------------------------------------
@@ -383,14 +371,16 @@ def padding_for_output_size(size, out_size, kernel_size, stride=1, dilation=1
     stride = _int(func, "stride", stride, 1)
     dilation = _int(func, "dilation", dilation, 1)
     total = max((out_size - 1) * stride + _span(kernel_size, dilation) - size, 0)
-    got = conv_output_size(size, kernel_size, stride, (total // 2, total - total // 2),
-                           dilation) if size + total >= _span(kernel_size, dilation) else 0
+    pair = total // 2, total - total // 2
+    # size + total >= the span, so there is always output; it exceeds out_size only when
+    # total is 0 (the input alone already gives more).
+    got = conv_output_size(size, kernel_size, stride, pair, dilation)
     if got != out_size:
         raise ValueError(
             f"{func}: no padding gives out_size={out_size} from size={size} with "
             f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}; zero padding "
             f"already gives {got}")
-    return total // 2, total - total // 2
+    return pair
 
 
 def unused_input(size, kernel_size, stride=1, padding=0, dilation=1, ceil_mode=False) -> int:
@@ -501,12 +491,10 @@ def rf_layer(field: ReceptiveField, kernel_size, stride=1, padding_before=0, dil
     """
     func = "rf_layer"
     n = field.ndim
-    ks = [_int(func, "kernel_size", k, 1) for k in _per_axis(func, "kernel_size",
-                                                               kernel_size, n)]
-    ss = [_int(func, "stride", s, 1) for s in _per_axis(func, "stride", stride, n)]
-    ps = [_int(func, "padding_before", p, 0)
-          for p in _per_axis(func, "padding_before", padding_before, n)]
-    ds = [_int(func, "dilation", d, 1) for d in _per_axis(func, "dilation", dilation, n)]
+    ks = _ints(func, "kernel_size", kernel_size, n, 1)
+    ss = _ints(func, "stride", stride, n, 1)
+    ps = _ints(func, "padding_before", padding_before, n, 0)
+    ds = _ints(func, "dilation", dilation, n, 1)
     size = tuple(r + (_span(k, d) - 1) * j
                  for r, j, k, d in zip(field.size, field.jump, ks, ds))
     jump = tuple(j * s for j, s in zip(field.jump, ss))

@@ -33,12 +33,11 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import arith, nn
+from . import _args, arith, nn
 
 __all__ = ["MODELS", "DATASET_MODELS", "build_model", "cifar_cnn", "cifar_cnn_parameters",
            "count_parameters", "fashion_cnn", "fashion_cnn_parameters", "model_for_dataset",
@@ -46,7 +45,7 @@ __all__ = ["MODELS", "DATASET_MODELS", "build_model", "cifar_cnn", "cifar_cnn_pa
 
 
 def _check_int(func: str, name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not _args._is_int(value):
         raise TypeError(f"{func}: {name} must be an int, got {name}={value!r}")
     if value < minimum:
         raise ValueError(f"{func}: {name}={value} must be >= {minimum}")
@@ -269,6 +268,4 @@ def build_model(name: str, **kwargs) -> nn.Sequential:
     if name not in MODELS:
         raise ValueError(f"build_model: unknown model name={name!r}; known: "
                          f"{', '.join(MODELS)}")
-    if "widths" in kwargs and isinstance(kwargs["widths"], list):
-        kwargs["widths"] = tuple(kwargs["widths"])  # as stored in JSON
-    return MODELS[name](**kwargs)
+    return MODELS[name](**kwargs)  # widths stored in JSON as a list: any sequence will do

@@ -214,15 +214,6 @@ def _shape_str(shape) -> str:
     return "x".join(str(s) for s in shape)
 
 
-def _axes(func: str, value, n: int, arg: str) -> tuple:
-    if isinstance(value, (tuple, list)):
-        if len(value) != n:
-            raise ValueError(f"{func}: {arg} needs 1 or {n} values (one per spatial "
-                             f"dimension), got {arg}={value!r}")
-        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
-    return (value,) * n
-
-
 def analyze(network: Network, input_shape=None) -> list[Row]:
     """Walk `network` with `input_shape` (C, *spatial) and return one `Row` per layer, per
     block output and per join, in order.
@@ -341,15 +332,15 @@ def _conv(node: Conv, state: _State, name: str) -> Row:
     if c_in % node.groups or node.out_channels % node.groups:
         raise ValueError(f"groups={node.groups} must divide in_channels={c_in} and "
                          f"out_channels={node.out_channels}")
-    ks = _axes(func, node.kernel_size, n, "kernel_size")
-    ss = _axes(func, node.stride, n, "stride")
-    ds = _axes(func, node.dilation, n, "dilation")
-    pads = _axes(func, node.padding, n, "padding")
+    ks = arith._per_axis(func, "kernel_size", node.kernel_size, n)
+    ss = arith._per_axis(func, "stride", node.stride, n)
+    ds = arith._per_axis(func, "dilation", node.dilation, n)
+    pads = arith._per_axis(func, "padding", node.padding, n)
     params = arith.conv_params(c_in, node.out_channels, ks, node.groups, node.bias)
     if node.batch_norm:
         params += 2 * node.out_channels
     if node.transposed:
-        ops = _axes(func, node.output_padding, n, "output_padding")
+        ops = arith._per_axis(func, "output_padding", node.output_padding, n)
         out = tuple(arith.conv_transpose_output_size(*a) for a in zip(spatial, ks, ss, pads,
                                                                       ops, ds))
         pairs = tuple(arith._pad_pair(func, p) for p in pads)
@@ -371,10 +362,10 @@ def _pool(node: Pool, state: _State, name: str) -> Row:
     n = len(spatial)
     if node.mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got mode={node.mode!r}")
-    ks = _axes("pool", node.kernel_size, n, "kernel_size")
-    ss = ks if node.stride is None else _axes("pool", node.stride, n, "stride")
-    ds = _axes("pool", node.dilation, n, "dilation")
-    pads = _axes("pool", node.padding, n, "padding")
+    ks = arith._per_axis("pool", "kernel_size", node.kernel_size, n)
+    ss = ks if node.stride is None else arith._per_axis("pool", "stride", node.stride, n)
+    ds = arith._per_axis("pool", "dilation", node.dilation, n)
+    pads = arith._per_axis("pool", "padding", node.padding, n)
     pairs = tuple(arith.resolve_padding(p, size, k, s, d, "pool")
                   for p, size, k, s, d in zip(pads, spatial, ks, ss, ds))
     out = tuple(arith.pool_output_size(size, k, s, p, d, bool(node.ceil_mode))
@@ -388,9 +379,7 @@ def _pool(node: Pool, state: _State, name: str) -> Row:
 
 def _adaptive(node: AdaptivePool, state: _State, name: str) -> Row:
     c, spatial = _spatial(node, state, name)
-    out = tuple(arith._int("adaptive_pool", "output_size", o, 1)
-                for o in _axes("adaptive_pool", node.output_size, len(spatial),
-                               "output_size"))
+    out = arith._ints("adaptive_pool", "output_size", node.output_size, len(spatial), 1)
     field_ = None
     if state.field is not None and all(i % o == 0 for i, o in zip(spatial, out)):
         ks = tuple(i // o for i, o in zip(spatial, out))

@@ -29,7 +29,9 @@ import numbers
 
 import numpy as np
 
+from ._args import _is_int
 from .autograd import Tensor, enable_grad
+from .io import _plain
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW",
            "LRScheduler", "StepLR", "CosineAnnealingLR", "OneCycleLR"]
@@ -48,19 +50,16 @@ def _check_nonnegative(where: str, name: str, value) -> None:
 
 
 def _check_positive_int(where: str, name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not _is_int(value):
         raise TypeError(f"{where}: {name} must be an int, got {value!r}")
     if value <= 0:
         raise ValueError(f"{where}: {name}={value!r} must be a positive int")
 
 
-def _plain(value):
-    """`value` with tuples turned into lists, as a JSON writer would (state dicts)."""
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+def _check_optimizer(where: str, optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{where}: optimizer must be a convscope.optim.Optimizer, "
+                        f"got {type(optimizer).__name__}")
 
 
 # -- the base class --------------------------------------------------------------------------
@@ -501,9 +500,7 @@ class LRScheduler:
 
     def __init__(self, optimizer, last_epoch: int = -1):
         where = type(self).__name__
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{where}: optimizer must be a convscope.optim.Optimizer, "
-                            f"got {type(optimizer).__name__}")
+        _check_optimizer(where, optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -689,9 +686,7 @@ class OneCycleLR(LRScheduler):
                  base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
                  final_div_factor=1e4, three_phase=False, last_epoch=-1):
         where = "OneCycleLR"
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{where}: optimizer must be a convscope.optim.Optimizer, "
-                            f"got {type(optimizer).__name__}")
+        _check_optimizer(where, optimizer)  # before _per_group reads its param_groups
         self.optimizer = optimizer
         if total_steps is not None:
             _check_positive_int(where, "total_steps", total_steps)
@@ -787,18 +782,19 @@ class OneCycleLR(LRScheduler):
         if step_num > self.total_steps:
             raise ValueError(f"OneCycleLR: tried to step {step_num} times, more than "
                              f"total_steps={self.total_steps}")
+        # The phase holding step_num (the last one takes every step after the others).
+        start_step = 0.0
+        for phase in self._schedule_phases[:-1]:
+            if step_num <= phase["end_step"]:
+                break
+            start_step = phase["end_step"]
+        else:
+            phase = self._schedule_phases[-1]
+        pct = (step_num - start_step) / (phase["end_step"] - start_step)
         lrs = []
         for group in self.optimizer.param_groups:
-            start_step = 0.0
-            for i, phase in enumerate(self._schedule_phases):
-                end_step = phase["end_step"]
-                if step_num <= end_step or i == len(self._schedule_phases) - 1:
-                    pct = (step_num - start_step) / (end_step - start_step)
-                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]],
-                                            pct))
-                    if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(
-                            group[phase["start_momentum"]], group[phase["end_momentum"]], pct))
-                    break
-                start_step = phase["end_step"]
+            lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
+            if self.cycle_momentum:
+                self._set_momentum(group, self._anneal(
+                    group[phase["start_momentum"]], group[phase["end_momentum"]], pct))
         return lrs

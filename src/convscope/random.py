@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _args
+
 __all__ = ["manual_seed", "default_rng"]
 
 _generator = np.random.default_rng()
@@ -22,7 +24,7 @@ def manual_seed(seed: int) -> np.random.Generator:
     >>> _ = convscope.manual_seed(0)
     """
     global _generator
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    if not _args._is_int(seed):
         raise TypeError(f"manual_seed: seed must be an int, got seed={seed!r}")
     if seed < 0:
         raise ValueError(f"manual_seed: seed must be non-negative, got seed={seed}")

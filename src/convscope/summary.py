@@ -87,22 +87,22 @@ def format_axes(values) -> str:
 
 
 def _axes_value(values):
-    """An int when every axis agrees, else a list per axis; None stays None."""
-    if values is None:
-        return None
+    """An int when every axis agrees, else a list per axis."""
     return values[0] if len(set(values)) == 1 else list(values)
 
 
+def _field_dict(f: ReceptiveField | None) -> dict:
+    """A receptive field's JSON keys (see `_axes_value`); all None where it is undefined.
+    Shared with `convscope rf --json`."""
+    if f is None:
+        return dict.fromkeys(("receptive_field", "jump", "effective_padding", "aligned"))
+    return {"receptive_field": _axes_value(f.size), "jump": _axes_value(f.jump),
+            "effective_padding": _axes_value(f.padding), "aligned": f.aligned}
+
+
 def _row_dict(r: Row) -> dict:
-    f = r.field
-    return {
-        "name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
-        "params": r.params, "macs": r.macs,
-        "receptive_field": _axes_value(f.size if f else None),
-        "jump": _axes_value(f.jump if f else None),
-        "effective_padding": _axes_value(f.padding if f else None),
-        "aligned": f.aligned if f else None,
-    }
+    return {"name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
+            "params": r.params, "macs": r.macs, **_field_dict(r.field)}
 
 
 def summary(model_or_spec, input_shape=None) -> Summary:

@@ -38,13 +38,13 @@ from typing import Any
 
 import numpy as np
 
+from . import _args, models, optim, viz
 from . import functional as F
-from . import models, optim
 from . import random as _random
 from .autograd import Tensor, no_grad
 from .data import (Compose, DataLoader, Normalize, RandomCrop, RandomHorizontalFlip,
                    dataset_info, load_dataset)
-from .io import atomic_write_text, load_arrays, save_arrays
+from .io import _plain, atomic_write_text, load_arrays, save_arrays
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "METRICS_NAME", "Checkpoint", "TrainConfig",
            "TrainingInterrupted", "build_model", "evaluate", "evaluate_checkpoint",
@@ -204,7 +204,7 @@ class TrainConfig:
 
 def _check_int(who: str, name: str, value, minimum: int, shown=None) -> int:
     shown = value if shown is None else shown
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not _args._is_int(value):
         raise TypeError(f"{who}: {name} must be an int, got {name}={shown!r}")
     if value < minimum:
         raise ValueError(f"{who}: {name}={shown!r} must be >= {minimum}")
@@ -221,13 +221,22 @@ def build_model(config: TrainConfig):
 
 def load_data(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) of `config.dataset`, cut to the limits."""
-    x_train, y_train = load_dataset(config.dataset, True, config.data)
-    x_test, y_test = load_dataset(config.dataset, False, config.data)
-    if config.limit_train is not None:
-        x_train, y_train = x_train[:config.limit_train], y_train[:config.limit_train]
-    if config.limit_test is not None:
-        x_test, y_test = x_test[:config.limit_test], y_test[:config.limit_test]
-    return x_train, y_train, x_test, y_test
+    return (*_load_split(config, train=True), *_load_split(config, train=False))
+
+
+def _load_split(config: TrainConfig, train: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of one split of `config.dataset`, cut to `limit_train` / `limit_test`."""
+    x, y = load_dataset(config.dataset, train, config.data)
+    limit = config.limit_train if train else config.limit_test
+    if limit is not None:
+        x, y = x[:limit], y[:limit]
+    return x, y
+
+
+def _test_loader(config: TrainConfig, x, y) -> DataLoader:
+    """The evaluation loader: stored order, normalised, `eval_batch_size` images a batch."""
+    info = dataset_info(config.dataset)
+    return DataLoader(x, y, config.eval_batch_size, transform=Normalize(info.mean, info.std))
 
 
 def make_loaders(config: TrainConfig, x_train, y_train, x_test, y_test
@@ -247,8 +256,7 @@ def make_loaders(config: TrainConfig, x_train, y_train, x_test, y_test
     train_loader = DataLoader(x_train, y_train, config.batch_size, shuffle=True,
                               rng=np.random.default_rng([config.seed, 1]),
                               transform=Compose(augment + [normalize]))
-    test_loader = DataLoader(x_test, y_test, config.eval_batch_size, transform=normalize)
-    return train_loader, test_loader
+    return train_loader, _test_loader(config, x_test, y_test)
 
 
 def make_optimizer(config: TrainConfig, model, steps_per_epoch: int):
@@ -342,19 +350,6 @@ def _progress_bar(enabled: bool, total: int, desc: str):
 
 
 # -- checkpoints -------------------------------------------------------------------------------
-def _plain(value):
-    """`value` as JSON-ready data: NumPy scalars to Python numbers, tuples to lists."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 @dataclass
 class Checkpoint:
     """What `load_checkpoint` returns: the checkpoint's parts, checked and unpacked."""
@@ -387,7 +382,7 @@ def save_checkpoint(path: str, *, config: TrainConfig, model, optimizer, schedul
     for index, state in opt["state"].items():
         for name, value in state.items():
             if isinstance(value, np.ndarray):
-                arrays[f"optim/{index}/{name}"] = np.array(value, copy=True)  # live buffers
+                arrays[f"optim/{index}/{name}"] = value  # live, but written out right here
             else:
                 opt_meta.setdefault(str(index), {})[name] = _plain(value)
     name, kwargs = config.model_spec()
@@ -501,7 +496,6 @@ def _default_out() -> str:
 
 def _write_pictures(out: str, rows: list, model, config: TrainConfig) -> list[str]:
     """training_curves.png and filters.png; returns the paths written."""
-    from . import viz
     written = []
     if rows:
         path = os.path.join(out, CURVES_NAME)
@@ -680,7 +674,6 @@ def evaluate_checkpoint(path, *, data: str | None = None, out: str | None = None
         dict with 'accuracy', 'loss', 'confusion_matrix' (K x K ints, rows true classes),
         'classes', 'images', 'epoch' and 'picture' (the PNG's path, or None).
     """
-    from . import viz
     ckpt = load_checkpoint(path)
     model = _model_from_checkpoint(ckpt)
     overrides: dict[str, Any] = {"limit_test": limit}
@@ -690,12 +683,8 @@ def evaluate_checkpoint(path, *, data: str | None = None, out: str | None = None
         overrides["eval_batch_size"] = batch_size
     config = dataclasses.replace(ckpt.config, **overrides)
     info = dataset_info(config.dataset)
-    x_test, y_test = load_dataset(config.dataset, False, config.data)
-    if limit is not None:
-        x_test, y_test = x_test[:limit], y_test[:limit]
-    loader = DataLoader(x_test, y_test, config.eval_batch_size,
-                        transform=Normalize(info.mean, info.std))
-    loss, accuracy, predictions = evaluate(model, loader)
+    x_test, y_test = _load_split(config, train=False)  # limit_test is `limit`
+    loss, accuracy, predictions = evaluate(model, _test_loader(config, x_test, y_test))
     matrix = viz.confusion_matrix(y_test, predictions, info.num_classes)
     picture = None
     if pictures:

@@ -132,6 +132,7 @@ def _holds(name: str, directory: str) -> bool:
 
 
 def _candidates(name: str, root: str) -> list[str]:
+    """`root` and its subfolders named after data set `name`."""
     return [root] + [os.path.join(root, sub) for sub in DATASETS[name].subdirs]
 
 
@@ -150,15 +151,14 @@ def find_dataset_dir(name: str, data: str | os.PathLike | None = None) -> str:
     info = dataset_info(name)
     looked = []
     if data is not None:
-        sources = [("--data", os.fspath(data))]
+        sources = [("--data", _candidates(name, os.fspath(data)))]
     else:
         sources = []
         if os.environ.get(ENV_VAR):
-            sources.append((f"${ENV_VAR}", os.environ[ENV_VAR]))
+            sources.append((f"${ENV_VAR}", _candidates(name, os.environ[ENV_VAR])))
         if name == "fashion-mnist":
-            sources.append(("Debian package dataset-fashion-mnist", DEBIAN_FASHION_MNIST_DIR))
-    for label, root in sources:
-        places = [root] if label.startswith("Debian") else _candidates(name, root)
+            sources.append(("Debian package dataset-fashion-mnist", [DEBIAN_FASHION_MNIST_DIR]))
+    for label, places in sources:
         for place in places:
             looked.append(f"{place} ({label})")
             if _holds(name, place):
@@ -188,7 +188,7 @@ def load_dataset(name: str, train: bool,
         >>> x.shape, x.dtype, y[:3]                             # doctest: +SKIP
         ((10000, 1, 28, 28), dtype('float32'), array([9, 2, 1]))
     """
-    info = dataset_info(name)
+    dataset_info(name)  # an unknown name gets its error here
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"load_dataset: train must be a bool, got {train!r}")
     root = find_dataset_dir(name, data)

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from .._args import _is_int
+from ..io import _plain
+
 __all__ = ["DataLoader"]
-
-
-def _plain(value: Any) -> Any:
-    """A bit generator state with arrays turned into lists, so that json can write it."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 class DataLoader:
@@ -78,7 +69,7 @@ class DataLoader:
             raise TypeError(f"{who}: x must be a real numeric array, got dtype {x.dtype}")
         if not np.issubdtype(y.dtype, np.integer):
             raise TypeError(f"{who}: y must hold integer labels, got dtype {y.dtype}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        if not _is_int(batch_size):
             raise TypeError(f"{who}: batch_size must be an int, got {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"{who}: batch_size={batch_size} must be a positive int")
@@ -114,13 +105,15 @@ class DataLoader:
             start = b * self.batch_size
             stop = min(start + self.batch_size, len(self.x))
             if order is None:
-                xb, yb = self.x[start:stop], self.y[start:stop]
+                # Copies of the slices (views), so that changing a batch in place never
+                # changes the data set.
+                xb = np.array(self.x[start:stop], dtype=np.float32)
+                yb = np.array(self.y[start:stop], dtype=np.int64)
             else:
+                # Fancy indexing already copies: convert only if the dtype differs.
                 index = order[start:stop]
-                xb, yb = self.x[index], self.y[index]
-            # Copies, so that changing a batch in place never changes the data set.
-            xb = np.array(xb, dtype=np.float32)
-            yb = np.array(yb, dtype=np.int64)
+                xb = self.x[index].astype(np.float32, copy=False)
+                yb = self.y[index].astype(np.int64, copy=False)
             if self.transform is not None:
                 xb = self.transform(xb, self.rng)
             yield xb, yb

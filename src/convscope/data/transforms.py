@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._args import _is_int
+
 __all__ = ["Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip"]
 
 
@@ -76,7 +78,9 @@ class Normalize:
         dtype = _float_dtype(x)
         mean = self.mean.astype(dtype).reshape(1, -1, 1, 1)
         std = self.std.astype(dtype).reshape(1, -1, 1, 1)
-        return ((x.astype(dtype, copy=False) - mean) / std).astype(dtype, copy=False)
+        out = np.subtract(x, mean, dtype=dtype)  # a new array, in the float dtype
+        out /= std
+        return out
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
@@ -95,15 +99,13 @@ class RandomCrop:
     """
 
     def __init__(self, size: int | Sequence[int], padding: int = 0):
-        if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        if _is_int(size):
             size = (int(size), int(size))
-        if (not isinstance(size, (tuple, list)) or len(size) != 2
-                or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
-                           for s in size)):
+        if not isinstance(size, (tuple, list)) or len(size) != 2 or not all(map(_is_int, size)):
             raise TypeError(f"RandomCrop: size must be an int or a pair of ints, got {size!r}")
         if min(size) < 1:
             raise ValueError(f"RandomCrop: size={tuple(size)} must be positive")
-        if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
+        if not _is_int(padding):
             raise TypeError(f"RandomCrop: padding must be an int, got {padding!r}")
         if padding < 0:
             raise ValueError(f"RandomCrop: padding={padding} must be >= 0")

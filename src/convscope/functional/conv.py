@@ -16,8 +16,6 @@ and for the transposed convolution, which maps that output size back::
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _args, kernels
 from ..kernels import pad as pad_kernel
 from ._graph import _array, _result, _wants

@@ -13,8 +13,7 @@ import numpy as np
 
 from .. import _args
 from .. import functional as F
-from ..random import default_rng
-from .module import Module, Parameter
+from .module import Module, Parameter, _init_uniform
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d"]
@@ -93,14 +92,9 @@ class _ConvNd(Module):
         fan_in = weight.shape[1] * prod(kernel_size), as PyTorch computes it for both
         layouts. Draws from `rng`, or from `convscope.random.default_rng()`.
         """
-        rng = default_rng() if rng is None else rng
-        w = self.weight.data
-        fan_in = w.shape[1] * math.prod(self.kernel_size)
+        fan_in = self.weight.data.shape[1] * math.prod(self.kernel_size)
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        self.weight.data = rng.uniform(-bound, bound, w.shape).astype(w.dtype)
-        if self.bias is not None:
-            b = self.bias.data
-            self.bias.data = rng.uniform(-bound, bound, b.shape).astype(b.dtype)
+        _init_uniform(rng, bound, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         n = self._ndim
@@ -157,8 +151,8 @@ class _ConvTranspose(_ConvNd):
         cls, n = type(self).__name__, self._ndim
         if output_size is None:
             return self.output_padding
-        sizes = tuple(output_size)[-n:] if len(tuple(output_size)) >= n else None
-        if sizes is None or not all(_args._is_int(s) for s in sizes):
+        sizes = tuple(output_size)[-n:]
+        if len(sizes) < n or not all(_args._is_int(s) for s in sizes):
             raise ValueError(f"{cls}: output_size must list {n} spatial sizes (optionally "
                              f"preceded by N and C), got output_size={output_size!r}")
         in_size = input.shape[-n:]

@@ -13,13 +13,20 @@ import numpy as np
 from .. import _args
 from .. import functional as F
 from ..random import default_rng
-from .module import Module, Parameter
+from .module import Module, Parameter, _init_uniform
 
 __all__ = ["Linear", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh",
            "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
            "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "Dropout", "Flatten", "Sequential",
            "Identity"]
+
+
+def _count(cls: str, name: str, value) -> int:
+    """A positive int argument (features, channels) as an int."""
+    if not _args._is_int(value) or value < 1:
+        raise ValueError(f"{cls}: {name} must be a positive int, got {name}={value!r}")
+    return int(value)
 
 
 class Linear(Module):
@@ -31,22 +38,15 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
         super().__init__()
-        for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not _args._is_int(v) or v < 1:
-                raise ValueError(f"Linear: {name} must be a positive int, got {name}={v!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = _count("Linear", "in_features", in_features)
+        self.out_features = _count("Linear", "out_features", out_features)
         self.weight = Parameter(np.zeros((out_features, in_features), dtype=dtype))
         self.bias = Parameter(np.zeros(out_features, dtype=dtype)) if bias else None
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None) -> None:
         """U(-1/sqrt(in_features), 1/sqrt(in_features)) for weight and bias, as PyTorch."""
-        rng = default_rng() if rng is None else rng
-        bound = 1.0 / math.sqrt(self.in_features)
-        dtype = self.weight.data.dtype
-        self.weight.data = rng.uniform(-bound, bound, self.weight.shape).astype(dtype)
-        if self.bias is not None:
-            self.bias.data = rng.uniform(-bound, bound, self.bias.shape).astype(dtype)
+        _init_uniform(rng, 1.0 / math.sqrt(self.in_features), self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
@@ -199,13 +199,11 @@ class _BatchNorm(Module):
                  track_running_stats=True, dtype=np.float32, *, bias=True):
         super().__init__()
         cls = type(self).__name__
-        if not _args._is_int(num_features) or num_features < 1:
-            raise ValueError(f"{cls}: num_features must be a positive int, got "
-                             f"num_features={num_features!r}")
+        num_features = _count(cls, "num_features", num_features)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{cls}: momentum must be in [0, 1] or None, got "
                              f"momentum={momentum!r}")
-        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
@@ -342,12 +340,14 @@ class Sequential(Module):
 def _rank_classes():
     made = {}
     for n in (1, 2, 3):
-        for base, stem in ((_MaxPoolNd, "MaxPool"), (_AvgPoolNd, "AvgPool"),
-                           (_AdaptiveAvgPoolNd, "AdaptiveAvgPool")):
+        for base, stem, function in ((_MaxPoolNd, "MaxPool", "max_pool"),
+                                     (_AvgPoolNd, "AvgPool", "avg_pool"),
+                                     (_AdaptiveAvgPoolNd, "AdaptiveAvgPool",
+                                      "adaptive_avg_pool")):
             name = f"{stem}{n}d"
             made[name] = type(name, (base,), {
                 "_ndim": n, "__module__": __name__,
-                "__doc__": f"{n}-D {stem} layer; see `functional.{_snake(stem)}{n}d`."})
+                "__doc__": f"{n}-D {stem} layer; see `functional.{function}{n}d`."})
         ranks = {1: (2, 3), 2: (4,), 3: (5,)}[n]
         name = f"BatchNorm{n}d"
         made[name] = type(name, (_BatchNorm,), {
@@ -355,11 +355,6 @@ def _rank_classes():
             "__doc__": f"Batch normalisation over {' or '.join(f'{r}D' for r in ranks)} "
                        f"input; see `_BatchNorm`."})
     return made
-
-
-def _snake(stem):
-    return {"MaxPool": "max_pool", "AvgPool": "avg_pool",
-            "AdaptiveAvgPool": "adaptive_avg_pool"}[stem]
 
 
 globals().update(_rank_classes())

@@ -15,6 +15,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..autograd import Tensor
+from ..random import default_rng
 
 __all__ = ["Module", "Parameter", "RemovableHandle"]
 
@@ -58,6 +59,16 @@ class RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+def _init_uniform(rng, bound: float, *params) -> None:
+    """Refill each Parameter (None skipped) with U(-bound, bound) in its own dtype, drawn in
+    order from `rng` or `convscope.random.default_rng()`: PyTorch's default initialisation
+    of Linear and the convolutions."""
+    rng = default_rng() if rng is None else rng
+    for p in params:
+        if p is not None:
+            p.data = rng.uniform(-bound, bound, p.data.shape).astype(p.data.dtype)
 
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -229,13 +240,12 @@ class Module:
             p.grad = None
 
     def _cast(self, dtype):
-        for m in self.modules():
-            for p in m._parameters.values():
-                if p is not None:
-                    p.data = p.data.astype(dtype)
-            for name, b in m._buffers.items():
-                if b is not None and b.dtype.kind == "f":
-                    m._buffers[name] = b.astype(dtype)
+        for _, store, key in self._state_entries():
+            value = store[key]
+            if isinstance(value, Parameter):
+                value.data = value.data.astype(dtype)
+            elif value.dtype.kind == "f":
+                store[key] = value.astype(dtype)
         return self
 
     def double(self):
@@ -269,17 +279,23 @@ class Module:
         return handle
 
     # -- state -------------------------------------------------------------------------------
+    def _state_entries(self):
+        """(dotted name, store, key) of every parameter and buffer that is not None, in
+        PyTorch's `state_dict` order; `store[key]` is the Parameter or the buffer."""
+        for prefix, m in self.named_modules():
+            dot = f"{prefix}." if prefix else ""
+            for store in (m._parameters, m._buffers):
+                for key, value in store.items():
+                    if value is not None:
+                        yield dot + key, store, key
+
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Name -> copy of every parameter and buffer, PyTorch's names and order."""
         state = OrderedDict()
-        for prefix, m in self.named_modules():
-            dot = f"{prefix}." if prefix else ""
-            for name, p in m._parameters.items():
-                if p is not None:
-                    state[dot + name] = p.data.copy()
-            for name, b in m._buffers.items():
-                if b is not None:
-                    state[dot + name] = np.array(b, copy=True)
+        for name, store, key in self._state_entries():
+            value = store[key]
+            state[name] = (value.data.copy() if isinstance(value, Parameter)
+                           else np.array(value, copy=True))
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True):
@@ -289,15 +305,7 @@ class Module:
         a shape mismatch is always an error. Returns (missing_keys, unexpected_keys).
         """
         name = type(self).__name__
-        targets = OrderedDict()
-        for prefix, m in self.named_modules():
-            dot = f"{prefix}." if prefix else ""
-            for key, p in m._parameters.items():
-                if p is not None:
-                    targets[dot + key] = (m, "_parameters", key)
-            for key, b in m._buffers.items():
-                if b is not None:
-                    targets[dot + key] = (m, "_buffers", key)
+        targets = {key: (store, attr) for key, store, attr in self._state_entries()}
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         if strict and (missing or unexpected):
@@ -308,17 +316,18 @@ class Module:
                 parts.append(f"unexpected keys {unexpected}")
             raise ValueError(f"load_state_dict: state_dict does not match {name}: "
                              + "; ".join(parts))
-        for key, (m, store, attr) in targets.items():
+        for key, (store, attr) in targets.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
             value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            current = getattr(m, store)[attr]
-            cur = current.data if store == "_parameters" else current
+            current = store[attr]
+            is_param = isinstance(current, Parameter)
+            cur = current.data if is_param else current
             if value.shape != cur.shape:
                 raise ValueError(f"load_state_dict: {key} has shape {tuple(value.shape)} in "
                                  f"the state_dict but {tuple(cur.shape)} in {name}")
-            if store == "_parameters":
+            if is_param:
                 current.data = np.array(value, dtype=cur.dtype, copy=True)
             else:
                 cur[...] = value  # in place: functions holding the buffer see the update
