@@ -117,8 +117,13 @@ def same_padding(size, kernel_size, stride=1, dilation=1) -> tuple[int, int]:
     kernel_size = _int(func, "kernel_size", kernel_size, 1)
     stride = _int(func, "stride", stride, 1)
     dilation = _int(func, "dilation", dilation, 1)
-    out = -(-size // stride)
-    total = max((out - 1) * stride + _span(kernel_size, dilation) - size, 0)
+    return _padding_pair(size, -(-size // stride), kernel_size, stride, dilation)
+
+
+def _padding_pair(size, out_size, kernel_size, stride, dilation) -> tuple[int, int]:
+    """(before, after) of the least total padding that gives `out_size` outputs (if any
+    padding does), split as TensorFlow does: the odd pixel at the end."""
+    total = max((out_size - 1) * stride + _span(kernel_size, dilation) - size, 0)
     return total // 2, total - total // 2
 
 
@@ -370,8 +375,7 @@ def padding_for_output_size(size, out_size, kernel_size, stride=1, dilation=1
     kernel_size = _int(func, "kernel_size", kernel_size, 1)
     stride = _int(func, "stride", stride, 1)
     dilation = _int(func, "dilation", dilation, 1)
-    total = max((out_size - 1) * stride + _span(kernel_size, dilation) - size, 0)
-    pair = total // 2, total - total // 2
+    pair = _padding_pair(size, out_size, kernel_size, stride, dilation)
     # size + total >= the span, so there is always output; it exceeds out_size only when
     # total is 0 (the input alone already gives more).
     got = conv_output_size(size, kernel_size, stride, pair, dilation)
