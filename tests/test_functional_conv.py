@@ -166,6 +166,17 @@ def test_pad_matches_torch(mode, pad, dtype):
     _check(ours, theirs, dtype)
 
 
+@pytest.mark.parametrize("mode, pad", [("circular", (4, 4, 3, 1)), ("replicate", (5, 4, 0, 6)),
+                                       ("reflect", (3, 3, 2, 1))])
+def test_pad_as_wide_as_allowed_matches_torch(mode, pad):
+    """Padding up to the input's size (circular), beyond it (replicate), and size - 1
+    (reflect): every padded row's gradient lands on the row it copies."""
+    x = np.random.default_rng(11).standard_normal((2, 3, 3, 4))
+    ours, theirs = _run(lambda x: F.pad(x, pad, mode=mode),
+                        lambda x: TF.pad(x, pad, mode=mode), [x])
+    _check(ours, theirs, np.float64)
+
+
 def test_pad_constant_value_and_negative_crop():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 3, 6))

@@ -47,7 +47,8 @@ def pad_backward(g, in_shape, pads, mode="constant"):
         # index map: which input position each padded position copies
         source = np.pad(np.arange(size), (b, a), mode=_NUMPY_MODE[mode])
         moved = np.moveaxis(g, axis, 0)
-        acc = np.zeros((size,) + moved.shape[1:], dtype=g.dtype)
-        np.add.at(acc, source, moved)
+        acc = moved[b:b + size].copy()  # the interior maps onto itself
+        for i in (*range(b), *range(b + size, b + size + a)):  # the padded rows only
+            acc[source[i]] += moved[i]
         g = np.moveaxis(acc, 0, axis)
     return g
