@@ -9,10 +9,10 @@ import argparse
 import importlib
 import sys
 
-from ._memory import reuse_freed_memory
+from .._memory import reuse_freed_memory
 
 # Modules that add subcommands; each defines register(subparsers).
-_COMMAND_MODULES = ["convscope._cli_train", "convscope._cli_arith"]
+_COMMAND_MODULES = ["convscope.cli.train", "convscope.cli.arith"]
 
 
 def build_parser() -> argparse.ArgumentParser:

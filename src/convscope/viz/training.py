@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .io import atomic_write_bytes
+from ..io import atomic_write_bytes
 
 __all__ = ["confusion_matrix", "format_confusion_matrix", "plot_confusion_matrix",
            "plot_filters", "plot_training_curves"]

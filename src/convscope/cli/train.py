@@ -12,8 +12,8 @@ import dataclasses
 import sys
 import time
 
-from . import train as _train
-from .data import DATASETS, ENV_VAR, DEBIAN_FASHION_MNIST_DIR
+from .. import train as _train
+from ..data import DATASETS, ENV_VAR, DEBIAN_FASHION_MNIST_DIR
 
 _DEFAULTS = _train.TrainConfig()
 # Options whose value a resumed run may change; the others come from the checkpoint.
@@ -146,7 +146,7 @@ def _duration(seconds: float) -> str:
 def _run_evaluate(args) -> int:
     result = _train.evaluate_checkpoint(args.checkpoint, data=args.data, out=args.out,
                                         batch_size=args.batch_size, limit=args.limit)
-    from .viz import format_confusion_matrix
+    from ..viz import format_confusion_matrix
     print(f"test accuracy {100 * result['accuracy']:.2f}% ({result['images']} images, "
           f"loss {result['loss']:.4f}) after epoch {result['epoch']}")
     print(format_confusion_matrix(result["confusion_matrix"], result["classes"]))

@@ -7,9 +7,9 @@ import argparse
 import json
 import os
 
-from .networks import (NETWORKS, Network, analyze, get_network, load_spec, parse_layer,
+from ..networks import (NETWORKS, Network, analyze, get_network, load_spec, parse_layer,
                        parse_shape)
-from .summary import _field_dict, format_axes, summary
+from ..summary import _field_dict, format_axes, summary
 
 _LAYER_HELP = """\
 layers: KIND:OPTIONS, options separated by commas, e.g. conv:c64,k7,s2,p3
