@@ -2,13 +2,13 @@
 
 A NumPy-only CNN engine with PyTorch's semantics: `functional` (convolution and friends),
 a small autograd `Tensor`, `nn` modules, `optim`, `data`, `models`, convolution arithmetic
-(`arith`) and a model `summary`.
+(`arith`), a model `summary`, and `measure` (what first-layer filters learned, in numbers).
 """
 
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from . import data, functional, io, optim
 from . import arith
-from . import models, nn
+from . import measure, models, nn
 from .random import manual_seed
 from .summary import summary
 
