@@ -102,7 +102,7 @@ def test_backward_needs_grad_for_non_scalars():
         (x * 2.0).backward()
     (x * 2.0).backward(np.array([1.0, 10.0]))
     np.testing.assert_allclose(x.grad, [2.0, 20.0])
-    with pytest.raises(ValueError, match=r"grad of shape \(3,\) does not match"):
+    with pytest.raises(RuntimeError, match=r"mismatch in shape: grad has shape \(3,\)"):
         (x * 2.0).backward(np.ones(3))
 
 
@@ -123,3 +123,101 @@ def test_deep_graph_has_no_recursion_limit():
         y = y * 1.0
     y.sum().backward()
     np.testing.assert_allclose(x.grad, [1.0])
+
+
+# -- the graph is freed by backward (PyTorch's saved-tensor release) ----------------------------
+def _two_conv_relu(x, w1, w2, conv=F.conv2d, relu=F.relu):
+    return relu(conv(relu(conv(x, w1, padding=1)), w2, padding=1)).sum()
+
+
+def _held_after_backward(retain_graph):
+    """Bytes allocated while building two 3x3 conv+ReLU layers and still held after backward,
+    the graph's root `loss` alive; and the bytes of the gradients and the unfolded columns."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    N, C, H = 16, 16, 28
+    x = tensor(rng.standard_normal((N, C, H, H)).astype(np.float32), requires_grad=True)
+    w1, w2 = (tensor(rng.standard_normal((C, C, 3, 3)).astype(np.float32) * 0.1,
+                     requires_grad=True) for _ in range(2))
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        loss = _two_conv_relu(x, w1, w2)
+        loss.backward(retain_graph=retain_graph)
+        held = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    grads = x.grad.nbytes + w1.grad.nbytes + w2.grad.nbytes
+    columns = 2 * x.data.nbytes * 9  # one (C*3*3, N*H*W) column matrix per layer
+    assert loss.requires_grad  # the root is alive while measuring
+    return held, grads, columns
+
+
+def test_backward_frees_the_saved_arrays():
+    held, grads, columns = _held_after_backward(retain_graph=False)
+    # what stays is the gradients (plus a little bookkeeping), not the columns
+    assert held < 1.2 * grads + 64 * 1024, (held, grads)
+    assert held < columns / 10
+
+
+def test_retain_graph_keeps_the_saved_arrays():
+    held, grads, columns = _held_after_backward(retain_graph=True)
+    assert held > grads + columns  # the columns of both layers, the masks, the activations
+
+
+def test_second_backward_needs_retain_graph_like_torch():
+    rng = np.random.default_rng(2)
+    xa = rng.standard_normal((2, 3, 7, 7))
+    wa, wb = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal((2, 4, 3, 3))
+    x, w1, w2 = (tensor(a, requires_grad=True) for a in (xa, wa, wb))
+    tx, tw1, tw2 = (torch.tensor(a, requires_grad=True) for a in (xa, wa, wb))
+    loss = _two_conv_relu(x, w1, w2)
+    tloss = _two_conv_relu(tx, tw1, tw2, torch.nn.functional.conv2d, torch.relu)
+    for _ in range(2):  # twice through the same graph: the gradients add up
+        loss.backward(retain_graph=True)
+        tloss.backward(retain_graph=True)
+    for ours, theirs in ((x, tx), (w1, tw1), (w2, tw2)):
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+    loss.backward()  # a third time, this time freeing the graph
+    tloss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        tloss.backward()
+    with pytest.raises(RuntimeError, match=r"backward through the graph a second time.*"
+                                           r"retain_graph=True"):
+        loss.backward()
+    np.testing.assert_allclose(w1.grad, tw1.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_shared_subgraph_freed_by_one_loss_refuses_the_other_like_torch():
+    a = np.array([1.0, -2.0, 3.0])
+    x, tx = tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    for xx, relu in ((x, F.relu), (tx, torch.relu)):
+        y = relu(xx * xx)
+        first, second = y.sum(), (y * 2.0).sum()
+        first.backward()
+        with pytest.raises(RuntimeError, match="a second time"):
+            second.backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy())
+
+
+def test_backward_frees_the_intermediate_results_of_a_module_step():
+    """The training-loop pattern: the root stays alive, its intermediate results do not."""
+    import gc
+    import weakref
+
+    model = convscope.nn.Sequential(convscope.nn.Conv2d(2, 3, 3, padding=1),
+                                    convscope.nn.ReLU())
+    x = np.random.default_rng(3).standard_normal((2, 2, 5, 5)).astype(np.float32)
+    hidden = model[0](tensor(x))
+    alive = weakref.ref(hidden)
+    loss = model[1](hidden).sum()
+    del hidden
+    gc.collect()
+    assert alive() is not None  # the graph holds it until backward
+    loss.backward()
+    gc.collect()
+    assert alive() is None
+    assert model[0].weight.grad is not None
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()

@@ -4,6 +4,11 @@ Each operation creates a `Tensor` that remembers its parents and a closure which
 gradient of the output, returns the gradients of the parents. `backward()` orders the graph
 topologically once and calls the closures in reverse. The closures call kernels; this module
 does no convolution math itself.
+
+As in PyTorch, `backward()` frees the graph it runs through: each node drops its closure
+(and with it the arrays the closure saved: unfolded columns, masks, inputs) and its links
+to its parents once its gradient is computed, so that after `loss.backward()` a live `loss`
+keeps no intermediate buffers. `backward(retain_graph=True)` keeps them for a second pass.
 """
 
 from __future__ import annotations
@@ -81,6 +86,23 @@ def reshape_like(g: np.ndarray, src: np.ndarray) -> np.ndarray:
     return aligned
 
 
+def _gradient_array(grad, out) -> np.ndarray:
+    """The `grad` given to `out.backward(grad)` as an array of out's shape and dtype."""
+    value = grad.data if isinstance(grad, Tensor) else grad
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"backward: grad must be an array or a Tensor, got "
+                        f"{type(grad).__name__}") from exc
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or \
+            np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"backward: grad must hold real numbers, got dtype {arr.dtype}")
+    if arr.shape != out.shape:
+        raise RuntimeError(f"backward: mismatch in shape: grad has shape {arr.shape} and "
+                           f"the tensor has shape {out.shape}")
+    return arr.astype(out.data.dtype, copy=False)
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -156,25 +178,33 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype)
 
     # -- backward ---------------------------------------------------------------------------
-    def backward(self, grad=None) -> None:
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
 
-        `grad` defaults to 1 for a tensor with one element, as in PyTorch.
+        Args:
+            grad: the gradient of some scalar with respect to this tensor, of this tensor's
+                shape; it may be omitted for a tensor with one element (it is then 1), as
+                in PyTorch.
+            retain_graph: keep the graph (its closures and the arrays they saved) so that
+                `backward` can run through it again. By default the graph is freed as it is
+                used, and a second `backward` through it raises RuntimeError.
         """
+        func = "backward"
+        if not isinstance(retain_graph, (bool, np.bool_)):
+            raise TypeError(f"{func}: retain_graph must be a bool, got "
+                            f"retain_graph={retain_graph!r}")
         if not self.requires_grad:
-            raise RuntimeError("backward: tensor does not require grad and has no graph")
+            raise RuntimeError(f"{func}: element 0 of tensors does not require grad and "
+                               f"does not have a grad_fn (the tensor was not computed from "
+                               f"a tensor with requires_grad=True)")
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward: grad can be omitted only for a tensor with one element, "
-                    f"got shape {self.shape}")
+                    f"{func}: grad can be implicitly created only for a tensor with one "
+                    f"element, got shape {self.shape}; pass grad= of that shape")
             grad = np.ones_like(self.data)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad,
-                              dtype=self.data.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward: grad of shape {grad.shape} does not match "
-                                 f"tensor of shape {self.shape}")
+            grad = _gradient_array(grad, self)
 
         order: list[Tensor] = []
         seen: set[int] = set()
@@ -202,11 +232,31 @@ class Tensor:
                     g = np.asarray(g, dtype=node.data.dtype).reshape(node.shape)
                     node.grad = g.copy() if node.grad is None else node.grad + g
                 continue
-            for parent, pg in zip(node._parents, node._backward(g)):
+            parents, parent_grads = node._parents, node._backward(g)
+            if not retain_graph:
+                node._release()
+            for parent, pg in zip(parents, parent_grads):
                 if pg is None or not parent.requires_grad:
                     continue
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg
+
+    def _release(self) -> None:
+        """Free what this node keeps for its backward pass (PyTorch frees saved tensors).
+
+        The closure goes, and with it every array it saved; the parents go too, so that the
+        intermediate results they hold are freed as soon as nothing else refers to them.
+        """
+        op = self._op or "an operation"
+
+        def freed(g):
+            raise RuntimeError(
+                f"backward: trying to backward through the graph a second time: the arrays "
+                f"saved by {op} were freed by the first backward(); call "
+                f"backward(retain_graph=True) the first time to keep them")
+
+        self._backward = freed
+        self._parents = ()
 
     # -- elementwise arithmetic --------------------------------------------------------------
     def _coerce(self, other) -> "Tensor":
