@@ -47,8 +47,9 @@ def _crop(gxp, in_shape, padding):
 def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
     """y (N, C, *out_size), the maximum of each window; padding counts as -inf.
 
-    Returns (y, saved): `saved` holds, per output, the kernel offset (in kernel order) of
-    the first position holding the window's maximum, which is where the gradient goes.
+    Returns (y, saved): `saved` holds, per output, the kernel offset (in kernel order) where
+    the gradient goes, PyTorch's choice: the first position holding the window's maximum
+    or, in a window holding NaN, the last NaN (its output is NaN).
     """
     xp = _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
     windows = _windows(kernel_size, stride, dilation, out_size)
@@ -63,6 +64,9 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
         for j, win in enumerate(windows[1:], start=1):
             v = xp[ch][win]
             better = v > yc  # strictly greater: on ties the earlier offset keeps the gradient
+            # PyTorch's `val > maxval || isnan(val)`: a NaN takes the gradient from anything,
+            # a later NaN from an earlier one, and nothing takes it from a NaN
+            np.logical_or(better, np.isnan(v), out=better)
             # fc = where(better, j, fc) as unsigned arithmetic (mod 2^bits), several times
             # faster than a masked assignment: fc + better * (j - fc)
             step = np.subtract(fc.dtype.type(j), fc)
@@ -71,12 +75,30 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
             np.maximum(yc, v, out=yc)  # np.maximum propagates NaN, like PyTorch
 
     over_channels(run, y.shape[1], xp.size)
+    if any(padding):
+        # A window whose input values are all -inf ties with its padding: PyTorch starts each
+        # window at its first tap inside the input, so that tap keeps the gradient.
+        start = _first_taps_inside(kernel_size, stride, padding, dilation, out_size)
+        lost = y == -np.inf
+        first[lost] = np.broadcast_to(start, y.shape)[lost]
     return y, (first, xp.shape)
 
 
+def _first_taps_inside(kernel_size, stride, padding, dilation, out_size):
+    """(1, 1, *out_size): the kernel offset (in kernel order) of each window's first tap that
+    falls inside the input, not in the padding before it."""
+    flat = np.zeros((1, 1) + tuple(out_size), dtype=np.int64)
+    for i, (K, s, p, d, o) in enumerate(zip(kernel_size, stride, padding, dilation, out_size)):
+        k = -(-np.maximum(p - np.arange(o) * s, 0) // d)  # ceil((p - o*s) / d), at least 0
+        shape = [1] * (2 + len(out_size))
+        shape[2 + i] = o
+        flat = flat * K + k.reshape(shape)
+    return flat
+
+
 def max_pool_backward(g, saved, in_shape, kernel_size, stride, padding, dilation):
-    """dL/dx: each window's gradient goes to the first position (in kernel order) holding
-    its maximum, as in PyTorch."""
+    """dL/dx: each window's gradient goes to the offset `max_pool_forward` chose (the first
+    maximum in kernel order, or the last NaN), as in PyTorch."""
     first, padded_shape = saved
     out_size = g.shape[2:]
     spans = [d * (K - 1) + 1 for K, d in zip(kernel_size, dilation)]
