@@ -101,3 +101,68 @@ def test_bad_thread_count_in_the_environment_is_named(value):
     assert out.returncode != 0
     assert (f"CONVSCOPE_NUM_THREADS must be a positive integer, got {value!r}"
             in out.stderr)
+
+
+# -- zero-size weights and inputs: refused where PyTorch refuses them ---------------------------
+ZERO_SIZE = [
+    # (function name, input shape, weight shape, kwargs, message pattern)
+    ("conv2d", (1, 3, 5, 5), (0, 3, 3, 3), {}, r"conv2d: weight .* has C_out = 0"),
+    ("conv2d", (1, 4, 5, 5), (0, 2, 3, 3), {"groups": 2}, r"has C_out = 0"),
+    ("conv2d", (3, 5, 5), (0, 3, 3, 3), {}, r"has C_out = 0"),
+    ("conv1d", (1, 3, 5), (0, 3, 3), {}, r"conv1d: weight .* has C_out = 0"),
+    ("conv3d", (1, 3, 5, 5, 5), (0, 3, 3, 3, 3), {}, r"conv3d: weight .* has C_out = 0"),
+    ("conv2d", (1, 3, 5, 5), (4, 3, 0, 3), {},
+     r"conv2d: kernel size must be positive, got weight of shape \(4, 3, 0, 3\)"),
+    ("conv2d", (1, 3, 0, 5), (4, 3, 3, 3), {},
+     r"conv2d: input spatial size \(0, 5\) must be non-empty \(only the batch may be empty\)"),
+    ("conv2d", (1, 3, 0, 5), (4, 3, 3, 3), {"padding": 2}, r"must be non-empty"),
+    ("conv_transpose2d", (1, 3, 5, 5), (3, 0, 3, 3), {},
+     r"conv_transpose2d: weight \(C_in, C_out/groups, \*K\) has C_out/groups = 0"),
+    ("conv_transpose1d", (1, 3, 5), (3, 0, 3), {}, r"conv_transpose1d: .* C_out/groups = 0"),
+    ("conv_transpose3d", (1, 3, 5, 5, 5), (3, 0, 3, 3, 3), {}, r"C_out/groups = 0"),
+    ("conv_transpose2d", (1, 0, 5, 5), (0, 4, 3, 3), {}, r"conv_transpose2d: .* C_in = 0"),
+    ("conv_transpose2d", (1, 3, 5, 5), (3, 4, 0, 3), {}, r"kernel size must be positive"),
+    ("conv_transpose2d", (1, 3, 0, 5), (3, 4, 3, 3), {}, r"must be non-empty"),
+]
+
+
+@pytest.mark.parametrize("name,x_shape,w_shape,kwargs,pattern", ZERO_SIZE,
+                         ids=[f"{c[0]}-{c[2]}-{c[1]}" for c in ZERO_SIZE])
+def test_zero_size_weights_and_inputs_are_refused_as_torch_refuses_them(
+        name, x_shape, w_shape, kwargs, pattern):
+    torch = pytest.importorskip("torch")
+    x, w = np.zeros(x_shape, np.float32), np.zeros(w_shape, np.float32)
+    with pytest.raises(RuntimeError):
+        getattr(torch.nn.functional, name)(torch.from_numpy(x), torch.from_numpy(w),
+                                           **kwargs)
+    with pytest.raises(ValueError, match=pattern):
+        getattr(F, name)(x, w, **kwargs)
+
+
+def test_zero_input_channels_are_refused():
+    """PyTorch returns an (N, 0, ...) output here, whose 0 channels contradict the weight's
+    4 filters; convscope refuses a weight with no input channels instead."""
+    with pytest.raises(ValueError, match=r"conv2d: weight .* has C_in/groups = 0"):
+        F.conv2d(np.zeros((1, 0, 5, 5)), np.zeros((4, 0, 3, 3)))
+
+
+@pytest.mark.parametrize("name,w_shape", [("conv2d", (4, 3, 3, 3)),
+                                          ("conv_transpose2d", (3, 4, 3, 3)),
+                                          ("conv1d", (4, 3, 2))])
+def test_an_empty_batch_works_like_torch(name, w_shape):
+    torch = pytest.importorskip("torch")
+    from convscope import tensor
+
+    x_shape = (0, 3) + (5,) * (len(w_shape) - 2)
+    rng = np.random.default_rng(0)
+    wa, ba = rng.standard_normal(w_shape), rng.standard_normal(4)
+    x, w, b = (tensor(a, requires_grad=True) for a in (np.zeros(x_shape), wa, ba))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (np.zeros(x_shape), wa, ba))
+    y = getattr(F, name)(x, w, b, padding=1)
+    ty = getattr(torch.nn.functional, name)(tx, tw, tb, padding=1)
+    assert y.shape == tuple(ty.shape) and y.shape[0] == 0
+    y.sum().backward()
+    ty.sum().backward()
+    assert x.grad.shape == x_shape
+    np.testing.assert_array_equal(w.grad, tw.grad.numpy())  # zeros: no sample
+    np.testing.assert_array_equal(b.grad, tb.grad.numpy())

@@ -46,6 +46,7 @@ def _common(func, input, weight, bias, stride, dilation, groups, *, transposed):
         raise ValueError(f"{func}: weight needs at least 3 dimensions {layout}, got shape "
                          f"{tuple(w.shape)}")
     n = w.ndim - 2
+    _check_not_empty(func, x.shape, w.shape, n, layout, transposed)
     batched = _args.check_input_rank(func, x.shape, n)
     _args.check_float(func, input=x, weight=w, bias=b)
     C_in = x.shape[1 if batched else 0]
@@ -68,6 +69,26 @@ def _common(func, input, weight, bias, stride, dilation, groups, *, transposed):
     stride = _args.ntuple(stride, n, func=func, arg="stride")
     dilation = _args.ntuple(dilation, n, func=func, arg="dilation")
     return x, w, b, n, batched, C_out, groups, w.shape[2:], stride, dilation
+
+
+def _check_not_empty(func, x_shape, w_shape, n, layout, transposed):
+    """Refuse what PyTorch refuses: an empty kernel, no channels, an empty spatial input.
+
+    Only the batch may be empty (N = 0 gives an empty output, as in PyTorch).
+    """
+    if 0 in w_shape[2:]:
+        raise ValueError(f"{func}: kernel size must be positive, got weight of shape "
+                         f"{tuple(w_shape)}, kernel size {tuple(w_shape[2:])}")
+    names = (("C_in", "C_out/groups") if transposed else ("C_out", "C_in/groups"))
+    for axis, name in enumerate(names):
+        if w_shape[axis] == 0:
+            raise ValueError(f"{func}: weight {layout} has {name} = 0 (shape "
+                             f"{tuple(w_shape)}); a convolution needs at least one input "
+                             f"and one output channel per group")
+    if len(x_shape) in (n + 1, n + 2) and 0 in x_shape[-n:]:
+        raise ValueError(f"{func}: input spatial size {tuple(x_shape[-n:])} must be "
+                         f"non-empty (only the batch may be empty), got input of shape "
+                         f"{tuple(x_shape)}")
 
 
 def _bias_grad(gb):
