@@ -5,9 +5,15 @@
 `backward_input(gy, w, in_shape, stride, pads, dilation, groups)` and
 `backward_weight(...)`. Arguments are already validated and explicit: tuples per spatial
 dimension, `pads` a (before, after) pair per dimension.
+
+`set_num_threads` / `get_num_threads` set how many threads the per-channel copies of the
+unfold, the fold and pooling are split over (see `_parallel`); the results are the same
+bits for any number.
 """
 
 from . import direct, im2col
+from ._parallel import MIN_ELEMENTS as PARALLEL_MIN_ELEMENTS
+from ._parallel import get_num_threads, set_num_threads
 
 ALGORITHMS = {"direct": direct, "im2col": im2col}
 DEFAULT_ALGORITHM = "im2col"

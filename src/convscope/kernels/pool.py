@@ -150,15 +150,20 @@ def avg_pool_forward(x, kernel_size, stride, padding, out_size, ceil_mode, count
     n = len(kernel_size)
     ones = (1,) * n
     xp = _pad_for_windows(x, kernel_size, stride, padding, ones, out_size, 0.0)
-    y = None
-    for win in _windows(kernel_size, stride, ones, out_size):
-        if y is None:
-            y = xp[win].copy(order="K")
-        else:
-            np.add(y, xp[win], out=y)
+    windows = _windows(kernel_size, stride, ones, out_size)
     divisor = _avg_divisor(x.shape[2:], kernel_size, stride, padding, out_size,
                            count_include_pad, x.dtype)
-    y /= divisor
+    y = np.empty_like(xp[windows[0]])  # the input's memory layout (order 'K')
+
+    def run(c0, c1):  # channels [c0, c1), independent of the other ranges
+        ch = (slice(None), slice(c0, c1))
+        yc = y[ch]
+        yc[...] = xp[ch][windows[0]]
+        for win in windows[1:]:
+            np.add(yc, xp[ch][win], out=yc)
+        yc /= divisor
+
+    over_channels(run, y.shape[1], xp.size)
     return y, (xp.shape, divisor)
 
 
@@ -168,8 +173,15 @@ def avg_pool_backward(g, saved, in_shape, kernel_size, stride, padding):
     n = len(kernel_size)
     gs = g / divisor
     gxp = np.zeros(padded_shape, dtype=g.dtype)
-    for win in _windows(kernel_size, stride, (1,) * n, g.shape[2:]):
-        gxp[win] += gs
+    windows = _windows(kernel_size, stride, (1,) * n, g.shape[2:])
+
+    def run(c0, c1):
+        ch = (slice(None), slice(c0, c1))
+        gsc, gxc = gs[ch], gxp[ch]
+        for win in windows:
+            gxc[win] += gsc
+
+    over_channels(run, g.shape[1], gxp.size)
     return _crop(gxp, in_shape, padding)
 
 

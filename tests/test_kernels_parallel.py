@@ -1,0 +1,121 @@
+"""The threaded per-channel paths: the same bits on 1 and 2 threads, forward and backward.
+
+The kernels split unfold, fold and pooling over channel ranges only above
+`kernels.PARALLEL_MIN_ELEMENTS` elements, so these inputs are above it; each test also checks
+that a second thread did run.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+
+import convscope.functional as F
+from convscope import kernels, tensor
+from convscope.kernels import im2col
+
+MIN = kernels.PARALLEL_MIN_ELEMENTS
+
+
+def _threads_named_convscope():
+    return {t.name for t in threading.enumerate() if t.name.startswith("convscope")}
+
+
+def _on(threads, fn):
+    """fn() run with `threads` kernel threads, and whether a pool thread was started."""
+    before = kernels.get_num_threads()
+    kernels.set_num_threads(threads)  # a fresh pool: its threads start on first use
+    try:
+        assert not _threads_named_convscope()
+        result = fn()
+        return result, bool(_threads_named_convscope())
+    finally:
+        kernels.set_num_threads(before)
+
+
+def _same_on_one_and_two_threads(fn):
+    one, threaded_one = _on(1, fn)
+    two, threaded_two = _on(2, fn)
+    assert not threaded_one and threaded_two  # the split ran, and only with 2 threads
+    for a, b in zip(one, two):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+        assert a.tobytes() == b.tobytes()  # the same bits (signed zeros, NaN payloads)
+    return one
+
+
+def _data(shape, seed):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def test_over_channels_splits_into_disjoint_ranges_on_two_threads():
+    calls = []
+
+    def record(c0, c1):
+        calls.append((c0, c1, threading.get_ident()))
+
+    _on(2, lambda: kernels._parallel.over_channels(record, 7, MIN))
+    assert sorted(c[:2] for c in calls) == [(0, 3), (3, 7)]
+    assert len({c[2] for c in calls}) == 2
+    calls.clear()
+    _on(2, lambda: kernels._parallel.over_channels(record, 7, MIN - 1))  # below: one call
+    assert [c[:2] for c in calls] == [(0, 7)]
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_unfold_and_fold_are_the_same_bits_on_one_and_two_threads(padding):
+    x = _data((4, 6, 20, 20), 0)  # columns: 6*9*4*18*18 elements, above the threshold
+    K, s, d, pads = (3, 3), (1, 1), (1, 1), ((padding, padding),) * 2
+    out = tuple(20 + 2 * padding - 2 for _ in range(2))
+    assert 6 * 9 * 4 * out[0] * out[1] >= MIN
+
+    def run():
+        cols = im2col.unfold(x, K, s, d, pads, out)
+        back = im2col.fold(cols, x.shape, K, s, d, pads, out)
+        return cols, np.ascontiguousarray(back)
+
+    cols, back = _same_on_one_and_two_threads(run)
+    # the fold of the unfold counts how many windows cover each pixel
+    cover = im2col.fold(im2col.unfold(np.ones_like(x), K, s, d, pads, out), x.shape, K, s, d,
+                        pads, out)
+    np.testing.assert_allclose(back, x * cover, rtol=1e-6)
+
+
+@pytest.mark.parametrize("groups,padding,stride", [(1, 1, 1), (2, 0, 2)])
+def test_conv_forward_and_backward_are_the_same_bits_on_one_and_two_threads(
+        groups, padding, stride):
+    xa, wa = _data((4, 8, 48, 48), 1), _data((6, 8 // groups, 3, 3), 2)
+    assert xa.size >= MIN
+
+    def run():
+        x, w = tensor(xa, requires_grad=True), tensor(wa, requires_grad=True)
+        y = F.conv2d(x, w, padding=padding, stride=stride, groups=groups)
+        y.backward(np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape))
+        return y.data, x.grad, w.grad
+
+    _same_on_one_and_two_threads(run)
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pooling_forward_and_backward_are_the_same_bits_on_one_and_two_threads(kind, ndim):
+    shape = {1: (4, 6, 4096), 2: (4, 6, 64, 64), 3: (2, 6, 16, 24, 24)}[ndim]
+    xa = _data(shape, 3)
+    xa[0, 0, ..., 5] = np.nan  # max pooling's NaN path runs threaded too
+    assert xa.size >= MIN
+    pool = getattr(F, f"{kind}_pool{ndim}d")
+
+    def run():
+        x = tensor(xa, requires_grad=True)
+        y = pool(x, kernel_size=3, stride=2, padding=1)
+        y.backward(np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape))
+        return y.data, x.grad
+
+    _same_on_one_and_two_threads(run)
+
+
+def test_set_num_threads_checks_its_argument():
+    with pytest.raises(TypeError, match=r"set_num_threads: n must be an int, got 1.5"):
+        kernels.set_num_threads(1.5)
+    with pytest.raises(ValueError, match=r"set_num_threads: n must be a positive int, got n=0"):
+        kernels.set_num_threads(0)
