@@ -14,6 +14,7 @@ import pytest
 
 from convscope import cli
 from convscope import train as T
+from convscope.training import loop
 from convscope.data import DEBIAN_FASHION_MNIST_DIR, ENV_VAR, load_dataset, write_idx
 from convscope.io import load_arrays, save_arrays
 
@@ -133,7 +134,7 @@ class _Interrupting:
 def test_interrupt_then_resume_equals_uninterrupted(data_dir, full_run, tmp_path, monkeypatch,
                                                      capsys):
     _, metrics = full_run
-    real_epoch = T._train_epoch
+    real_epoch = loop.train_epoch
     calls = []
 
     def epoch_then_interrupt(model, loader, *args):
@@ -142,7 +143,7 @@ def test_interrupt_then_resume_equals_uninterrupted(data_dir, full_run, tmp_path
             loader = _Interrupting(loader)
         return real_epoch(model, loader, *args)
 
-    monkeypatch.setattr(T, "_train_epoch", epoch_then_interrupt)
+    monkeypatch.setattr(loop, "train_epoch", epoch_then_interrupt)
     out = tmp_path / "run"
     with pytest.raises(T.TrainingInterrupted) as info:
         T.train(_config(data_dir, out), progress=False, log=None)
@@ -151,7 +152,7 @@ def test_interrupt_then_resume_equals_uninterrupted(data_dir, full_run, tmp_path
     assert "--resume" in capsys.readouterr().err
     ckpt = T.load_checkpoint(out)
     assert ckpt.epoch == 2 and len(ckpt.metrics["epochs"]) == 2
-    monkeypatch.setattr(T, "_train_epoch", real_epoch)
+    monkeypatch.setattr(loop, "train_epoch", real_epoch)
 
     resumed = T.train(T.TrainConfig(), resume=str(out), progress=False, log=None)
     assert _numbers(resumed) == _numbers(metrics)
@@ -160,8 +161,8 @@ def test_interrupt_then_resume_equals_uninterrupted(data_dir, full_run, tmp_path
 
 def test_interrupt_in_first_epoch_leaves_epoch_zero_checkpoint(data_dir, tmp_path,
                                                                 monkeypatch):
-    real_epoch = T._train_epoch
-    monkeypatch.setattr(T, "_train_epoch",
+    real_epoch = loop.train_epoch
+    monkeypatch.setattr(loop, "train_epoch",
                         lambda model, loader, *a: real_epoch(model, _Interrupting(loader), *a))
     assert cli.main(["train", "--data", data_dir, "--out", str(tmp_path / "r"),
                      "--widths", "4", "--limit-train", "128", "--limit-test", "128",
@@ -258,11 +259,11 @@ def test_fresh_run_refuses_folder_with_checkpoint(data_dir, full_run):
 
 
 @pytest.mark.parametrize("changes, pattern", [
-    ({"epochs": 0}, "epochs=0 must be >= 1"),
+    ({"epochs": 0}, "epochs must be positive, got epochs=0"),
     ({"lr": -1.0}, "lr=-1.0 must be finite and >= 0"),
     ({"optimizer": "rmsprop"}, "optimizer='rmsprop' must be one of"),
     ({"dataset": "imagenet"}, "unknown data set name='imagenet'"),
-    ({"widths": (4, 0)}, r"widths=\(4, 0\) must be >= 1"),
+    ({"widths": (4, 0)}, r"widths\[1\] must be positive, got widths\[1\]=0"),
     ({"model": "signal_cnn"}, "takes 1-D signals"),
 ])
 def test_bad_config(changes, pattern):

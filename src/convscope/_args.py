@@ -10,20 +10,51 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool)
+def is_int(value) -> bool:
+    """An int (Python's or NumPy's), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _rule(minimum: int) -> str:
+    return "positive" if minimum == 1 else f">= {minimum}"
+
+
+def check_int(value, *, func: str, arg: str, minimum: int | None = 1) -> int:
+    """`value` as an int >= `minimum` (no bound when None): the one positive-int check.
+
+    A non-int is a TypeError, a value below the minimum a ValueError, both naming `func`,
+    `arg` and the value: ``Linear: in_features must be positive, got in_features=0``.
+    """
+    if not is_int(value):
+        raise TypeError(f"{func}: {arg} must be an int, got {arg}={value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{func}: {arg} must be {_rule(minimum)}, got {arg}={value!r}")
+    return int(value)
+
+
+def check_real(value, *, func: str, arg: str, minimum: float | None = None,
+               positive: bool = False) -> float:
+    """`value` as a finite-or-infinite real number (not a bool, not NaN), optionally
+    >= `minimum` or > 0; a TypeError / ValueError naming `func` and `arg` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{func}: {arg} must be a real number, got {arg}={value!r}")
+    if value != value:
+        raise ValueError(f"{func}: {arg} must be a number, got {arg}={value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{func}: {arg}={value!r} must be > 0")
+    if minimum is not None and not value >= minimum:
+        raise ValueError(f"{func}: {arg}={value!r} must be >= {minimum}")
+    return value
 
 
 def ntuple(value, n: int, *, func: str, arg: str, minimum: int | None = 1) -> tuple[int, ...]:
     """`value` (an int or a sequence of n ints) as an n-tuple of ints, each >= `minimum`."""
-    if _is_int(value):
+    if is_int(value):
         values = (int(value),) * n
-    elif isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
+    elif isinstance(value, (tuple, list)) and all(is_int(v) for v in value):
         if len(value) != n:
             raise ValueError(f"{func}: {arg} needs 1 or {n} values (one per spatial "
                              f"dimension), got {arg}={value!r}")
@@ -32,22 +63,48 @@ def ntuple(value, n: int, *, func: str, arg: str, minimum: int | None = 1) -> tu
         raise TypeError(f"{func}: {arg} must be an int or a tuple of {n} ints, "
                         f"got {arg}={value!r}")
     if minimum is not None and any(v < minimum for v in values):
-        rule = "positive" if minimum == 1 else f">= {minimum}"
-        raise ValueError(f"{func}: {arg} must be {rule}, got {arg}={value!r}")
+        raise ValueError(f"{func}: {arg} must be {_rule(minimum)}, got {arg}={value!r}")
     return values
 
 
-def same_padding(kernel_size, dilation) -> tuple[tuple[int, int], ...]:
-    """(before, after) per dimension that keeps the size at stride 1.
+def per_axis(value, n: int, *, func: str, arg: str) -> tuple:
+    """One value for every axis (an int, or a string for padding), or a sequence of n values;
+    an inner list (a per-axis (before, after) padding pair) becomes a tuple. The values
+    themselves are checked by the caller."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise ValueError(f"{func}: {arg} needs 1 or {n} values (one per spatial "
+                             f"dimension), got {arg}={value!r}")
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    return (value,) * n
 
-    The total is d(K-1) (the lecture's P = (K-1)/2 on each side when K is odd); an odd total
-    puts the extra element on the far side, as PyTorch does for even kernels.
-    """
-    pairs = []
-    for k, d in zip(kernel_size, dilation):
-        total = d * (k - 1)
-        pairs.append((total // 2, total - total // 2))
-    return tuple(pairs)
+
+def int_per_axis(value, n: int, *, func: str, arg: str, minimum: int | None = 1
+                 ) -> tuple[int, ...]:
+    """`per_axis`, each value an int >= `minimum` (see `check_int`)."""
+    return tuple(check_int(v, func=func, arg=arg, minimum=minimum)
+                 for v in per_axis(value, n, func=func, arg=arg))
+
+
+def pad_pair(padding, *, func: str) -> tuple[int, int]:
+    """An int p (p on both sides) or a (before, after) pair of ints, each >= 0."""
+    if is_int(padding):
+        p = check_int(padding, func=func, arg="padding", minimum=0)
+        return p, p
+    if (isinstance(padding, (tuple, list)) and len(padding) == 2
+            and all(is_int(p) for p in padding)):
+        before, after = (int(p) for p in padding)
+        if before < 0 or after < 0:
+            raise ValueError(f"{func}: padding must be >= 0, got padding={padding!r}")
+        return before, after
+    raise TypeError(f"{func}: padding must be an int, a (before, after) pair of ints, "
+                    f"'same' or 'valid', got padding={padding!r}")
+
+
+def split_padding(total: int) -> tuple[int, int]:
+    """A total padding as (before, after), an odd element after: PyTorch's padding='same'
+    for even kernels and TensorFlow's 'SAME' both put it there."""
+    return total // 2, total - total // 2
 
 
 def conv_padding(padding, n: int, *, func: str, kernel_size, stride, dilation,
@@ -67,12 +124,13 @@ def conv_padding(padding, n: int, *, func: str, kernel_size, stride, dilation,
             if any(s != 1 for s in stride):
                 raise ValueError(f"{func}: padding='same' needs stride 1, got "
                                  f"stride={tuple(stride)}")
-            return same_padding(kernel_size, dilation)
+            # Stride 1 keeps the size when the total is the window's extent d(K-1).
+            return tuple(split_padding(d * (k - 1)) for k, d in zip(kernel_size, dilation))
         raise ValueError(f"{func}: padding must be 'same', 'valid', an int or a tuple, "
                          f"got padding={padding!r}")
     if (isinstance(padding, (tuple, list)) and len(padding) == n
             and all(isinstance(p, (tuple, list)) for p in padding)):
-        if not all(len(p) == 2 and all(_is_int(v) for v in p) for p in padding):
+        if not all(len(p) == 2 and all(is_int(v) for v in p) for p in padding):
             raise TypeError(f"{func}: asymmetric padding needs one (before, after) pair of "
                             f"ints per spatial dimension, got padding={padding!r}")
         pairs = tuple((int(a), int(b)) for a, b in padding)
@@ -85,13 +143,13 @@ def conv_padding(padding, n: int, *, func: str, kernel_size, stride, dilation,
     return tuple((v, v) for v in values)
 
 
-def check_float(func: str, **arrays) -> np.dtype:
+def check_float(func: str, **arrays):
     """All named arrays share one float dtype (float32 or float64); return it."""
     dtype = None
     for name, arr in arrays.items():
         if arr is None:
             continue
-        if arr.dtype not in (np.float32, np.float64):
+        if arr.dtype.name not in ("float32", "float64"):
             raise TypeError(f"{func}: {name} must be float32 or float64, got dtype {arr.dtype}")
         if dtype is None:
             dtype = arr.dtype
@@ -114,7 +172,7 @@ def check_input_rank(func: str, shape: tuple, n: int, arg: str = "input") -> boo
 
 
 def check_groups(func: str, groups, in_channels: int, out_channels: int) -> int:
-    if not _is_int(groups):
+    if not is_int(groups):
         raise TypeError(f"{func}: groups must be an int, got groups={groups!r}")
     if groups < 1:
         raise ValueError(f"{func}: groups must be positive, got groups={groups}")

@@ -145,20 +145,6 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
         f.write(text)
 
 
-def _plain(value: Any) -> Any:
-    """`value` as JSON-ready data: tuples to lists, arrays to nested lists, NumPy scalars to
-    Python numbers, dict keys to strings (state dicts, generator states, `meta`)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _check_arrays(arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
     if not isinstance(arrays, Mapping):
         raise TypeError(f"save_arrays: arrays must be a dict of name -> array, "

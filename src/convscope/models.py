@@ -45,7 +45,7 @@ __all__ = ["MODELS", "DATASET_MODELS", "build_model", "cifar_cnn", "cifar_cnn_pa
 
 
 def _check_int(func: str, name: str, value, minimum: int = 1) -> int:
-    if not _args._is_int(value):
+    if not _args.is_int(value):
         raise TypeError(f"{func}: {name} must be an int, got {name}={value!r}")
     if value < minimum:
         raise ValueError(f"{func}: {name}={value} must be >= {minimum}")

@@ -24,7 +24,7 @@ def manual_seed(seed: int) -> np.random.Generator:
     >>> _ = convscope.manual_seed(0)
     """
     global _generator
-    if not _args._is_int(seed):
+    if not _args.is_int(seed):
         raise TypeError(f"manual_seed: seed must be an int, got seed={seed!r}")
     if seed < 0:
         raise ValueError(f"manual_seed: seed must be non-negative, got seed={seed}")

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .._args import _is_int
-from ..io import _plain
+from .._args import is_int as _is_int
+from ..jsonutil import to_plain as _plain
 
 __all__ = ["DataLoader"]
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .._args import _is_int
+from .._args import is_int as _is_int
 
 __all__ = ["Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip"]
 

@@ -284,7 +284,7 @@ def pad(input, pad, mode="constant", value=0.0):
     """
     func = "pad"
     x = _array(input, func, "input")
-    if not isinstance(pad, (tuple, list)) or not all(_args._is_int(p) for p in pad):
+    if not isinstance(pad, (tuple, list)) or not all(_args.is_int(p) for p in pad):
         raise TypeError(f"{func}: pad must be a tuple of ints, got pad={pad!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"{func}: pad needs an even number of values, at most 2 x "

@@ -47,7 +47,7 @@ def _unary(input, out, grad_fn, op):
 
 
 def _dim(func, dim, ndim):
-    if not _args._is_int(dim):
+    if not _args.is_int(dim):
         raise TypeError(f"{func}: dim must be an int, got dim={dim!r}")
     if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise ValueError(f"{func}: dim={dim} is out of range for an input with {ndim} "

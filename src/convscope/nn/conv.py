@@ -22,7 +22,7 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _positive_int(cls, name, value):
-    if not _args._is_int(value):
+    if not _args.is_int(value):
         raise TypeError(f"{cls}: {name} must be an int, got {name}={value!r}")
     if value < 1:
         raise ValueError(f"{cls}: {name} must be positive, got {name}={value}")
@@ -152,7 +152,7 @@ class _ConvTranspose(_ConvNd):
         if output_size is None:
             return self.output_padding
         sizes = tuple(output_size)[-n:]
-        if len(sizes) < n or not all(_args._is_int(s) for s in sizes):
+        if len(sizes) < n or not all(_args.is_int(s) for s in sizes):
             raise ValueError(f"{cls}: output_size must list {n} spatial sizes (optionally "
                              f"preceded by N and C), got output_size={output_size!r}")
         in_size = input.shape[-n:]

@@ -24,7 +24,7 @@ __all__ = ["Linear", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh",
 
 def _count(cls: str, name: str, value) -> int:
     """A positive int argument (features, channels) as an int."""
-    if not _args._is_int(value) or value < 1:
+    if not _args.is_int(value) or value < 1:
         raise ValueError(f"{cls}: {name} must be a positive int, got {name}={value!r}")
     return int(value)
 
@@ -318,7 +318,7 @@ class Sequential(Module):
         items = list(self._modules.items())
         if isinstance(index, slice):
             return Sequential(OrderedDict(items[index]))
-        if not _args._is_int(index):
+        if not _args.is_int(index):
             raise TypeError(f"Sequential: index must be an int or a slice, got "
                             f"{type(index).__name__}")
         if not -len(items) <= index < len(items):

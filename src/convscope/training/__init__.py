@@ -1,0 +1,44 @@
+"""The main job: train a CNN on an image data set, with progress, metrics, checkpoints and
+pictures, and resume it after an interruption with the very same numbers.
+
+`TrainConfig` holds every hyper-parameter and its default, in one place; `train(config)`
+runs the job and writes into ``config.out`` (default ``runs/<timestamp>``):
+
+- ``metrics.json``: the configuration, the model, and one row per epoch (train loss and
+  accuracy, test loss and accuracy, seconds); rewritten atomically after every epoch.
+- ``checkpoint.npz``: model, optimizer, scheduler, data-loader and random states, the
+  configuration and the metrics, in a pickle-free `.npz` (`io.save_arrays`); written
+  atomically at the start and after every epoch, so Ctrl-C always leaves the last complete
+  epoch on disk and ``train(config, resume=out_dir)`` goes on from there.
+- ``training_curves.png`` and ``filters.png`` (the first convolution's filters).
+
+Reproducibility: the seed sets the initial weights (`convscope.manual_seed`) and the data
+order and augmentation (the loader's own generator, ``default_rng([seed, 1])``); a resumed
+run restores all of them, so 2 epochs + resume + 1 epoch gives the same metrics as 3 epochs.
+
+Example (a tiny run on whatever Fashion-MNIST is installed):
+    >>> config = TrainConfig(epochs=1, limit_train=256, limit_test=256,
+    ...                      widths=(8, 16), out="/tmp/convscope-doc-run")  # doctest: +SKIP
+    >>> metrics = train(config, progress=False)                             # doctest: +SKIP
+    >>> round(metrics["epochs"][-1]["test_accuracy"], 2)                    # doctest: +SKIP
+    0.61
+
+The rooms: `training.config` (`TrainConfig`), `training.build` (model, data, loaders and
+optimizer from a config), `training.loop` (`train`), `training.checkpoint` (format, save,
+load, resume), `training.evaluate` and `training.pictures`.
+"""
+
+from .build import build_model, load_data, load_split, make_loaders, make_optimizer, test_loader
+from .checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, Checkpoint, load_checkpoint,
+                         model_from_checkpoint, restore_checkpoint, save_checkpoint)
+from .config import TrainConfig
+from .evaluate import CONFUSION_NAME, evaluate, evaluate_checkpoint
+from .loop import METRICS_NAME, TrainingInterrupted, train
+from .pictures import CURVES_NAME, FILTERS_NAME, first_conv_weight, write_pictures
+
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "CONFUSION_NAME", "CURVES_NAME",
+           "FILTERS_NAME", "METRICS_NAME", "Checkpoint", "TrainConfig", "TrainingInterrupted",
+           "build_model", "evaluate", "evaluate_checkpoint", "first_conv_weight",
+           "load_checkpoint", "load_data", "load_split", "make_loaders", "make_optimizer",
+           "model_from_checkpoint", "restore_checkpoint", "save_checkpoint", "test_loader",
+           "train", "write_pictures"]
