@@ -93,11 +93,12 @@ def test_registry_and_dataset_choice():
 
 @pytest.mark.parametrize("call, exc, pattern", [
     (lambda: models.fashion_cnn(widths=()), TypeError, "widths must be a non-empty"),
-    (lambda: models.fashion_cnn(widths=(4, 0)), ValueError, r"widths\[1\]=0 must be >= 1"),
+    (lambda: models.fashion_cnn(widths=(4, 0)), ValueError,
+     r"widths\[1\] must be positive, got widths\[1\]=0"),
     (lambda: models.fashion_cnn(widths=(4, 4, 4, 4, 4, 4)), ValueError, "too small"),
     (lambda: models.fashion_cnn(in_channels=1.5), TypeError, "in_channels must be an int"),
     (lambda: models.fashion_cnn(rng=0), TypeError, "rng must be a numpy.random.Generator"),
-    (lambda: models.signal_cnn(length=0), ValueError, "length=0 must be >= 1"),
+    (lambda: models.signal_cnn(length=0), ValueError, "length must be positive, got length=0"),
     (lambda: models.build_model("resnet"), ValueError, "unknown model name='resnet'"),
     (lambda: models.model_for_dataset("imagenet"), ValueError, "no default model"),
 ])

@@ -37,26 +37,19 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import _args, arith, nn
+from . import arith, nn
+from ._args import check_int
 
 __all__ = ["MODELS", "DATASET_MODELS", "build_model", "cifar_cnn", "cifar_cnn_parameters",
            "count_parameters", "fashion_cnn", "fashion_cnn_parameters", "model_for_dataset",
            "signal_cnn", "signal_cnn_parameters"]
 
 
-def _check_int(func: str, name: str, value, minimum: int = 1) -> int:
-    if not _args.is_int(value):
-        raise TypeError(f"{func}: {name} must be an int, got {name}={value!r}")
-    if value < minimum:
-        raise ValueError(f"{func}: {name}={value} must be >= {minimum}")
-    return int(value)
-
-
 def _check_widths(func: str, widths) -> tuple[int, ...]:
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
         raise TypeError(f"{func}: widths must be a non-empty sequence of ints, "
                         f"got widths={widths!r}")
-    return tuple(_check_int(func, f"widths[{i}]", w) for i, w in enumerate(widths))
+    return tuple(check_int(w, func=func, arg=f"widths[{i}]") for i, w in enumerate(widths))
 
 
 def _check_rng(func: str, rng):
@@ -107,8 +100,8 @@ def fashion_cnn(in_channels: int = 1, num_classes: int = 10,
         input (N, in_channels, image_size, image_size); output (N, num_classes) scores.
     """
     func = "fashion_cnn"
-    in_channels = _check_int(func, "in_channels", in_channels)
-    num_classes = _check_int(func, "num_classes", num_classes)
+    in_channels = check_int(in_channels, func=func, arg="in_channels")
+    num_classes = check_int(num_classes, func=func, arg="num_classes")
     widths = _check_widths(func, widths)
     side = _final_side(func, image_size, len(widths))
     rng = _check_rng(func, rng)
@@ -126,7 +119,7 @@ def fashion_cnn(in_channels: int = 1, num_classes: int = 10,
 
 
 def _final_side(func: str, image_size, pools: int) -> int:
-    side = _check_int(func, "image_size", image_size)
+    side = check_int(image_size, func=func, arg="image_size")
     for _ in range(pools):
         if side < 2:
             raise ValueError(f"{func}: image_size={image_size} is too small for {pools} 2x2 "
@@ -162,10 +155,10 @@ def cifar_cnn(in_channels: int = 3, num_classes: int = 10,
         input (N, in_channels, H, W), any H, W >= 1; output (N, num_classes).
     """
     func = "cifar_cnn"
-    in_channels = _check_int(func, "in_channels", in_channels)
-    num_classes = _check_int(func, "num_classes", num_classes)
+    in_channels = check_int(in_channels, func=func, arg="in_channels")
+    num_classes = check_int(num_classes, func=func, arg="num_classes")
     widths = _check_widths(func, widths)
-    blocks_per_stage = _check_int(func, "blocks_per_stage", blocks_per_stage)
+    blocks_per_stage = check_int(blocks_per_stage, func=func, arg="blocks_per_stage")
     rng = _check_rng(func, rng)
     layers, c = [], in_channels
     for stage, w in enumerate(widths):
@@ -205,9 +198,9 @@ def signal_cnn(in_channels: int = 1, num_classes: int = 10, length: int = 128,
         input (N, in_channels, length); output (N, num_classes).
     """
     func = "signal_cnn"
-    in_channels = _check_int(func, "in_channels", in_channels)
-    num_classes = _check_int(func, "num_classes", num_classes)
-    length = _check_int(func, "length", length)
+    in_channels = check_int(in_channels, func=func, arg="in_channels")
+    num_classes = check_int(num_classes, func=func, arg="num_classes")
+    length = check_int(length, func=func, arg="length")
     widths = _check_widths(func, widths)
     rng = _check_rng(func, rng)
     layers, c, size = [], in_channels, length

@@ -22,7 +22,7 @@ from . import arith
 from .arith import ReceptiveField
 from .networks import Network, Row, analyze, get_network, parse_shape
 
-__all__ = ["summary", "Summary", "format_axes"]
+__all__ = ["summary", "Summary", "format_axes", "field_dict"]
 
 
 @dataclass
@@ -91,7 +91,7 @@ def _axes_value(values):
     return values[0] if len(set(values)) == 1 else list(values)
 
 
-def _field_dict(f: ReceptiveField | None) -> dict:
+def field_dict(f: ReceptiveField | None) -> dict:
     """A receptive field's JSON keys (see `_axes_value`); all None where it is undefined.
     Shared with `convscope rf --json`."""
     if f is None:
@@ -102,7 +102,7 @@ def _field_dict(f: ReceptiveField | None) -> dict:
 
 def _row_dict(r: Row) -> dict:
     return {"name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
-            "params": r.params, "macs": r.macs, **_field_dict(r.field)}
+            "params": r.params, "macs": r.macs, **field_dict(r.field)}
 
 
 def summary(model_or_spec, input_shape=None) -> Summary:

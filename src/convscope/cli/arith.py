@@ -9,7 +9,7 @@ import os
 
 from ..networks import (NETWORKS, Network, analyze, get_network, load_spec, parse_layer,
                        parse_shape)
-from ..summary import _field_dict, format_axes, summary
+from ..summary import field_dict, format_axes, summary
 
 _LAYER_HELP = """\
 layers: KIND:OPTIONS, options separated by commas, e.g. conv:c64,k7,s2,p3
@@ -130,10 +130,10 @@ def rf_dict(net: Network, input_shape=None, endpoint=None) -> dict:
                          f"field (after flatten/linear or a transposed convolution)")
     shape = parse_shape(net.input_shape if input_shape is None else input_shape)
     layers = [{"name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
-               **_field_dict(r.field)} for r in rows]
+               **field_dict(r.field)} for r in rows]
     return {
         "network": net.name, "input_shape": list(shape), "output_layer": out.name,
-        "output_shape": list(out.output_shape), **_field_dict(out.field), "layers": layers,
+        "output_shape": list(out.output_shape), **field_dict(out.field), "layers": layers,
     }
 
 

@@ -27,7 +27,8 @@ __all__ = ["load_cifar10", "load_cifar100", "parse_cifar_records"]
 
 _IMAGE_BYTES = 3 * 32 * 32
 
-_SPECS = {
+#: The file layout of each CIFAR data set (also used by `datasets` to find them).
+SPECS = {
     "cifar10": {
         "title": "CIFAR-10",
         "tar": "cifar-10-binary.tar.gz",
@@ -128,7 +129,7 @@ def _read_tar(who: str, path: str, spec: dict, names: list[str]) -> dict[str, by
 def _load(who: str, kind: str, path, train: bool, label_index: int, num_classes: int):
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"{who}: train must be a bool, got {train!r}")
-    spec = _SPECS[kind]
+    spec = SPECS[kind]
     path = os.fspath(path)
     names = spec[bool(train)]
     members = _read_members(who, path, spec, names)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cifar import _SPECS as _CIFAR_SPECS
+from .cifar import SPECS as _CIFAR_SPECS
 from .cifar import load_cifar10, load_cifar100
 from .idx import load_mnist_like, mnist_file
 

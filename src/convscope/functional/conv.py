@@ -17,6 +17,7 @@ and for the transposed convolution, which maps that output size back::
 from __future__ import annotations
 
 from .. import _args, kernels
+from ..arith.sizes import kernel_extent, transposed_window_count, window_count
 from ..kernels import pad as pad_kernel
 from ._graph import _array, _result, _wants
 
@@ -107,17 +108,16 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     alg = _algorithm(func, algorithm)
     xb = x if batched else x[None]
     S = xb.shape[2:]
-    out_size = []
     for i in range(n):
-        span = dilation[i] * (K[i] - 1) + 1
+        span = kernel_extent(K[i], dilation[i])
         padded = S[i] + sum(pads[i])
         if span > padded:
             raise ValueError(
                 f"{func}: kernel_size={tuple(K)} with dilation={dilation} spans "
                 f"{span} along spatial dimension {i}, larger than the padded input "
                 f"{padded} (input {S[i]} + padding {pads[i][0]} + {pads[i][1]})")
-        out_size.append((padded - span) // stride[i] + 1)
-    out_size = tuple(out_size)
+    out_size = tuple(window_count(S[i], K[i], stride[i], pads[i], dilation[i])
+                     for i in range(n))
 
     kernel = kernels.ALGORITHMS[alg]
     y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size)
@@ -161,8 +161,9 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
     alg = _algorithm(func, algorithm)
     xb = x if batched else x[None]
     I = xb.shape[2:]
-    out_size = tuple((I[i] - 1) * stride[i] - sum(pads[i]) + dilation[i] * (K[i] - 1)
-                     + output_padding[i] + 1 for i in range(n))
+    out_size = tuple(transposed_window_count(I[i], K[i], stride[i], pads[i],
+                                             output_padding[i], dilation[i])
+                     for i in range(n))
     if any(o <= 0 for o in out_size):
         raise ValueError(f"{func}: output size {out_size} is not positive for input size "
                          f"{tuple(I)}, kernel_size={tuple(K)}, stride={stride}, "
@@ -231,32 +232,6 @@ _CONV_T_DOC = """{n}-D transposed convolution, PyTorch's `conv_transpose{n}d`.
     Shape: out = (S - 1)*stride - P_before - P_after + dilation*(K-1) + output_padding + 1.
     """
 
-_NAMES = {1: ("signals", "K", "L"), 2: ("images", "K_h x K_w", "H, W"),
-          3: ("volumes", "K_d x K_h x K_w", "D, H, W")}
-
-
-def _make(n):
-    what, K, S = _NAMES[n]
-
-    def conv_nd(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-                algorithm=None):
-        _check_weight_rank(f"conv{n}d", weight, n)
-        return conv(input, weight, bias, stride, padding, dilation, groups,
-                    algorithm=algorithm, _func=f"conv{n}d")
-
-    def conv_transpose_nd(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                          groups=1, dilation=1, *, algorithm=None):
-        _check_weight_rank(f"conv_transpose{n}d", weight, n)
-        return conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
-                              dilation, algorithm=algorithm, _func=f"conv_transpose{n}d")
-
-    conv_nd.__name__ = conv_nd.__qualname__ = f"conv{n}d"
-    conv_transpose_nd.__name__ = conv_transpose_nd.__qualname__ = f"conv_transpose{n}d"
-    conv_nd.__doc__ = _CONV_DOC.format(n=n, what=what, K=K, S=S)
-    conv_transpose_nd.__doc__ = _CONV_T_DOC.format(n=n, K=K, S=S)
-    return conv_nd, conv_transpose_nd
-
-
 def _check_weight_rank(func, weight, n):
     shape = getattr(weight, "shape", None)
     if shape is not None and len(shape) != n + 2:
@@ -264,9 +239,62 @@ def _check_weight_rank(func, weight, n):
                          f"{n} kernel sizes), got shape {tuple(shape)}")
 
 
-conv1d, conv_transpose1d = _make(1)
-conv2d, conv_transpose2d = _make(2)
-conv3d, conv_transpose3d = _make(3)
+# The 1-D, 2-D and 3-D functions fix the rank and call the N-d ones; their docstrings share
+# one text per kind, filled in below each definition.
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           algorithm=None):
+    _check_weight_rank("conv1d", weight, 1)
+    return conv(input, weight, bias, stride, padding, dilation, groups,
+                algorithm=algorithm, _func="conv1d")
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1, *, algorithm=None):
+    _check_weight_rank("conv_transpose1d", weight, 1)
+    return conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                          dilation, algorithm=algorithm, _func="conv_transpose1d")
+
+
+conv1d.__doc__ = _CONV_DOC.format(n=1, what="signals", K="K", S="L")
+conv_transpose1d.__doc__ = _CONV_T_DOC.format(n=1, K="K", S="L")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           algorithm=None):
+    _check_weight_rank("conv2d", weight, 2)
+    return conv(input, weight, bias, stride, padding, dilation, groups,
+                algorithm=algorithm, _func="conv2d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1, *, algorithm=None):
+    _check_weight_rank("conv_transpose2d", weight, 2)
+    return conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                          dilation, algorithm=algorithm, _func="conv_transpose2d")
+
+
+conv2d.__doc__ = _CONV_DOC.format(n=2, what="images", K="K_h x K_w", S="H, W")
+conv_transpose2d.__doc__ = _CONV_T_DOC.format(n=2, K="K_h x K_w", S="H, W")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           algorithm=None):
+    _check_weight_rank("conv3d", weight, 3)
+    return conv(input, weight, bias, stride, padding, dilation, groups,
+                algorithm=algorithm, _func="conv3d")
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1, *, algorithm=None):
+    _check_weight_rank("conv_transpose3d", weight, 3)
+    return conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                          dilation, algorithm=algorithm, _func="conv_transpose3d")
+
+
+conv3d.__doc__ = _CONV_DOC.format(n=3, what="volumes", K="K_d x K_h x K_w", S="D, H, W")
+conv_transpose3d.__doc__ = _CONV_T_DOC.format(n=3, K="K_d x K_h x K_w", S="D, H, W")
+
 
 
 def pad(input, pad, mode="constant", value=0.0):

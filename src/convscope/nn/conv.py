@@ -12,21 +12,16 @@ import math
 import numpy as np
 
 from .. import _args
+from .._args import check_int
 from .. import functional as F
-from .module import Module, Parameter, _init_uniform
+from ..arith.sizes import transposed_window_count
+from .init import init_uniform
+from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _positive_int(cls, name, value):
-    if not _args.is_int(value):
-        raise TypeError(f"{cls}: {name} must be an int, got {name}={value!r}")
-    if value < 1:
-        raise ValueError(f"{cls}: {name} must be positive, got {name}={value}")
-    return int(value)
 
 
 def _stored_padding(cls, padding, n):
@@ -50,8 +45,8 @@ class _ConvNd(Module):
                  dtype=np.float32, rng=None):
         super().__init__()
         cls, n = type(self).__name__, self._ndim
-        self.in_channels = _positive_int(cls, "in_channels", in_channels)
-        self.out_channels = _positive_int(cls, "out_channels", out_channels)
+        self.in_channels = check_int(in_channels, func=cls, arg="in_channels")
+        self.out_channels = check_int(out_channels, func=cls, arg="out_channels")
         self.kernel_size = _args.ntuple(kernel_size, n, func=cls, arg="kernel_size")
         self.stride = _args.ntuple(stride, n, func=cls, arg="stride")
         self.dilation = _args.ntuple(dilation, n, func=cls, arg="dilation")
@@ -94,7 +89,7 @@ class _ConvNd(Module):
         """
         fan_in = self.weight.data.shape[1] * math.prod(self.kernel_size)
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        _init_uniform(rng, bound, self.weight, self.bias)
+        init_uniform(rng, bound, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         n = self._ndim
@@ -158,8 +153,9 @@ class _ConvTranspose(_ConvNd):
         in_size = input.shape[-n:]
         result = []
         for i in range(n):
-            smallest = ((in_size[i] - 1) * self.stride[i] - sum(self._pads[i])
-                        + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            smallest = transposed_window_count(in_size[i], self.kernel_size[i],
+                                               self.stride[i], self._pads[i], 0,
+                                               self.dilation[i])
             largest = smallest + self.stride[i] - 1
             if not smallest <= sizes[i] <= largest:
                 raise ValueError(f"{cls}: requested output_size={tuple(sizes)} is not "
@@ -201,14 +197,31 @@ _CONV_T_DOC = """{n}-D transposed convolution layer, PyTorch's `nn.ConvTranspose
     """
 
 
-def _make(n):
-    conv = type(f"Conv{n}d", (_Conv,), {"_ndim": n, "__doc__": _CONV_DOC.format(n=n),
-                                        "__module__": __name__})
-    conv_t = type(f"ConvTranspose{n}d", (_ConvTranspose,),
-                  {"_ndim": n, "__doc__": _CONV_T_DOC.format(n=n), "__module__": __name__})
-    return conv, conv_t
+class Conv1d(_Conv):
+    __doc__ = _CONV_DOC.format(n=1)
+    _ndim = 1
 
 
-Conv1d, ConvTranspose1d = _make(1)
-Conv2d, ConvTranspose2d = _make(2)
-Conv3d, ConvTranspose3d = _make(3)
+class ConvTranspose1d(_ConvTranspose):
+    __doc__ = _CONV_T_DOC.format(n=1)
+    _ndim = 1
+
+
+class Conv2d(_Conv):
+    __doc__ = _CONV_DOC.format(n=2)
+    _ndim = 2
+
+
+class ConvTranspose2d(_ConvTranspose):
+    __doc__ = _CONV_T_DOC.format(n=2)
+    _ndim = 2
+
+
+class Conv3d(_Conv):
+    __doc__ = _CONV_DOC.format(n=3)
+    _ndim = 3
+
+
+class ConvTranspose3d(_ConvTranspose):
+    __doc__ = _CONV_T_DOC.format(n=3)
+    _ndim = 3

@@ -15,7 +15,6 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..autograd import Tensor
-from ..random import default_rng
 
 __all__ = ["Module", "Parameter", "RemovableHandle"]
 
@@ -59,16 +58,6 @@ class RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
-
-
-def _init_uniform(rng, bound: float, *params) -> None:
-    """Refill each Parameter (None skipped) with U(-bound, bound) in its own dtype, drawn in
-    order from `rng` or `convscope.random.default_rng()`: PyTorch's default initialisation
-    of Linear and the convolutions."""
-    rng = default_rng() if rng is None else rng
-    for p in params:
-        if p is not None:
-            p.data = rng.uniform(-bound, bound, p.data.shape).astype(p.data.dtype)
 
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])

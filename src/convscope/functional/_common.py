@@ -1,0 +1,35 @@
+"""Plumbing shared by the non-convolution functions: float inputs, one-input ops, `dim`
+arguments and the stable log-softmax of an array (an internal helper module)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _args
+from ._graph import _array, _result
+
+
+def float_input(value, func, arg="input"):
+    x = _array(value, func, arg)
+    _args.check_float(func, **{arg: x})
+    return x
+
+
+def unary(input, out, grad_fn, op):
+    """One-input elementwise op: grad_fn(g) -> dL/dinput."""
+    return _result(out, (input,), lambda g: (grad_fn(g),), op)
+
+
+def check_dim(func, dim, ndim):
+    if not _args.is_int(dim):
+        raise TypeError(f"{func}: dim must be an int, got dim={dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise ValueError(f"{func}: dim={dim} is out of range for an input with {ndim} "
+                         f"dimensions")
+    return dim % max(ndim, 1)
+
+
+def log_softmax_array(x, dim):
+    """log(softmax(x)) along `dim`, computed stably on a NumPy array."""
+    shifted = x - x.max(axis=dim, keepdims=True)  # the max shift makes exp safe
+    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))

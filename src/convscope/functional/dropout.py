@@ -1,0 +1,41 @@
+"""`dropout`: zero each element with probability p and scale the rest by 1 / (1 - p)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..random import default_rng
+from ._common import float_input, unary
+
+__all__ = ["dropout"]
+
+
+def dropout(input, p=0.5, training=True, rng=None):
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
+
+    Args:
+        p: probability of zeroing, in [0, 1].
+        training: when False (or p == 0) the input is returned unchanged.
+        rng: a `numpy.random.Generator` for the mask; default `convscope.random.
+            default_rng()`, so results are reproducible after `convscope.manual_seed`
+            (the masks differ from PyTorch's).
+
+    >>> dropout(np.ones(4), p=0.5, rng=np.random.default_rng(0))
+    array([2., 2., 2., 0.])
+    """
+    func = "dropout"
+    x = float_input(input, func)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{func}: p must be a probability in [0, 1], got p={p!r}")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{func}: rng must be a numpy.random.Generator, got "
+                        f"{type(rng).__name__}")
+    if not training or p == 0.0:
+        return input
+    rng = default_rng() if rng is None else rng
+    if p == 1.0:
+        scale = np.zeros(x.shape, dtype=x.dtype)
+    else:
+        keep = rng.random(x.shape, dtype=np.float32) >= p
+        scale = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    return unary(input, x * scale, lambda g: g * scale, func)

@@ -1,0 +1,73 @@
+"""`batch_norm`, PyTorch's `F.batch_norm`, over the closed-form kernel in `kernels.norm`."""
+
+from __future__ import annotations
+
+import numpy as np  # noqa: F401  (the docstring examples)
+
+from .. import _args
+from ..autograd import Tensor
+from ..kernels import norm as norm_kernel
+from ._graph import _array, _result, _wants
+
+__all__ = ["batch_norm"]
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation per channel, PyTorch's `F.batch_norm`.
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, per channel c over the batch and the
+    spatial positions.
+
+    Args:
+        input: (N, C) or (N, C, *spatial).
+        running_mean, running_var: (C,) NumPy arrays (or Tensors) or None. In training they
+            are updated in place: r = (1 - momentum) r + momentum * batch_stat, with the
+            unbiased batch variance for running_var. In evaluation they are the statistics.
+        weight, bias: (C,) or None (no affine transform).
+        training: use the batch's statistics (mean, biased variance) to normalise.
+        momentum: weight of the new batch statistics in the running estimates.
+        eps: added to the variance.
+
+    >>> x = np.array([[1.0], [3.0]])
+    >>> batch_norm(x, None, None, training=True).round(3)
+    array([[-1.],
+           [ 1.]])
+    """
+    func = "batch_norm"
+    x, w, b = (_array(v, func, a) for v, a in
+               ((input, "input"), (weight, "weight"), (bias, "bias")))
+    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    _args.check_float(func, input=x, weight=w, bias=b)
+    if x.ndim < 2:
+        raise ValueError(f"{func}: expected input of shape (N, C) or (N, C, *spatial), got "
+                         f"shape {tuple(x.shape)}")
+    C = x.shape[1]
+    for name, v in (("running_mean", rm), ("running_var", rv), ("weight", w), ("bias", b)):
+        if v is not None and tuple(v.shape) != (C,):
+            raise ValueError(f"{func}: {name} must have shape ({C},) (one per channel of "
+                             f"input {tuple(x.shape)}), got shape {tuple(v.shape)}")
+    if not isinstance(eps, (int, float)) or eps < 0:
+        raise ValueError(f"{func}: eps must be a non-negative number, got eps={eps!r}")
+    M = x.size // C if C else 0  # values per channel
+    if training and M <= 1:
+        raise ValueError(f"{func}: expected more than 1 value per channel when "
+                         f"training, got input of shape {tuple(x.shape)}")
+    if not training and (rm is None or rv is None):
+        raise ValueError(f"{func}: running_mean and running_var are needed when "
+                         f"training=False")
+    y, saved, (mean, var) = norm_kernel.batch_norm_forward(x, rm, rv, w, b, eps, training)
+    if training and momentum is not None:
+        if rm is not None:
+            rm *= 1.0 - momentum
+            rm += momentum * mean
+        if rv is not None:
+            rv *= 1.0 - momentum
+            rv += momentum * var * (M / (M - 1))
+
+    def backward(g):
+        return norm_kernel.batch_norm_backward(g, saved, w, _wants(input), _wants(weight),
+                                               _wants(bias))
+
+    return _result(y, (input, weight, bias), backward, func)

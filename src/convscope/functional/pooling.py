@@ -1,0 +1,211 @@
+"""Max, average and adaptive average pooling in any number of spatial dimensions, and
+PyTorch's `max_pool1d/2d/3d`, `avg_pool1d/2d/3d`, `adaptive_avg_pool1d/2d/3d` over them.
+
+Output size along each spatial dimension (PyTorch's rule, `arith.sizes.window_count`)::
+
+    out = floor_or_ceil((S + 2P - d*(K - 1) - 1) / s) + 1
+
+where ceil_mode rounds up but drops a last window that would start in the right padding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _args
+from ..arith.sizes import kernel_extent, window_count
+from ..kernels import pool as pool_kernel
+from ._common import float_input
+from ._graph import _result
+
+__all__ = ["max_pool", "avg_pool", "adaptive_avg_pool",
+           "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"]
+
+
+def _pool_geometry(func, shape, n, kernel_size, stride, padding, dilation, ceil_mode):
+    """Explicit (K, s, p, d, out_size) for a pooling over spatial `shape`, checked."""
+    K = _args.ntuple(kernel_size, n, func=func, arg="kernel_size")
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        s = K  # PyTorch's default: non-overlapping windows
+    else:
+        s = _args.ntuple(stride, n, func=func, arg="stride")
+    p = _args.ntuple(padding, n, func=func, arg="padding", minimum=0)
+    d = _args.ntuple(dilation, n, func=func, arg="dilation")
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{func}: ceil_mode must be a bool, got ceil_mode={ceil_mode!r}")
+    if any(pi > k // 2 for pi, k in zip(p, K)):
+        raise ValueError(f"{func}: padding={p} must be at most half of kernel_size={K}")
+    for S, k, pi, di in zip(shape, K, p, d):
+        span = kernel_extent(k, di)
+        if span > S + 2 * pi:
+            raise ValueError(f"{func}: kernel_size={K} with dilation={d} spans {span}, "
+                             f"larger than the padded input {S + 2 * pi} (input {S} + "
+                             f"padding 2 x {pi})")
+    out = tuple(window_count(S, k, si, (pi, pi), di, bool(ceil_mode))
+                for S, k, si, pi, di in zip(shape, K, s, p, d))
+    return K, s, p, d, out
+
+
+def _batched(func, input, n):
+    x = float_input(input, func)
+    batched = _args.check_input_rank(func, x.shape, n)
+    return x, (x if batched else x[None]), batched
+
+
+def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
+             ndim, _func="max_pool"):
+    """N-d max pooling; see `max_pool2d` for the arguments."""
+    x, xb, batched = _batched(_func, input, ndim)
+    K, s, p, d, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
+                                          padding, dilation, ceil_mode)
+    y, saved = pool_kernel.max_pool_forward(xb, K, s, p, d, out_size)
+
+    def backward(g):
+        gb = g if batched else g[None]
+        gx = pool_kernel.max_pool_backward(gb, saved, xb.shape, K, s, p, d)
+        return (gx if batched else gx[0],)
+
+    return _result(y if batched else y[0], (input,), backward, f"max_pool{ndim}d")
+
+
+def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+             count_include_pad=True, *, ndim, _func="avg_pool"):
+    """N-d average pooling; see `avg_pool2d` for the arguments."""
+    x, xb, batched = _batched(_func, input, ndim)
+    K, s, p, _, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
+                                          padding, 1, ceil_mode)
+    y, saved = pool_kernel.avg_pool_forward(xb, K, s, p, out_size, ceil_mode,
+                                            bool(count_include_pad))
+
+    def backward(g):
+        gb = g if batched else g[None]
+        gx = pool_kernel.avg_pool_backward(gb, saved, xb.shape, K, s, p)
+        return (gx if batched else gx[0],)
+
+    return _result(y if batched else y[0], (input,), backward, f"avg_pool{ndim}d")
+
+
+def adaptive_avg_pool(input, output_size, *, ndim, _func="adaptive_avg_pool"):
+    """N-d adaptive average pooling; see `adaptive_avg_pool2d`."""
+    x, xb, batched = _batched(_func, input, ndim)
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * ndim
+    if len(sizes) != ndim:
+        raise ValueError(f"{_func}: output_size needs 1 or {ndim} values, got "
+                         f"output_size={output_size!r}")
+    # None keeps the input's size along that dimension, as in PyTorch
+    sizes = tuple(S if o is None else o for o, S in zip(sizes, xb.shape[2:]))
+    out_size = _args.ntuple(sizes, ndim, func=_func, arg="output_size")
+    if any(S == 0 for S in xb.shape[2:]):
+        raise ValueError(f"{_func}: input spatial size {tuple(xb.shape[2:])} must be "
+                         f"non-empty")
+    y, mats = pool_kernel.adaptive_avg_pool_forward(xb, out_size)
+
+    def backward(g):
+        gx = pool_kernel.adaptive_avg_pool_backward(g if batched else g[None], mats)
+        return (gx if batched else gx[0],)
+
+    return _result(y if batched else y[0], (input,), backward, f"adaptive_avg_pool{ndim}d")
+
+
+_MAX_DOC = """{n}-D max pooling, PyTorch's `max_pool{n}d`: the maximum of each window.
+
+    Args:
+        input: (N, C, {S}) or (C, {S}).
+        kernel_size: int or {n} ints ({K}).
+        stride: int or {n} ints; default kernel_size.
+        padding: implicit -inf padding on both sides, at most kernel_size // 2.
+        dilation: spacing of the window's taps.
+        ceil_mode: round the output size up (a last partial window, if it starts inside
+            the input or the left padding).
+
+    Shape: out = floor_or_ceil((S + 2P - dilation*(K-1) - 1) / stride) + 1.
+
+    The gradient goes to the first maximum of each window (ties: the earliest in the
+    window), as in PyTorch.
+    """
+
+_AVG_DOC = """{n}-D average pooling, PyTorch's `avg_pool{n}d`: the mean of each window.
+
+    Args:
+        input: (N, C, {S}) or (C, {S}).
+        kernel_size: int or {n} ints ({K}).
+        stride: int or {n} ints; default kernel_size.
+        padding: implicit zero padding on both sides, at most kernel_size // 2.
+        ceil_mode: round the output size up (see `max_pool{n}d`).
+        count_include_pad: divide by the window size including the zero padding (True) or
+            by the number of input positions in the window (False). A window that ceil_mode
+            lets run past the padded input is divided by its clipped size.
+
+    Shape: out = floor_or_ceil((S + 2P - K) / stride) + 1.
+    """
+
+_ADAPTIVE_DOC = """{n}-D adaptive average pooling, PyTorch's `adaptive_avg_pool{n}d`.
+
+    Output position o averages the input over [floor(o*S/O), ceil((o+1)*S/O)) along each
+    dimension, so any input size maps to `output_size`.
+
+    Args:
+        input: (N, C, {S}) or (C, {S}).
+        output_size: int or {n} values (None keeps that input size).
+    """
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return max_pool(input, kernel_size, stride, padding, dilation, ceil_mode,
+                    ndim=1, _func="max_pool1d")
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    return avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                    ndim=1, _func="avg_pool1d")
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return adaptive_avg_pool(input, output_size, ndim=1, _func="adaptive_avg_pool1d")
+
+
+max_pool1d.__doc__ = _MAX_DOC.format(n=1, S="L", K="K")
+avg_pool1d.__doc__ = _AVG_DOC.format(n=1, S="L", K="K")
+adaptive_avg_pool1d.__doc__ = _ADAPTIVE_DOC.format(n=1, S="L")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return max_pool(input, kernel_size, stride, padding, dilation, ceil_mode,
+                    ndim=2, _func="max_pool2d")
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    return avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                    ndim=2, _func="avg_pool2d")
+
+
+def adaptive_avg_pool2d(input, output_size):
+    return adaptive_avg_pool(input, output_size, ndim=2, _func="adaptive_avg_pool2d")
+
+
+max_pool2d.__doc__ = _MAX_DOC.format(n=2, S="H, W", K="K_h, K_w")
+avg_pool2d.__doc__ = _AVG_DOC.format(n=2, S="H, W", K="K_h, K_w")
+adaptive_avg_pool2d.__doc__ = _ADAPTIVE_DOC.format(n=2, S="H, W")
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return max_pool(input, kernel_size, stride, padding, dilation, ceil_mode,
+                    ndim=3, _func="max_pool3d")
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    return avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                    ndim=3, _func="avg_pool3d")
+
+
+def adaptive_avg_pool3d(input, output_size):
+    return adaptive_avg_pool(input, output_size, ndim=3, _func="adaptive_avg_pool3d")
+
+
+max_pool3d.__doc__ = _MAX_DOC.format(n=3, S="D, H, W", K="K_d, K_h, K_w")
+avg_pool3d.__doc__ = _AVG_DOC.format(n=3, S="D, H, W", K="K_d, K_h, K_w")
+adaptive_avg_pool3d.__doc__ = _ADAPTIVE_DOC.format(n=3, S="D, H, W")
