@@ -19,7 +19,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from .._args import _is_int
+from .._args import is_int as _is_int
 
 #: Below this many elements a split costs more than it saves.
 MIN_ELEMENTS = 1 << 16
