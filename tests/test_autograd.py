@@ -221,3 +221,112 @@ def test_backward_frees_the_intermediate_results_of_a_module_step():
     assert model[0].weight.grad is not None
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         loss.backward()
+
+
+# -- bad arguments: named errors ---------------------------------------------------------------
+def _t():
+    return tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+
+
+TENSOR_ERRORS = [
+    # (call, exception, message pattern)
+    (lambda: tensor(np.array(["a", "b"])), TypeError,
+     r"tensor: data must hold bools, integers or floating-point numbers, got dtype <U1"),
+    (lambda: tensor([[1.0], [2.0, 3.0]]), TypeError,
+     r"tensor: data must be numbers or nested sequences of numbers of one shape"),
+    (lambda: tensor(None), TypeError, r"tensor: data must hold .* got dtype object"),
+    (lambda: tensor([1 + 2j]), TypeError, r"tensor: data must hold .* got dtype complex128"),
+    (lambda: tensor([1.0], dtype="U3"), TypeError,
+     r"tensor: dtype must be a bool, integer or floating-point dtype, got dtype=<U3"),
+    (lambda: tensor([1.0], dtype="nonsense"), TypeError,
+     r"tensor: dtype='nonsense' is not a NumPy dtype"),
+    (lambda: tensor([1.0], requires_grad="yes"), TypeError,
+     r"tensor: requires_grad must be a bool, got requires_grad='yes'"),
+    (lambda: Tensor(["x"]), TypeError, r"Tensor: data must hold .* got dtype <U1"),
+    (lambda: Tensor([1, 2], requires_grad=True), TypeError,
+     r"Tensor: requires_grad=True needs a floating-point dtype, got int64"),
+    (lambda: _t().mean(axis=5), ValueError,
+     r"mean: axis=5 is out of range for a tensor with 2 dimensions \(expected axes in "
+     r"\[-2, 1\]\)"),
+    (lambda: _t().sum(axis=-3), ValueError, r"sum: axis=-3 is out of range"),
+    (lambda: _t().max(axis=(0, 2)), ValueError, r"max: axis=\(0, 2\) is out of range"),
+    (lambda: _t().sum(axis=(1, -1)), ValueError, r"sum: axis=\(1, -1\) repeats an axis"),
+    (lambda: _t().mean(axis=1.0), TypeError,
+     r"mean: axis must be None, an int or a tuple of ints, got axis=1.0"),
+    (lambda: _t().sum(axis=0, keepdims="no"), TypeError,
+     r"sum: keepdims must be a bool, got keepdims='no'"),
+    (lambda: tensor(np.zeros((0, 2))).max(), ValueError,
+     r"max: a tensor of shape \(0, 2\) has no elements"),
+    (lambda: _t().reshape(4), ValueError,
+     r"reshape: cannot reshape a tensor of shape \(2, 3\) \(6 elements\) into shape \(4,\)"),
+    (lambda: _t().reshape(-1, 4), ValueError, r"reshape: cannot reshape .* into shape"),
+    (lambda: _t().reshape(-1, -1), ValueError, r"reshape: shape=\(-1, -1\) may hold .* at "
+                                               r"most one -1"),
+    (lambda: _t().reshape(2.0, 3), TypeError, r"reshape: shape must be ints"),
+    (lambda: _t().transpose(0, 2), ValueError,
+     r"transpose: axes=\(0, 2\) must be a permutation of the 2 dimensions \(0, 1\)"),
+    (lambda: _t().transpose(0, 0), ValueError, r"transpose: axes=\(0, 0\) must be"),
+    (lambda: _t().transpose("a", 0), TypeError, r"transpose: axes must be ints"),
+    (lambda: _t().flatten(3), ValueError, r"flatten: start_dim=3 is out of range"),
+    (lambda: _t().flatten(1, 0), ValueError,
+     r"flatten: start_dim=1 must come before end_dim=0"),
+    (lambda: _t().flatten(None), TypeError, r"flatten: start_dim and end_dim must be ints"),
+    (lambda: _t()[5], IndexError,
+     r"getitem: index 5 on a tensor of shape \(2, 3\): index 5 is out of bounds for axis 0"),
+    (lambda: _t()[0, 0, 0], IndexError, r"getitem: .*too many indices"),
+    (lambda: _t()["a"], TypeError, r"getitem: index 'a' on a tensor of shape \(2, 3\)"),
+    (lambda: _t()[1.5], TypeError, r"getitem: index 1.5"),
+    (lambda: _t()[::0], ValueError, r"getitem: .*slice step cannot be zero"),
+    (lambda: _t() + np.zeros(2), ValueError,
+     r"add: shapes \(2, 3\) and \(2,\) do not broadcast"),
+    (lambda: _t() * np.zeros((3, 2)), ValueError, r"mul: shapes \(2, 3\) and \(3, 2\) do not"),
+    (lambda: _t() - "a", TypeError,
+     r"sub: the other operand must be a number, an array or a Tensor, got str"),
+    (lambda: _t() / {}, TypeError, r"div: the other operand must be .* got dict"),
+    (lambda: _t() + np.array(["a"]), TypeError, r"add: data must hold .* got dtype <U1"),
+    (lambda: _t() ** "2", TypeError, r"pow: the exponent must be a number"),
+    (lambda: _t() ** _t(), TypeError, r"pow: the exponent must be a number"),
+    (lambda: _t() @ np.zeros((2, 2)), ValueError,
+     r"matmul: shapes \(2, 3\) and \(2, 2\) do not match: .* got 3 and 2"),
+    (lambda: _t() @ np.zeros(3), ValueError,
+     r"matmul: both operands need at least 2 dimensions"),
+    (lambda: _t() < "a", TypeError, r"lt: data must hold .* got dtype <U1"),
+    (lambda: _t() > np.zeros(4), ValueError, r"gt: shapes \(2, 3\) and \(4,\) do not broadcast"),
+    (lambda: _t().item(), ValueError,
+     r"item: only a tensor with one element converts to a Python number, got shape \(2, 3\)"),
+    (lambda: (_t() * 2).backward(), RuntimeError,
+     r"backward: grad can be implicitly created only for a tensor with one element, got "
+     r"shape \(2, 3\)"),
+    (lambda: tensor([1.0]).backward(), RuntimeError,
+     r"backward: element 0 of tensors does not require grad and does not have a grad_fn"),
+    (lambda: (_t() * 2).backward(np.ones(3)), RuntimeError,
+     r"backward: mismatch in shape: grad has shape \(3,\) and the tensor has shape \(2, 3\)"),
+    (lambda: (_t() * 2).backward("a"), TypeError, r"backward: grad must hold real numbers"),
+    (lambda: (_t() * 2).backward(object()), TypeError, r"backward: grad must hold real numbers"),
+    (lambda: _t().sum().backward(retain_graph=1), TypeError,
+     r"backward: retain_graph must be a bool, got retain_graph=1"),
+]
+
+
+@pytest.mark.parametrize("call,exc,pattern", TENSOR_ERRORS,
+                         ids=[e[2][:45] for e in TENSOR_ERRORS])
+def test_tensor_errors(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_an_axis_out_of_range_is_also_pytorchs_index_error():
+    with pytest.raises(IndexError, match="mean: axis=5"):
+        _t().mean(axis=5)
+    with pytest.raises(IndexError):  # PyTorch's "Dimension out of range"
+        torch.zeros(2, 3).mean(dim=5)
+
+
+def test_comparisons_and_iteration_still_behave_like_arrays():
+    t = _t()
+    assert (t == None) is False  # noqa: E711 - not numbers: identity, as Python objects
+    assert [row.shape for row in t] == [(3,), (3,)]  # iteration stops at IndexError
+    np.testing.assert_array_equal(t > np.array([0.0, 4.0, 1.0]),
+                                  [[False, False, True], [True, False, True]])
+    np.testing.assert_array_equal(_t().mean(axis=-1).data, [1.0, 4.0])
+    assert _t().reshape(-1, 2).shape == (3, 2) and _t().flatten(-2, -1).shape == (6,)

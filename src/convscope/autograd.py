@@ -49,12 +49,74 @@ def enable_grad():
 
 
 _FLOAT_DTYPES = (np.float32, np.float64)
+#: NumPy dtype kinds a Tensor may hold: bool, signed and unsigned int, float.
+_KINDS = "biuf"
 
 
-def _as_array(data, dtype=None) -> np.ndarray:
+def _as_array(data, dtype=None, func: str = "tensor") -> np.ndarray:
+    """`data` as an array of bools, ints or floats; anything else is refused by name."""
     if isinstance(data, Tensor):
         data = data.data
-    return np.asarray(data, dtype=dtype)
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as exc:
+            raise TypeError(f"{func}: dtype={dtype!r} is not a NumPy dtype") from exc
+        if dtype.kind not in _KINDS:
+            raise TypeError(f"{func}: dtype must be a bool, integer or floating-point dtype, "
+                            f"got dtype={dtype}")
+    try:
+        arr = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{func}: data must be numbers or nested sequences of numbers of "
+                        f"one shape, got {type(data).__name__} ({exc})") from None
+    if arr.dtype.kind not in _KINDS:
+        raise TypeError(f"{func}: data must hold bools, integers or floating-point numbers, "
+                        f"got dtype {arr.dtype} (from {type(data).__name__})")
+    return arr
+
+
+def _axes(func: str, axis, ndim: int, arg: str = "axis"):
+    """`axis` (None, an int or a sequence of ints) as None or a tuple of axes in [0, ndim).
+
+    Out-of-range axes raise NumPy's AxisError, which is both a ValueError and the IndexError
+    PyTorch raises.
+    """
+    if axis is None:
+        return None
+    many = isinstance(axis, (tuple, list))
+    values = tuple(axis) if many else (axis,)
+    if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in values):
+        raise TypeError(f"{func}: {arg} must be None, an int or a tuple of ints, got "
+                        f"{arg}={axis!r}")
+    out = []
+    for a in values:
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(
+                f"{func}: {arg}={axis!r} is out of range for a tensor with {ndim} "
+                f"dimension{'s' if ndim != 1 else ''} (expected axes in [{-ndim}, {ndim - 1}])")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{func}: {arg}={axis!r} repeats an axis")
+    return tuple(out) if many else out[0]
+
+
+def _check_bool(func: str, **flags) -> None:
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{func}: {name} must be a bool, got {name}={value!r}")
+
+
+def _broadcast(func: str, f, x: np.ndarray, y: np.ndarray):
+    """f(x, y), a NumPy broadcasting operation, with a named error when the shapes clash."""
+    try:
+        return f(x, y)
+    except ValueError as exc:
+        if "broadcast" in str(exc) or "mismatch" in str(exc):
+            raise ValueError(f"{func}: shapes {x.shape} and {y.shape} do not broadcast "
+                             f"(each dimension must be equal or 1, aligned from the "
+                             f"last)") from None
+        raise
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -115,7 +177,11 @@ class Tensor:
     __array_priority__ = 1000  # so that ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        self.data = _as_array(data, dtype)
+        self.data = _as_array(data, dtype, func="Tensor")
+        _check_bool("Tensor", requires_grad=requires_grad)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"Tensor: requires_grad=True needs a floating-point dtype, got "
+                            f"{self.data.dtype}")
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self._parents: tuple[Tensor, ...] = ()
@@ -163,6 +229,10 @@ class Tensor:
         return self.data
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a tensor with one element converts to a Python "
+                             f"number, got shape {self.shape} ({self.data.size} elements)")
         return self.data.item()
 
     def detach(self) -> "Tensor":
@@ -259,15 +329,20 @@ class Tensor:
         self._parents = ()
 
     # -- elementwise arithmetic --------------------------------------------------------------
-    def _coerce(self, other) -> "Tensor":
+    def _coerce(self, other, func: str) -> "Tensor":
         if isinstance(other, Tensor):
             return other
-        return Tensor(np.asarray(other, dtype=self.data.dtype))
+        if not isinstance(other, (int, float, bool, np.number, np.bool_, np.ndarray, list,
+                                  tuple)):
+            raise TypeError(f"{func}: the other operand must be a number, an array or a "
+                            f"Tensor, got {type(other).__name__}")
+        # a constant takes this tensor's dtype, so float32 graphs stay float32
+        return Tensor(_as_array(other, func=func).astype(self.data.dtype, copy=False))
 
     def __add__(self, other):
-        other = self._coerce(other)
+        other = self._coerce(other, "add")
         a, b = self.shape, other.shape
-        return Tensor._from_op(self.data + other.data, (self, other),
+        return Tensor._from_op(_broadcast("add", np.add, self.data, other.data), (self, other),
                                lambda g: (_unbroadcast(g, a), _unbroadcast(g, b)), "add")
 
     __radd__ = __add__
@@ -276,53 +351,64 @@ class Tensor:
         return Tensor._from_op(-self.data, (self,), lambda g: (-g,), "neg")
 
     def __sub__(self, other):
-        other = self._coerce(other)
+        other = self._coerce(other, "sub")
         a, b = self.shape, other.shape
-        return Tensor._from_op(self.data - other.data, (self, other),
+        return Tensor._from_op(_broadcast("sub", np.subtract, self.data, other.data),
+                               (self, other),
                                lambda g: (_unbroadcast(g, a), _unbroadcast(-g, b)), "sub")
 
     def __rsub__(self, other):
-        return self._coerce(other) - self
+        return self._coerce(other, "sub") - self
 
     def __mul__(self, other):
-        other = self._coerce(other)
+        other = self._coerce(other, "mul")
         x, y = self.data, other.data
-        return Tensor._from_op(x * y, (self, other),
+        return Tensor._from_op(_broadcast("mul", np.multiply, x, y), (self, other),
                                lambda g: (_unbroadcast(g * y, x.shape),
                                           _unbroadcast(g * x, y.shape)), "mul")
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        other = self._coerce(other)
+        other = self._coerce(other, "div")
         x, y = self.data, other.data
-        return Tensor._from_op(x / y, (self, other),
+        return Tensor._from_op(_broadcast("div", np.true_divide, x, y), (self, other),
                                lambda g: (_unbroadcast(g / y, x.shape),
                                           _unbroadcast(-g * x / (y * y), y.shape)), "div")
 
     def __rtruediv__(self, other):
-        return self._coerce(other) / self
+        return self._coerce(other, "div") / self
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            raise TypeError("pow: only a number exponent is supported")
+        if isinstance(exponent, bool) or not isinstance(exponent, (int, float, np.integer,
+                                                                   np.floating)):
+            raise TypeError(f"pow: the exponent must be a number (int or float), got "
+                            f"{type(exponent).__name__}")
         x = self.data
         return Tensor._from_op(x ** exponent, (self,),
                                lambda g: (g * exponent * x ** (exponent - 1),), "pow")
 
     def __matmul__(self, other):
-        other = self._coerce(other)
+        other = self._coerce(other, "matmul")
         x, y = self.data, other.data
         if x.ndim < 2 or y.ndim < 2:
             raise ValueError(f"matmul: both operands need at least 2 dimensions, got shapes "
                              f"{x.shape} and {y.shape}")
+        if x.shape[-1] != y.shape[-2]:
+            raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not match: "
+                             f"(..., n, k) @ (..., k, m) needs the same k, got "
+                             f"{x.shape[-1]} and {y.shape[-2]}")
 
         def backward(g):
             gx = g @ np.swapaxes(y, -1, -2)
             gy = np.swapaxes(x, -1, -2) @ g
             return _unbroadcast(gx, x.shape), _unbroadcast(gy, y.shape)
 
-        return Tensor._from_op(x @ y, (self, other), backward, "matmul")
+        return Tensor._from_op(_broadcast("matmul", np.matmul, x, y), (self, other), backward,
+                               "matmul")
+
+    def __rmatmul__(self, other):
+        return self._coerce(other, "matmul") @ self
 
     def exp(self):
         out = np.exp(self.data)
@@ -342,6 +428,9 @@ class Tensor:
 
     # -- reductions --------------------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False):
+        """The sum over `axis` (None: all; an int or a tuple of ints, negative from the end)."""
+        axis = _axes("sum", axis, self.ndim)
+        _check_bool("sum", keepdims=keepdims)
         shape = self.shape
 
         def backward(g):
@@ -353,12 +442,21 @@ class Tensor:
                                backward, "sum")
 
     def mean(self, axis=None, keepdims: bool = False):
+        """The mean over `axis` (None: all; an int or a tuple of ints, negative from the end)."""
+        axis = _axes("mean", axis, self.ndim)
+        _check_bool("mean", keepdims=keepdims)
         n = self.data.size if axis is None else int(
             np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / max(n, 1))
 
     def max(self, axis=None, keepdims: bool = False):
+        """The maximum over `axis`; ties share the gradient equally."""
+        axis = _axes("max", axis, self.ndim)
+        _check_bool("max", keepdims=keepdims)
         x = self.data
+        if x.size == 0:
+            raise ValueError(f"max: a tensor of shape {self.shape} has no elements to take "
+                             f"the maximum of")
         out = x.max(axis=axis, keepdims=True)
 
         def backward(g):
@@ -373,8 +471,19 @@ class Tensor:
 
     # -- shape -------------------------------------------------------------------------------
     def reshape(self, *shape):
+        """The same values in `shape` (ints, or one tuple; one entry may be -1)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+            raise TypeError(f"reshape: shape must be ints or one tuple of ints, got "
+                            f"shape={shape!r}")
+        if any(n < -1 for n in shape) or list(shape).count(-1) > 1:
+            raise ValueError(f"reshape: shape={shape} may hold sizes >= 0 and at most one "
+                             f"-1 (the size inferred)")
+        known = int(np.prod([n for n in shape if n != -1]))
+        if (known != self.size) if -1 not in shape else (known == 0 or self.size % known):
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
+                             f"({self.size} elements) into shape {shape}")
         src = self.data
         backward = lambda g: (reshape_like(g, src),)  # noqa: E731
         return Tensor._from_op(src.reshape(shape), (self,), backward, "reshape")
@@ -382,17 +491,33 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        """Dimensions start_dim..end_dim (inclusive) merged into one, as PyTorch's."""
         shape = self.shape
         if not shape:
             return self.reshape(1)
-        end = end_dim % len(shape)
+        start_dim = _axes("flatten", start_dim, len(shape), "start_dim")
+        end = _axes("flatten", end_dim, len(shape), "end_dim")
+        if not isinstance(start_dim, int) or not isinstance(end, int):
+            raise TypeError(f"flatten: start_dim and end_dim must be ints, got "
+                            f"start_dim={start_dim!r}, end_dim={end_dim!r}")
+        if start_dim > end:
+            raise ValueError(f"flatten: start_dim={start_dim} must come before "
+                             f"end_dim={end_dim} (shape {shape})")
         new = shape[:start_dim] + (int(np.prod(shape[start_dim:end + 1])),) + shape[end + 1:]
         return self.reshape(new)
 
     def transpose(self, *axes):
+        """The dimensions permuted as NumPy's `transpose` (no axes: reversed)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         axes = axes or tuple(reversed(range(self.ndim)))
+        if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+            raise TypeError(f"transpose: axes must be ints, got axes={axes!r}")
+        if sorted(a % self.ndim if -self.ndim <= a < self.ndim else a for a in axes) != \
+                list(range(self.ndim)):
+            raise ValueError(f"transpose: axes={tuple(axes)} must be a permutation of the "
+                             f"{self.ndim} dimensions {tuple(range(self.ndim))} (shape "
+                             f"{self.shape})")
         inverse = tuple(np.argsort(axes))
         return Tensor._from_op(self.data.transpose(axes), (self,),
                                lambda g: (g.transpose(inverse),), "transpose")
@@ -403,23 +528,43 @@ class Tensor:
         if isinstance(index, Tensor):
             index = index.data
         shape, dtype = self.shape, self.dtype
+        try:
+            value = self.data[index]
+        except ValueError as exc:  # a zero slice step
+            raise ValueError(f"getitem: index {index!r:.80} on a tensor of shape {shape}: "
+                             f"{exc}") from None
+        except IndexError as exc:
+            # Out of range stays an IndexError (Python's rule, which iteration relies on);
+            # an index of the wrong kind is a TypeError
+            kind = IndexError if "out of bounds" in str(exc) or "too many" in str(exc) \
+                else TypeError
+            raise kind(f"getitem: index {index!r:.80} on a tensor of shape {shape}: "
+                       f"{exc}") from None
 
         def backward(g):
             out = np.zeros(shape, dtype=dtype)
             np.add.at(out, index, g)  # add.at accumulates repeated indices
             return (out,)
 
-        return Tensor._from_op(self.data[index], (self,), backward, "getitem")
+        return Tensor._from_op(value, (self,), backward, "getitem")
 
     # -- comparisons give plain arrays (no gradient) -----------------------------------------
+    def _compare(self, other, f, func):
+        """f(self, other) elementwise, a plain boolean array (comparisons record no graph)."""
+        other = other.data if isinstance(other, Tensor) else _as_array(other, func=func)
+        return _broadcast(func, f, self.data, other)
+
     def __eq__(self, other):
-        return self.data == (other.data if isinstance(other, Tensor) else other)
+        try:
+            return self._compare(other, np.equal, "eq")
+        except TypeError:
+            return NotImplemented  # not numbers: Python's identity comparison (False)
 
     def __lt__(self, other):
-        return self.data < (other.data if isinstance(other, Tensor) else other)
+        return self._compare(other, np.less, "lt")
 
     def __gt__(self, other):
-        return self.data > (other.data if isinstance(other, Tensor) else other)
+        return self._compare(other, np.greater, "gt")
 
     __hash__ = object.__hash__
 
@@ -432,7 +577,8 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     >>> x.grad
     array([2., 4.])
     """
-    arr = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype, copy=True)
+    arr = np.array(_as_array(data, dtype, func="tensor"), copy=True)
+    _check_bool("tensor", requires_grad=requires_grad)
     if requires_grad and not np.issubdtype(arr.dtype, np.floating):
         raise TypeError(f"tensor: requires_grad=True needs a floating-point dtype, got {arr.dtype}")
     return Tensor(arr, requires_grad=requires_grad)
