@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup setup-test data train test bench clean
+.PHONY: setup setup-test browser data train test bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -13,9 +13,16 @@ $(PY):
 setup: $(PY)
 	$(PY) -m pip install -q -e '.[viz]'
 
-# Plus the test tools and PyTorch (pinned CPU build), the tests' reference.
-setup-test: $(PY)
+# Plus the test tools and PyTorch (pinned CPU build), the tests' reference, and the headless
+# browser the report's tests run in (Debian chromium + chromium-driver, driven by Selenium).
+setup-test: $(PY) browser
 	$(PY) -m pip install -q -e '.[viz,test]'
+
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 # Fashion-MNIST from the Debian package dataset-fashion-mnist (IDX files).
 data:

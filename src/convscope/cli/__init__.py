@@ -12,7 +12,7 @@ import sys
 from .._memory import reuse_freed_memory
 
 # Modules that add subcommands; each defines register(subparsers).
-_COMMAND_MODULES = ["convscope.cli.train", "convscope.cli.arith"]
+_COMMAND_MODULES = ["convscope.cli.train", "convscope.cli.arith", "convscope.cli.animate"]
 
 
 def build_parser() -> argparse.ArgumentParser:
