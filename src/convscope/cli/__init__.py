@@ -12,7 +12,8 @@ import sys
 from .._memory import reuse_freed_memory
 
 # Modules that add subcommands; each defines register(subparsers).
-_COMMAND_MODULES = ["convscope.cli.train", "convscope.cli.arith", "convscope.cli.animate"]
+_COMMAND_MODULES = ["convscope.cli.train", "convscope.cli.arith", "convscope.cli.animate",
+                    "convscope.cli.viz"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,9 +1,10 @@
 """Pictures of a training run: learning curves, first-layer filters, a confusion matrix.
 
-matplotlib (the ``viz`` extra) is imported only when a picture is drawn, with the
-non-interactive Agg backend, so the library and the CLI work without a display and without
-matplotlib until a picture is asked for. Every picture is rendered into memory and written
-with `io.atomic_write_bytes`: a file is either the old picture or the new one, never half.
+matplotlib (the ``viz`` extra) is imported only when a picture is drawn, on a Figure with its
+own Agg canvas (pyplot's process-wide backend is never switched, so notebooks keep inline
+figures). Each drawing function writes a PNG atomically when given a path (a file is either
+the old picture or the new one, never half) and otherwise returns the Figure. The filter
+grid lives in `viz.filters`; `plot_filters` is re-exported here for the training job.
 
 Example:
     >>> import os, tempfile
@@ -16,50 +17,28 @@ Example:
 
 from __future__ import annotations
 
-import io as _io
 import math
 import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..io import atomic_write_bytes
+from ._common import finish, new_figure
+from .filters import plot_filters
 
 __all__ = ["confusion_matrix", "format_confusion_matrix", "plot_confusion_matrix",
            "plot_filters", "plot_training_curves"]
 
 
-def _pyplot():
-    """matplotlib.pyplot on the Agg backend, or a clear error when matplotlib is missing."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("convscope.viz: drawing pictures needs matplotlib; install it with "
-                          "`pip install 'convscope[viz]'` (or `pip install matplotlib`)") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, path: str | os.PathLike, dpi: int = 120) -> None:
-    plt = _pyplot()
-    buffer = _io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 # -- learning curves ---------------------------------------------------------------------------
-def plot_training_curves(epochs: Sequence[Mapping], path: str | os.PathLike,
-                         title: str | None = None) -> None:
+def plot_training_curves(epochs: Sequence[Mapping], path: str | os.PathLike | None = None,
+                         title: str | None = None):
     """Loss and accuracy per epoch, training vs test, side by side, as a PNG.
 
     Args:
         epochs: one dict per epoch with 'epoch', 'train_loss', 'train_accuracy',
             'test_loss', 'test_accuracy' (accuracies in [0, 1]), as in metrics.json.
-        path: the PNG to write (atomically).
+        path: the PNG to write (atomically); None returns the matplotlib Figure.
         title: a title over both panels.
     """
     keys = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
@@ -67,9 +46,9 @@ def plot_training_curves(epochs: Sequence[Mapping], path: str | os.PathLike,
         missing = [k for k in keys if k not in row]
         if missing:
             raise ValueError(f"plot_training_curves: epochs[{i}] lacks {missing}")
-    plt = _pyplot()
     x = [row["epoch"] for row in epochs]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = new_figure(10, 4, dpi=120)
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for split, style in (("train", "o-"), ("test", "s--")):
         ax_loss.plot(x, [row[f"{split}_loss"] for row in epochs], style, label=split)
         ax_acc.plot(x, [100 * row[f"{split}_accuracy"] for row in epochs], style, label=split)
@@ -82,51 +61,7 @@ def plot_training_curves(epochs: Sequence[Mapping], path: str | os.PathLike,
             ax.set_xticks(x if len(x) <= 20 else x[:: math.ceil(len(x) / 20)])
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    _save(fig, path)
-
-
-# -- filters -----------------------------------------------------------------------------------
-def plot_filters(weight: np.ndarray, path: str | os.PathLike,
-                 title: str | None = None) -> None:
-    """The filters of a convolution as a grid of small images, each scaled to its own range.
-
-    A filter with 1 input channel is drawn in grayscale, one with 3 as an RGB image; any
-    other number of input channels is shown by its first channel. A 1-D filter (C_in, K)
-    is drawn as a C_in x K image.
-
-    Args:
-        weight: (C_out, C_in, kH, kW) for Conv2d, or (C_out, C_in, K) for Conv1d.
-        path: the PNG to write (atomically).
-        title: a title over the grid.
-    """
-    w = np.asarray(weight, dtype=np.float64)
-    if w.ndim == 3:
-        w = w[:, None]  # (C_out, 1, C_in, K): a 1-D filter bank as a small image
-    if w.ndim != 4 or w.shape[0] == 0:
-        raise ValueError(f"plot_filters: weight must have shape (C_out, C_in, kH, kW) or "
-                         f"(C_out, C_in, K), got shape {np.shape(weight)}")
-    rgb = w.shape[1] == 3
-    if not rgb:
-        w = w[:, :1]
-    lo = w.min(axis=(1, 2, 3), keepdims=True)
-    span = w.max(axis=(1, 2, 3), keepdims=True) - lo
-    w = (w - lo) / np.where(span > 0, span, 1.0)  # each filter to [0, 1]
-    plt = _pyplot()
-    n = w.shape[0]
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows + 0.4),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            if rgb:
-                ax.imshow(w[i].transpose(1, 2, 0), interpolation="nearest")
-            else:
-                ax.imshow(w[i, 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    fig.suptitle(title or f"{n} filters of the first layer")
-    _save(fig, path)
+    return finish(fig, path)
 
 
 # -- confusion matrix --------------------------------------------------------------------------
@@ -172,8 +107,9 @@ def format_confusion_matrix(matrix: np.ndarray, classes: Sequence[str]) -> str:
 
 
 def plot_confusion_matrix(matrix: np.ndarray, classes: Sequence[str],
-                          path: str | os.PathLike, title: str | None = None) -> None:
-    """The confusion matrix as a PNG heat map, rows normalised, counts written in the cells."""
+                          path: str | os.PathLike | None = None, title: str | None = None):
+    """The confusion matrix as a heat map, rows normalised, counts written in the cells; a
+    PNG written to `path`, or the Figure returned when no path is given."""
     m = np.asarray(matrix, dtype=np.float64)
     k = len(classes)
     if m.shape != (k, k):
@@ -181,9 +117,9 @@ def plot_confusion_matrix(matrix: np.ndarray, classes: Sequence[str],
                          f"{k} classes, got {m.shape}")
     rows = m.sum(axis=1, keepdims=True)
     share = m / np.where(rows > 0, rows, 1)
-    plt = _pyplot()
     size = max(4.0, 0.6 * k + 2)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    fig = new_figure(size + 1, size, dpi=120)
+    ax = fig.subplots()
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
     ax.set_xticks(range(k), classes, rotation=45, ha="right")
@@ -194,5 +130,4 @@ def plot_confusion_matrix(matrix: np.ndarray, classes: Sequence[str],
             for j in range(k):
                 ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7,
                         color="white" if share[i, j] > 0.5 else "black")
-    fig.tight_layout()
-    _save(fig, path)
+    return finish(fig, path)
