@@ -5,9 +5,9 @@ checkpoint.
         [--layer NAME] [--channel C] [--unit I,J] [--image FILE | --index N] [-o FILE]
         [--json]
 
-Thin: load the model with `train.load_checkpoint` and the test images of the run's data set
-(normalised as in training), call `convscope.viz`, write the PNG, print the numbers (one
-line, or JSON with --json). `--image FILE` reads a PNG/JPEG with Pillow: converted to grey
+Thin: load the model with `training.load_checkpoint` / `model_from_checkpoint` and the test
+images of the run's data set (normalised as in training), call `convscope.viz`, write the
+PNG, print the numbers (one line, or JSON with --json). `--image FILE` reads a PNG/JPEG with Pillow: converted to grey
 (L) or RGB to match the model's input channels, resized to the data set's size with bilinear
 filtering, scaled to [0, 1], optionally inverted (--invert: Fashion-MNIST shows light
 objects on black), then normalised with the data set's mean and std.
@@ -119,19 +119,14 @@ class _Run:
     """A run's model (evaluation mode), data-set facts and test images, loaded on demand."""
 
     def __init__(self, path: str, data: str | None):
-        from .. import models, train
         from ..data import dataset_info
+        from ..training import load_checkpoint, model_from_checkpoint
 
-        ckpt = train.load_checkpoint(path)
+        ckpt = load_checkpoint(path)
         self.config = ckpt.config
         self.data = data if data is not None else ckpt.config.data
         self.info = dataset_info(ckpt.config.dataset)
-        try:
-            self.model = models.build_model(ckpt.model_name, **ckpt.model_kwargs)
-            self.model.load_state_dict(ckpt.model_state)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{ckpt.path}: cannot rebuild model {ckpt.model_name!r}: "
-                             f"{exc}") from None
+        self.model = model_from_checkpoint(ckpt)
         self.model.eval()
         self._test = None
 
