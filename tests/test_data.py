@@ -13,7 +13,8 @@ import pytest
 from convscope.data import (CIFAR10_CLASSES, CIFAR100_CLASSES, DATASETS, FASHION_MNIST_CLASSES,
                             Compose, DataLoader, Normalize, RandomCrop, RandomHorizontalFlip,
                             dataset_info, find_dataset_dir, load_cifar10, load_cifar100,
-                            load_dataset, load_mnist_like, read_idx, write_idx)
+                            load_dataset, load_mnist_like, parse_cifar_records, read_idx,
+                            write_idx)
 from convscope.data import datasets as datasets_module
 
 # ---------------------------------------------------------------- IDX
@@ -614,3 +615,105 @@ def test_compose_and_reproducibility():
     assert "RandomCrop(size=(8, 8), padding=2)" in repr(t)
     with pytest.raises(TypeError, match=r"Compose: transforms\[1\]=3 is not callable"):
         Compose([Normalize(0, 1), 3])
+
+
+# ---------------------------------------------------------------- bad arguments, one table
+def _loader(x=None, y=None, **kwargs):
+    x0, y0 = small_data(6)
+    return DataLoader(x0 if x is None else x, y0 if y is None else y,
+                      **{"batch_size": 2, **kwargs})
+
+
+RNG = np.random.default_rng(0)
+BATCH = np.zeros((2, 1, 4, 4), np.float32)
+DATA_ERRORS = [
+    # (call, exception, message pattern)
+    (lambda: _loader(x=[[1.0]]), TypeError, r"DataLoader: x and y must be NumPy arrays"),
+    (lambda: _loader(y=np.arange(5)), ValueError,
+     r"DataLoader: x and y must have the same length, got len\(x\)=6 and len\(y\)=5"),
+    (lambda: _loader(y=np.zeros((6, 2), np.int64)), ValueError,
+     r"DataLoader: y must have shape \(N,\)"),
+    (lambda: _loader(y=np.zeros(6)), TypeError,
+     r"DataLoader: y must hold integer labels, got dtype float64"),
+    (lambda: _loader(x=np.array(["a"] * 6)), TypeError,
+     r"DataLoader: x must be a real numeric array, got dtype <U1"),
+    (lambda: _loader(batch_size=0), ValueError, r"DataLoader: batch_size=0 must be a positive"),
+    (lambda: _loader(batch_size=2.0), TypeError, r"DataLoader: batch_size must be an int"),
+    (lambda: _loader(shuffle="yes"), TypeError,
+     r"DataLoader: shuffle must be a bool, got shuffle='yes'"),
+    (lambda: _loader(drop_last=1), TypeError, r"DataLoader: drop_last must be a bool"),
+    (lambda: _loader(seed="a"), TypeError, r"DataLoader: seed must be an int or None, "
+                                           r"got seed='a'"),
+    (lambda: _loader(seed=1.5), TypeError, r"DataLoader: seed must be an int or None"),
+    (lambda: _loader(seed=-1), ValueError, r"DataLoader: seed must be >= 0, got seed=-1"),
+    (lambda: _loader(seed=1, rng=RNG), ValueError, r"DataLoader: give seed or rng, not both"),
+    (lambda: _loader(rng=0), TypeError, r"DataLoader: rng must be a numpy.random.Generator"),
+    (lambda: _loader(transform="flip"), TypeError, r"DataLoader: transform must be callable"),
+    (lambda: _loader().load_state_dict({"epoch": 0}), ValueError,
+     r"DataLoader.load_state_dict: expected a dict with keys 'epoch' and 'rng'"),
+    (lambda: _loader().load_state_dict({"epoch": "a", "rng": _loader().state_dict()["rng"]}),
+     ValueError, r"DataLoader.load_state_dict: epoch must be an int >= 0, got epoch='a'"),
+    (lambda: _loader().load_state_dict({"epoch": 0, "rng": {"bit_generator": "MT19937"}}),
+     ValueError, r"DataLoader.load_state_dict: the state is for bit generator 'MT19937'"),
+    (lambda: Normalize("a", 1.0), TypeError,
+     r"Normalize: mean must be a number or a sequence of numbers, got mean='a'"),
+    (lambda: Normalize(0.0, {}), TypeError, r"Normalize: std must be a number or a sequence"),
+    (lambda: Normalize(0.0, 0.0), ValueError, r"Normalize: std=\[0.0\] must be positive"),
+    (lambda: Normalize((0.0, 0.0, 0.0), 1.0)(BATCH), ValueError,
+     r"Normalize: 3 channel statistics but the batch has C=1"),
+    (lambda: Normalize(0.0, 1.0)(np.zeros((4, 4))), ValueError,
+     r"Normalize: expected a batch of shape \(N, C, H, W\), got shape \(4, 4\)"),
+    (lambda: RandomCrop(0), ValueError, r"RandomCrop: size=\(0, 0\) must be positive"),
+    (lambda: RandomCrop("a"), TypeError, r"RandomCrop: size must be an int or a pair of ints"),
+    (lambda: RandomCrop(4, padding=-1), ValueError, r"RandomCrop: padding=-1 must be >= 0"),
+    (lambda: RandomCrop(4, padding=2**70)(BATCH, RNG), ValueError,
+     r"RandomCrop: padding=\d+ is larger than the image \(4, 4\)"),
+    (lambda: RandomCrop(9)(BATCH, RNG), ValueError,
+     r"RandomCrop: size=\(9, 9\) is larger than the padded image"),
+    (lambda: RandomCrop(4)(BATCH, 0), TypeError,
+     r"RandomCrop: rng must be a numpy.random.Generator \(call it as t\(x, rng\)\)"),
+    (lambda: RandomHorizontalFlip("a"), TypeError,
+     r"RandomHorizontalFlip: p must be a number, got p='a'"),
+    (lambda: RandomHorizontalFlip(1.5), ValueError,
+     r"RandomHorizontalFlip: p=1.5 must be a number in \[0, 1\]"),
+    (lambda: Compose(5), TypeError,
+     r"Compose: transforms must be a list or tuple of callables, got int"),
+    (lambda: Compose([1]), TypeError, r"Compose: transforms\[0\]=1 is not callable"),
+    (lambda: read_idx(None), TypeError,
+     r"read_idx: path must be a path \(a str or an os.PathLike\), got NoneType"),
+    (lambda: read_idx("/nonexistent/x-idx1"), FileNotFoundError, r"/nonexistent/x-idx1"),
+    (lambda: write_idx(3, np.zeros(2, np.uint8)), TypeError, r"write_idx: path must be a path"),
+    (lambda: write_idx("x", [1, 2]), TypeError, r"write_idx: array must be a NumPy array"),
+    (lambda: write_idx("x", np.zeros(2, np.uint8), compress="yes"), TypeError,
+     r"write_idx: compress must be a bool or None"),
+    (lambda: load_mnist_like(None, True), TypeError, r"load_mnist_like: root must be a path"),
+    (lambda: load_mnist_like(".", True, kind=np.zeros(2)), ValueError,
+     r"load_mnist_like: kind=.* must be 'fashion-mnist' or 'mnist'"),
+    (lambda: load_mnist_like(".", 1), TypeError, r"load_mnist_like: train must be a bool"),
+    (lambda: load_cifar10(1.5, True), TypeError, r"load_cifar10: path must be a path"),
+    (lambda: load_cifar100(".", True, label_mode=["fine"]), ValueError,
+     r"load_cifar100: label_mode=\['fine'\] must be 'fine' or 'coarse'"),
+    (lambda: parse_cifar_records("abc", 1, 0), TypeError,
+     r"parse_cifar_records: data must be bytes, got str"),
+    (lambda: parse_cifar_records(b"", 0, 0), ValueError,
+     r"parse_cifar_records: label_bytes must be positive, got label_bytes=0"),
+    (lambda: parse_cifar_records(b"", 1, 1.5), TypeError,
+     r"parse_cifar_records: label_index must be an int"),
+    (lambda: parse_cifar_records(b"", 2, 2), ValueError,
+     r"parse_cifar_records: label_index=2 must be below label_bytes=2"),
+    (lambda: dataset_info(["mnist"]), TypeError, r"dataset_info: name must be a str, got list"),
+    (lambda: dataset_info("imagenet"), ValueError, r"dataset_info: unknown data set "
+                                                   r"name='imagenet'"),
+    (lambda: find_dataset_dir("mnist", 3), TypeError,
+     r"find_dataset_dir: data must be a path \(a str or an os.PathLike\), got int"),
+    (lambda: load_dataset("mnist", True, data=b"x"), TypeError,
+     r"load_dataset: data must be a path"),
+    (lambda: load_dataset("mnist", "yes"), TypeError, r"load_dataset: train must be a bool"),
+]
+
+
+@pytest.mark.parametrize("call,exc,pattern", DATA_ERRORS, ids=[e[2][:45] for e in DATA_ERRORS])
+def test_data_errors(call, exc, pattern, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # calls that get as far as writing write here
+    with pytest.raises(exc, match=pattern):
+        call()

@@ -9,6 +9,7 @@ an error that names the function, the argument, the value and the rule, e.g.
 from __future__ import annotations
 
 import numbers
+import os
 
 SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
@@ -181,3 +182,15 @@ def check_groups(func: str, groups, in_channels: int, out_channels: int) -> int:
     if out_channels % groups:
         raise ValueError(f"{func}: groups={groups} must divide out_channels={out_channels}")
     return int(groups)
+
+
+def check_path(value, *, func: str, arg: str = "path") -> str:
+    """`value` (a str or an os.PathLike) as a str path; a TypeError naming `func` otherwise."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        if isinstance(path, str):
+            return path
+    raise TypeError(f"{func}: {arg} must be a path (a str or an os.PathLike), got "
+                    f"{type(value).__name__} {value!r:.60}")

@@ -23,6 +23,8 @@ import zlib
 
 import numpy as np
 
+from .._args import check_int, check_path
+
 __all__ = ["load_cifar10", "load_cifar100", "parse_cifar_records"]
 
 _IMAGE_BYTES = 3 * 32 * 32
@@ -60,6 +62,14 @@ def parse_cifar_records(data: bytes, label_bytes: int, label_index: int,
         label_index: which label byte to return (CIFAR-100: 0 coarse, 1 fine).
         source: names the data in error messages.
     """
+    who = "parse_cifar_records"
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{who}: data must be bytes, got {type(data).__name__}")
+    label_bytes = check_int(label_bytes, func=who, arg="label_bytes")
+    label_index = check_int(label_index, func=who, arg="label_index", minimum=0)
+    if label_index >= label_bytes:
+        raise ValueError(f"{who}: label_index={label_index} must be below "
+                         f"label_bytes={label_bytes}")
     record = label_bytes + _IMAGE_BYTES
     if len(data) % record:
         raise ValueError(f"parse_cifar_records: {source}: {len(data)} bytes is not a multiple "
@@ -130,7 +140,7 @@ def _load(who: str, kind: str, path, train: bool, label_index: int, num_classes:
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"{who}: train must be a bool, got {train!r}")
     spec = SPECS[kind]
-    path = os.fspath(path)
+    path = check_path(path, func=who)
     names = spec[bool(train)]
     members = _read_members(who, path, spec, names)
     images, labels = [], []
@@ -179,7 +189,7 @@ def load_cifar100(path: str | os.PathLike, train: bool,
     Returns:
         ``(images, labels)``: uint8 (N, 3, 32, 32) and int64 (N,).
     """
-    if label_mode not in ("fine", "coarse"):
+    if not isinstance(label_mode, str) or label_mode not in ("fine", "coarse"):
         raise ValueError(f"load_cifar100: label_mode={label_mode!r} must be 'fine' or "
                          f"'coarse'")
     fine = label_mode == "fine"

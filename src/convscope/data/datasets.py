@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._args import check_path
 from .cifar import SPECS as _CIFAR_SPECS
 from .cifar import load_cifar10, load_cifar100
 from .idx import load_mnist_like, mnist_file
@@ -113,6 +114,9 @@ _HOW_TO_GET = {
 
 def dataset_info(name: str) -> DatasetInfo:
     """The `DatasetInfo` of `name` ('fashion-mnist', 'mnist', 'cifar10' or 'cifar100')."""
+    if not isinstance(name, str):
+        raise TypeError(f"dataset_info: name must be a str, got {type(name).__name__} "
+                        f"{name!r:.40}; known: {', '.join(DATASETS)}")
     if name not in DATASETS:
         raise ValueError(f"dataset_info: unknown data set name={name!r}; known: "
                          f"{', '.join(DATASETS)}")
@@ -151,7 +155,7 @@ def find_dataset_dir(name: str, data: str | os.PathLike | None = None) -> str:
     info = dataset_info(name)
     looked = []
     if data is not None:
-        sources = [("--data", _candidates(name, os.fspath(data)))]
+        sources = [("--data", _candidates(name, check_path(data, func=who, arg="data")))]
     else:
         sources = []
         if os.environ.get(ENV_VAR):
@@ -191,6 +195,8 @@ def load_dataset(name: str, train: bool,
     dataset_info(name)  # an unknown name gets its error here
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"load_dataset: train must be a bool, got {train!r}")
+    if data is not None:
+        check_path(data, func="load_dataset", arg="data")
     root = find_dataset_dir(name, data)
     if name in ("fashion-mnist", "mnist"):
         images, labels = load_mnist_like(root, train, kind=name)

@@ -22,6 +22,7 @@ import zlib
 
 import numpy as np
 
+from .._args import check_path
 from ..io import atomic_write_bytes
 
 __all__ = ["IDX_DTYPES", "load_mnist_like", "mnist_file", "read_idx", "write_idx"]
@@ -76,8 +77,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         array([[1., 0.],
                [0., 1.]])
     """
-    path = os.fspath(path)
     who = "read_idx"
+    path = check_path(path, func=who)
     data = _read_maybe_gzip(path, who)
     if len(data) < 4:
         raise ValueError(f"{who}: {path}: {len(data)} bytes is too short for an IDX header "
@@ -121,7 +122,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
         compress: gzip the file. Default (None): gzip when `path` ends with ``.gz``.
     """
     who = "write_idx"
-    array = np.asarray(array)
+    path = check_path(path, func=who)
+    if compress is not None and not isinstance(compress, (bool, np.bool_)):
+        raise TypeError(f"{who}: compress must be a bool or None, got compress={compress!r}")
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{who}: array must be a NumPy array, got {type(array).__name__}")
     native = {np.dtype(d).newbyteorder("="): code for code, d in IDX_DTYPES.items()}
     dtype = array.dtype.newbyteorder("=")
     if dtype not in native:
@@ -134,7 +139,6 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
     code = native[dtype]
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     payload = header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
-    path = os.fspath(path)
     if compress is None:
         compress = path.endswith(".gz")
     if compress:
@@ -182,7 +186,8 @@ def load_mnist_like(root: str | os.PathLike, train: bool,
         counts that disagree.
     """
     who = "load_mnist_like"
-    if kind not in ("fashion-mnist", "mnist"):
+    root = check_path(root, func=who, arg="root")
+    if not isinstance(kind, str) or kind not in ("fashion-mnist", "mnist"):
         raise ValueError(f"{who}: kind={kind!r} must be 'fashion-mnist' or 'mnist'")
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"{who}: train must be a bool, got {train!r}")

@@ -65,6 +65,9 @@ class DataLoader:
         if len(x) != len(y):
             raise ValueError(f"{who}: x and y must have the same length, got len(x)={len(x)} "
                              f"and len(y)={len(y)}")
+        if len(x) == 0:
+            raise ValueError(f"{who}: the data set is empty (x has shape {x.shape}); a loader "
+                             f"needs at least one sample")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise TypeError(f"{who}: x must be a real numeric array, got dtype {x.dtype}")
         if not np.issubdtype(y.dtype, np.integer):
@@ -73,6 +76,13 @@ class DataLoader:
             raise TypeError(f"{who}: batch_size must be an int, got {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"{who}: batch_size={batch_size} must be a positive int")
+        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{who}: {name} must be a bool, got {name}={flag!r}")
+        if seed is not None and not _is_int(seed):
+            raise TypeError(f"{who}: seed must be an int or None, got seed={seed!r}")
+        if seed is not None and seed < 0:
+            raise ValueError(f"{who}: seed must be >= 0, got seed={seed}")
         if seed is not None and rng is not None:
             raise ValueError(f"{who}: give seed or rng, not both (got seed={seed!r} and an rng)")
         if rng is not None and not isinstance(rng, np.random.Generator):
@@ -128,6 +138,9 @@ class DataLoader:
         if not isinstance(state, dict) or "rng" not in state or "epoch" not in state:
             raise ValueError(f"{who}: expected a dict with keys 'epoch' and 'rng' from "
                              f"DataLoader.state_dict(), got {state!r:.200}")
+        epoch = state["epoch"]
+        if not _is_int(epoch) or epoch < 0:
+            raise ValueError(f"{who}: epoch must be an int >= 0, got epoch={epoch!r:.60}")
         mine = self.rng.bit_generator.state.get("bit_generator")
         theirs = state["rng"].get("bit_generator") if isinstance(state["rng"], dict) else None
         if theirs != mine:
@@ -137,4 +150,4 @@ class DataLoader:
             self.rng.bit_generator.state = state["rng"]
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"{who}: invalid generator state: {exc}") from None
-        self.epoch = int(state["epoch"])
+        self.epoch = epoch

@@ -43,6 +43,18 @@ def _check_rng(who: str, rng) -> np.random.Generator:
     return rng
 
 
+def _floats(who: str, arg: str, value) -> np.ndarray:
+    """A number or a flat sequence of numbers as a 1-D float64 array."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{who}: {arg} must be a number or a sequence of numbers, got "
+                        f"{arg}={value!r}")
+    try:
+        return np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"{who}: {arg} must be a number or a sequence of numbers, got "
+                        f"{arg}={value!r:.60}") from None
+
+
 def _float_dtype(x: np.ndarray) -> np.dtype:
     return x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float32)
 
@@ -56,8 +68,8 @@ class Normalize:
     """
 
     def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]):
-        mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
-        std = np.atleast_1d(np.asarray(std, dtype=np.float64))
+        mean, std = (_floats("Normalize", name, v) for name, v in (("mean", mean),
+                                                                   ("std", std)))
         if mean.ndim != 1 or std.ndim != 1:
             raise ValueError(f"Normalize: mean and std must be numbers or flat sequences, got "
                              f"shapes {mean.shape} and {std.shape}")
@@ -117,6 +129,9 @@ class RandomCrop:
         rng = _check_rng("RandomCrop", rng)
         p, (h, w) = self.padding, self.size
         n, _, height, width = x.shape
+        if p > max(height, width):
+            raise ValueError(f"RandomCrop: padding={p} is larger than the image "
+                             f"{(height, width)}; crops would hold only padding")
         if h > height + 2 * p or w > width + 2 * p:
             raise ValueError(f"RandomCrop: size={self.size} is larger than the padded image "
                              f"{(height + 2 * p, width + 2 * p)} (image {(height, width)}, "
@@ -136,7 +151,9 @@ class RandomHorizontalFlip:
     """Mirror each image left-right (along W) with probability `p`, independently."""
 
     def __init__(self, p: float = 0.5):
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise TypeError(f"RandomHorizontalFlip: p must be a number, got p={p!r}")
+        if not 0 <= p <= 1:
             raise ValueError(f"RandomHorizontalFlip: p={p!r} must be a number in [0, 1]")
         self.p = float(p)
 
@@ -154,6 +171,9 @@ class Compose:
     """Apply transforms in order, passing the same `rng` to each."""
 
     def __init__(self, transforms: Sequence[Callable]):
+        if not isinstance(transforms, (list, tuple)):
+            raise TypeError(f"Compose: transforms must be a list or tuple of callables, got "
+                            f"{type(transforms).__name__}")
         transforms = list(transforms)
         for i, t in enumerate(transforms):
             if not callable(t):

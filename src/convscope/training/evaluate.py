@@ -34,6 +34,9 @@ def evaluate(model, loader) -> tuple[float, float, np.ndarray]:
             correct += int((pred == yb).sum())
             seen += len(yb)
             predictions.append(pred)
+    if seen == 0:
+        raise ValueError("evaluate: the loader gave no sample (an empty data set, or "
+                         "drop_last=True with a batch_size larger than the data set)")
     return loss_sum / seen, correct / seen, np.concatenate(predictions)
 
 

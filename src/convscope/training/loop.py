@@ -47,6 +47,9 @@ def train_epoch(model, loader, optimizer, scheduler, config, bar) -> tuple[float
         bar.update(1)
         bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{100 * correct / seen:.2f}%",
                         img_s=f"{seen / (time.perf_counter() - start):.0f}", refresh=False)
+    if seen == 0:
+        raise ValueError("train_epoch: the loader gave no sample (an empty data set, or "
+                         "drop_last=True with a batch_size larger than the data set)")
     return loss_sum / seen, correct / seen
 
 
