@@ -112,3 +112,34 @@ def test_random_nan_ties_and_infs_like_torch(config, dtype):
     assert np.isnan(y).any() and not np.isnan(y).all()
     np.testing.assert_array_equal(y, ty)
     np.testing.assert_array_equal(g, tg)
+
+
+@pytest.mark.parametrize("name,args,where", [
+    ("max_pool2d", (2,), "channels"), ("avg_pool2d", (2,), "channels"),
+    ("max_pool1d", (2,), "channels"), ("avg_pool3d", (2,), "channels"),
+    ("max_pool2d", (2,), "spatial"), ("avg_pool2d", (2,), "spatial"),
+    ("max_pool1d", (2,), "spatial"), ("avg_pool3d", (2,), "spatial"),
+    ("adaptive_avg_pool2d", (2,), "spatial")])
+def test_pooling_refuses_empty_channels_and_sizes_like_torch(name, args, where):
+    n = int(name[-2])
+    shape = [2, 3] + [4] * n
+    shape[1 if where == "channels" else 2] = 0
+    x = np.zeros(shape)
+    with pytest.raises(RuntimeError):
+        getattr(torch.nn.functional, name)(torch.from_numpy(x), *args)
+    with pytest.raises(ValueError, match=rf"{name}: input of shape \({', '.join(map(str, shape))}"
+                                         rf"\) has an empty channel or spatial dimension"):
+        getattr(F, name)(x, *args)
+
+
+@pytest.mark.parametrize("name,shape", [("max_pool2d", (0, 3, 4, 4)),
+                                        ("avg_pool2d", (0, 3, 4, 4)),
+                                        ("adaptive_avg_pool2d", (0, 3, 4, 4)),
+                                        ("adaptive_avg_pool2d", (2, 0, 4, 4))])
+def test_pooling_an_empty_batch_like_torch(name, shape):
+    """An empty batch works, and adaptive pooling also takes empty channels, as in PyTorch."""
+    x = np.zeros(shape)
+    ours = getattr(F, name)(tensor(x, requires_grad=True), 2)
+    theirs = getattr(torch.nn.functional, name)(torch.from_numpy(x), 2)
+    assert ours.shape == tuple(theirs.shape) == shape[:2] + (2, 2)
+    ours.sum().backward()

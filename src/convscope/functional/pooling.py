@@ -47,9 +47,13 @@ def _pool_geometry(func, shape, n, kernel_size, stride, padding, dilation, ceil_
     return K, s, p, d, out
 
 
-def _batched(func, input, n):
+def _batched(func, input, n, empty_channels=False):
     x = float_input(input, func)
     batched = _args.check_input_rank(func, x.shape, n)
+    # as PyTorch: only the batch (and, for adaptive pooling, the channels) may be empty
+    if 0 in x.shape[(1 if batched else 0) + bool(empty_channels):]:
+        raise ValueError(f"{func}: input of shape {tuple(x.shape)} has an empty channel or "
+                         f"spatial dimension (only the batch may be empty)")
     return x, (x if batched else x[None]), batched
 
 
@@ -88,7 +92,7 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def adaptive_avg_pool(input, output_size, *, ndim, _func="adaptive_avg_pool"):
     """N-d adaptive average pooling; see `adaptive_avg_pool2d`."""
-    x, xb, batched = _batched(_func, input, ndim)
+    x, xb, batched = _batched(_func, input, ndim, empty_channels=True)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * ndim
     if len(sizes) != ndim:
         raise ValueError(f"{_func}: output_size needs 1 or {ndim} values, got "
@@ -122,7 +126,8 @@ _MAX_DOC = """{n}-D max pooling, PyTorch's `max_pool{n}d`: the maximum of each w
     Shape: out = floor_or_ceil((S + 2P - dilation*(K-1) - 1) / stride) + 1.
 
     The gradient goes to the first maximum of each window (ties: the earliest in the
-    window), as in PyTorch.
+    window), as in PyTorch; a window holding NaN outputs NaN and sends its gradient to its
+    last NaN (PyTorch's `val > max || isnan(val)`).
     """
 
 _AVG_DOC = """{n}-D average pooling, PyTorch's `avg_pool{n}d`: the mean of each window.
