@@ -1,0 +1,593 @@
+"""The tiling arithmetic: which layers can be tiled, the halo, the alignment, the blocks.
+
+A model's fully convolutional part is a chain of layers, each of which maps a range of
+positions of its input to a range of positions of its output, axis by axis. Running a block
+of the image through the chain equals running the whole image when
+
+1. every layer, at a block edge **inside** the image, sees the real neighbouring values the
+   whole-image run sees there (the block carries a halo of neighbours), and computes only
+   the outputs whose windows lie inside what it holds (no padding at an interior edge), and
+2. every layer, at the **true** image border, pads exactly as the whole-image run does
+   (zeros, reflect, replicate; circular only when one block spans the axis).
+
+This module holds the per-axis interval arithmetic behind that rule (`Window`,
+`Transposed`, `Pointwise`), the geometry of a chain (`tile_geometry`: receptive field r,
+jump J, effective padding P, alignment A, halo) and the block layout (`plan_tiles`).
+`tiled.apply_tiled` runs it.
+
+The rule, per axis, for a layer with kernel K, stride S, dilation d and padding (p_b, p_a)
+(span k = d(K-1) + 1) that holds the positions [s, t) of its input, out of [0, n):
+
+    first output  lo = 0                      at the left border (s = 0; pad p_b there)
+                     = ceil((s + p_b) / S)    inside (window lo starts at lo*S - p_b >= s)
+    last output+1 hi = n_out                  at the right border (t = n; pad p_a there)
+                     = floor((t + p_b - k) / S) + 1   inside (window ends <= t)
+
+Back through the chain, one block's outputs [a, e) need the inputs [a*J - P, (e-1)*J - P + r)
+(Araujo et al.'s field of unit i starts at i*J - P and is r long), so with block starts
+b that are multiples of J the halo is exactly
+
+    left  = P,        right = max(r - J - P, 0)
+
+and one pixel less on either side loses the block's first or last output. Block starts are
+multiples of the alignment A, the least common multiple of the cumulative strides of all
+layers (for a chain of downsampling layers, the largest one, J itself): then every block
+boundary falls on a whole position of every layer, and every block needs the same halo.
+(Rounding the left halo up to A, or taking r - 1 - P on the right, also works but reads
+more than needed: the blocks here start their crop anywhere, only their *ownership*
+boundaries must be aligned.)
+
+Transposed convolutions (upsampling: a fractional jump) and average pooling that excludes
+its padding from the divisor (`count_include_pad=False` with padding; computed with the
+layer's own symmetric padding on a stride-aligned crop) follow the same interval rule with
+their own formulas (`Transposed.valid`, `Window.valid`); `tile_geometry` derives their halo
+by running the exact back-propagation of needed ranges (`need`) through the chain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import NamedTuple
+
+from .. import arith, nn
+
+__all__ = ["Window", "Transposed", "Pointwise", "model_layers", "conv_part", "AxisGeometry",
+           "tile_geometry", "TilePlan", "plan_tiles", "NotTileableError", "Crop"]
+
+_POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.Dropout,
+              nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_CONV_TS = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+_MAX = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
+_AVG = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
+
+
+class NotTileableError(ValueError):
+    """A layer of the model mixes positions across the whole image (or is random), so no
+    block can compute its part of the output alone."""
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _tuple(value, n: int) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+def _rank_of_name(module) -> int:
+    """1, 2 or 3 from a class named ...1d / ...2d / ...3d."""
+    return int(type(module).__name__[-2])
+
+
+# -- layers as interval maps -------------------------------------------------------------------
+class Crop(NamedTuple):
+    """One windowed layer's work on one block along one axis (global positions).
+
+    The block uses its inputs [start, stop), pads them by (before, after), runs the layer
+    without further padding (or, `Window.aligned`, with its own) and keeps its outputs from
+    `offset` on: the global outputs [lo, hi). `fits` is False when the block is too small
+    for the layer there (a reflection longer than the crop, a window longer than it).
+    """
+
+    start: int
+    stop: int
+    before: int
+    after: int
+    lo: int
+    hi: int
+    offset: int
+    fits: bool
+
+
+@dataclass(frozen=True)
+class Pointwise:
+    """A layer that keeps every position (activation, batch norm in eval mode, dropout in
+    eval mode): output range = input range."""
+
+    name: str
+    module: object
+
+    def out_size(self, axis: int, n: int) -> int:
+        return n
+
+    def valid(self, axis: int, s: int, t: int, n: int) -> tuple[int, int]:
+        return s, t
+
+    def need(self, axis: int, a: int, e: int) -> tuple[int, int]:
+        return a, e
+
+    def stride(self, axis: int) -> Fraction:
+        return Fraction(1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A sliding-window layer: convolution, max pooling or average pooling.
+
+    `kind` is 'conv', 'max' or 'avg'; `pads` one (before, after) pair per axis. `aligned`
+    (average pooling with count_include_pad=False and padding) means the block runs the
+    layer with its own symmetric padding on a crop starting at a multiple of the stride.
+    """
+
+    name: str
+    module: object
+    kind: str
+    kernel_size: tuple
+    stride_: tuple
+    dilation: tuple
+    pads: tuple
+    padding_mode: str = "zeros"
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+
+    @property
+    def aligned(self) -> bool:
+        return self.kind == "avg" and not self.count_include_pad and any(
+            p for pair in self.pads for p in pair)
+
+    def span(self, axis: int) -> int:
+        return self.dilation[axis] * (self.kernel_size[axis] - 1) + 1
+
+    def stride(self, axis: int) -> Fraction:
+        return Fraction(self.stride_[axis])
+
+    def out_size(self, axis: int, n: int) -> int:
+        K, S, d = self.kernel_size[axis], self.stride_[axis], self.dilation[axis]
+        if self.kind == "conv":
+            return arith.conv_output_size(n, K, S, self.pads[axis], d)
+        return arith.pool_output_size(n, K, S, self.pads[axis], d, self.ceil_mode)
+
+    def valid(self, axis: int, s: int, t: int, n: int) -> tuple[int, int]:
+        """The outputs [lo, hi) computable exactly from inputs [s, t) of [0, n)."""
+        S, pb, k = self.stride_[axis], self.pads[axis][0], self.span(axis)
+        if s == 0:
+            lo = 0
+        elif self.aligned:  # crop from c = the first multiple of S in the slice
+            lo = _ceil_div(s, S) + _ceil_div(pb, S)
+        else:
+            lo = _ceil_div(s + pb, S)
+        hi = self.out_size(axis, n) if t == n else (t + pb - k) // S + 1
+        return lo, hi
+
+    def need(self, axis: int, a: int, e: int) -> tuple[int, int]:
+        """The inputs [s, t) that `valid` needs, away from the borders, for outputs [a, e)."""
+        S, pb, k = self.stride_[axis], self.pads[axis][0], self.span(axis)
+        start = (a - _ceil_div(pb, S)) * S if self.aligned else a * S - pb
+        return start, (e - 1) * S - pb + k
+
+
+    def crop(self, axis: int, s: int, t: int, n: int) -> Crop:
+        """How a block holding inputs [s, t) of [0, n) computes its outputs [lo, hi): the
+        part of the block to use, the padding around it (the true border's only; for an
+        `aligned` layer the layer's own symmetric padding) and where output lo lands."""
+        S, (pb, pa), k = self.stride_[axis], self.pads[axis], self.span(axis)
+        lo, hi = self.valid(axis, s, t, n)
+        stop = n if t == n else (hi - 1) * S - pb + k
+        if self.aligned:
+            start = 0 if s == 0 else _ceil_div(s, S) * S
+            return Crop(start, stop, pb, pa, lo, hi, lo - start // S, True)
+        start = 0 if s == 0 else lo * S - pb
+        before, after = (pb if s == 0 else 0), (pa if t == n else 0)
+        offset = 0
+        short = k - (stop - start + before + after)
+        if short > 0 and s > 0:  # a lone partial window (ceil_mode): widen to the left
+            steps = _ceil_div(short, S)
+            start, offset = start - steps * S, steps
+        if lo >= hi:  # nothing to compute here
+            return Crop(start, stop, before, after, lo, hi, offset, True)
+        fits = start >= s and stop - start + before + after >= k
+        if self.padding_mode == "reflect":
+            fits = fits and stop - start > max(before, after)
+        if self.padding_mode == "circular" and (before or after):
+            fits = fits and s == 0 and t == n
+        return Crop(start, stop, before, after, lo, hi, offset, fits)
+
+
+@dataclass(frozen=True)
+class Transposed:
+    """A transposed convolution: output o gathers inputs i with i*S + k*d = o + p_b."""
+
+    name: str
+    module: object
+    kernel_size: tuple
+    stride_: tuple
+    dilation: tuple
+    pads: tuple
+    output_padding: tuple
+
+    def span(self, axis: int) -> int:
+        return self.dilation[axis] * (self.kernel_size[axis] - 1) + 1
+
+    def stride(self, axis: int) -> Fraction:
+        return Fraction(1, self.stride_[axis])
+
+    def out_size(self, axis: int, n: int) -> int:
+        return arith.conv_transpose_output_size(
+            n, self.kernel_size[axis], self.stride_[axis], self.pads[axis],
+            self.output_padding[axis], self.dilation[axis])
+
+    def valid(self, axis: int, s: int, t: int, n: int) -> tuple[int, int]:
+        """Outputs whose every input lies in [s, t) (and that the crop's own transposed
+        convolution produces: positions s*S - p_b ... (t-1)*S + k - 1 - p_b)."""
+        S, pb, k = self.stride_[axis], self.pads[axis][0], self.span(axis)
+        lo = 0 if s == 0 else max((s - 1) * S + k - pb, s * S - pb)
+        hi = self.out_size(axis, n) if t == n else min(t * S - pb, (t - 1) * S + k - pb)
+        return lo, hi
+
+    def need(self, axis: int, a: int, e: int) -> tuple[int, int]:
+        S, pb, k = self.stride_[axis], self.pads[axis][0], self.span(axis)
+        start = min((a + pb - k) // S + 1, (a + pb) // S)
+        stop = max(_ceil_div(e + pb, S), _ceil_div(e + pb - k, S) + 1)
+        return start, stop
+
+
+# -- from a model to its layers -----------------------------------------------------------------
+def _padding_pairs(module, n: int) -> tuple:
+    """The module's padding as n explicit (before, after) pairs (its 'same' split: the odd
+    pixel after, as PyTorch does)."""
+    padding = module.padding
+    if isinstance(padding, str) or not isinstance(padding, (tuple, list)):
+        padding = (padding,) * n
+    K, d = _tuple(module.kernel_size, n), _tuple(getattr(module, "dilation", 1), n)
+    return tuple(arith.resolve_padding(p, 1, K[i], 1, d[i]) for i, p in enumerate(padding))
+
+
+def _classify(name: str, module, func: str):
+    """The interval map of one leaf module, or NotTileableError naming it."""
+    where = f"{func}: layer {name!r} ({type(module).__name__})"
+    if isinstance(module, _POINTWISE):
+        if isinstance(module, nn.Dropout) and module.training and module.p > 0:
+            raise NotTileableError(f"{where} is in training mode and drops positions at "
+                                   f"random; call model.eval() first")
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)) and (
+                module.training or module.running_mean is None):
+            raise NotTileableError(f"{where} normalises with statistics of the whole batch "
+                                   f"(training mode or track_running_stats=False), which no "
+                                   f"block can compute alone; call model.eval() first")
+        return Pointwise(name, module)
+    if isinstance(module, _CONVS + _CONV_TS):
+        n = len(module.kernel_size)
+        pads = _padding_pairs(module, n)
+        if isinstance(module, _CONV_TS):
+            return Transposed(name, module, tuple(module.kernel_size), tuple(module.stride),
+                              tuple(module.dilation), pads, tuple(module.output_padding))
+        return Window(name, module, "conv", tuple(module.kernel_size), tuple(module.stride),
+                      tuple(module.dilation), pads, module.padding_mode)
+    if isinstance(module, _MAX + _AVG):
+        n = _rank_of_name(module)
+        K = _tuple(module.kernel_size, n)
+        S = _tuple(module.stride if module.stride is not None else module.kernel_size, n)
+        p = _tuple(module.padding, n)
+        if isinstance(module, _MAX):
+            return Window(name, module, "max", K, S, _tuple(module.dilation, n),
+                          tuple((q, q) for q in p), ceil_mode=bool(module.ceil_mode))
+        return Window(name, module, "avg", K, S, (1,) * n, tuple((q, q) for q in p),
+                      ceil_mode=bool(module.ceil_mode),
+                      count_include_pad=bool(module.count_include_pad))
+    reason = {nn.Linear: "mixes all positions of its input (a fully connected layer)",
+              nn.Flatten: "turns the positions into features",
+              }.get(type(module), "is not a convolution, pooling, activation or batch norm")
+    if type(module).__name__.startswith("AdaptiveAvgPool"):
+        reason = "pools over the whole image (global / adaptive pooling)"
+    raise NotTileableError(f"{where} cannot be tiled: it {reason}; tile the fully "
+                           f"convolutional part, convscope.scale.conv_part(model)")
+
+
+def _leaves(model, prefix: str, func: str):
+    """(name, module) of every layer in order; only Sequential containers are opened."""
+    if isinstance(model, nn.Sequential):
+        for name, child in model.named_children():
+            yield from _leaves(child, f"{prefix}.{name}" if prefix else name, func)
+    elif isinstance(model, nn.Module) and any(True for _ in model.children()) and not (
+            isinstance(model, _POINTWISE + _CONVS + _CONV_TS + _MAX + _AVG)):
+        raise NotTileableError(f"{func}: model part {prefix or 'model'!r} "
+                               f"({type(model).__name__}) is not an nn.Sequential, so the "
+                               f"order of its layers is unknown; tile an nn.Sequential")
+    elif isinstance(model, nn.Module):
+        yield prefix or type(model).__name__, model
+    else:
+        raise TypeError(f"{func}: model must be a convscope nn.Module, got "
+                        f"{type(model).__name__}")
+
+
+def model_layers(model, func: str = "model_layers") -> list:
+    """The chain of interval maps of `model` (an nn.Sequential of tileable layers, or one
+    layer). Raises NotTileableError naming the first layer that cannot be tiled.
+
+    Example:
+        >>> from convscope import nn
+        >>> [type(l).__name__ for l in model_layers(nn.Sequential(nn.Conv2d(1, 2, 3),
+        ...                                                         nn.ReLU()))]
+        ['Window', 'Pointwise']
+    """
+    return [_classify(name, m, func) for name, m in _leaves(model, "", func)]
+
+
+def conv_part(model):
+    """The leading layers of an nn.Sequential up to (without) the first one that cannot be
+    tiled (Flatten, Linear, global pooling): the model's fully convolutional part.
+
+    Batch norm and dropout count as tileable (apply the part in eval mode). Nested
+    Sequentials are opened; the result is a flat nn.Sequential sharing the layers.
+
+    Example:
+        >>> from convscope import models
+        >>> part = conv_part(models.fashion_cnn(widths=(4, 8)))
+        >>> [type(m).__name__ for m in part][-2:]
+        ['BatchNorm2d', 'ReLU']
+    """
+    from collections import OrderedDict
+    kept = OrderedDict()
+    for name, module in _leaves(model, "", "conv_part"):
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.Dropout)):
+            kept[name] = module
+            continue
+        try:
+            _classify(name, module, "conv_part")
+        except NotTileableError:
+            break
+        kept[name] = module
+    if not kept:
+        first = next(iter(_leaves(model, "", "conv_part")), ("?", model))
+        raise NotTileableError(f"conv_part: the first layer {first[0]!r} "
+                               f"({type(first[1]).__name__}) cannot be tiled, so the model "
+                               f"has no fully convolutional part")
+    return nn.Sequential(OrderedDict((k.replace(".", "_"), m) for k, m in kept.items()))
+
+
+def model_rank(layers, func: str = "model_rank") -> int:
+    """The number of spatial axes of the chain's windowed layers."""
+    ranks = {len(layer.kernel_size) for layer in layers if not isinstance(layer, Pointwise)}
+    if not ranks:  # batch norm names its rank (1d takes (N, C, L))
+        ranks = {_rank_of_name(layer.module) for layer in layers
+                 if type(layer.module).__name__.startswith("BatchNorm")}
+    if len(ranks) > 1:
+        raise ValueError(f"{func}: the model mixes layers of {sorted(ranks)} spatial "
+                         f"dimensions")
+    if not ranks:
+        raise ValueError(f"{func}: the model has no convolution or pooling layer, so its "
+                         f"number of spatial dimensions is unknown")
+    return ranks.pop()
+
+
+# -- the geometry of a chain -------------------------------------------------------------------
+@dataclass(frozen=True)
+class AxisGeometry:
+    """The tiling arithmetic of a chain along one axis.
+
+    Attributes:
+        axis: the spatial axis (0 for the first).
+        receptive_field: r, the inputs output unit 0 depends on (away from borders).
+        jump: J, input positions per output position (a Fraction: < 1 when upsampling).
+        effective_padding: P, unit 0's field starts P inputs before input 0.
+        alignment: A, block starts are multiples of A (lcm of every layer's cumulative
+            stride's numerator; the largest cumulative stride for a downsampling chain).
+        halo: (left, right) input positions a block borrows from its neighbours; for
+            chains of convolutions and pooling (P, max(r - J - P, 0)).
+    """
+
+    axis: int
+    receptive_field: int
+    jump: Fraction
+    effective_padding: int
+    alignment: int
+    halo: tuple[int, int]
+
+
+def _need_chain(layers, axis: int, a: int, e: int) -> tuple[int, int]:
+    for layer in reversed(layers):
+        a, e = layer.need(axis, a, e)
+    return a, e
+
+
+def tile_geometry(layers, ndim: int) -> tuple[AxisGeometry, ...]:
+    """r, J, P, A and the halo of a chain of interval maps (`model_layers`), per axis.
+
+    Derived by back-propagating needed ranges (`need`) for the block [0, A) (every aligned
+    block is this one shifted): halo = (-start, stop - A); unit 0 needs [-P, r - P).
+
+    Example:
+        >>> from convscope import nn
+        >>> m = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
+        >>> g = tile_geometry(model_layers(m), 2)[0]
+        >>> g.receptive_field, g.jump, g.effective_padding, g.alignment, g.halo
+        (4, Fraction(2, 1), 1, 2, (1, 1))
+    """
+    out = []
+    for axis in range(ndim):
+        jump, alignment = Fraction(1), 1
+        for layer in layers:
+            jump *= layer.stride(axis)
+            alignment = math.lcm(alignment, jump.numerator)
+        per_block = Fraction(alignment) / jump  # outputs of one aligned block
+        start, stop = _need_chain(layers, axis, 0, int(per_block))
+        unit_start, unit_stop = _need_chain(layers, axis, 0, 1)
+        out.append(AxisGeometry(axis, unit_stop - unit_start, jump, -unit_start, alignment,
+                                (max(-start, 0), max(stop - alignment, 0))))
+    return tuple(out)
+
+
+# -- the block layout --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TilePlan:
+    """Where the blocks are, per spatial axis.
+
+    Attributes:
+        shape: the input's spatial shape.  out_shape: the output's.
+        starts: per axis the block starts in the input, then the input size.
+        out_starts: per axis the first output each block owns, then the output size.
+        halo: per axis (left, right).  geometry: per axis `AxisGeometry`.
+    """
+
+    shape: tuple
+    out_shape: tuple
+    starts: tuple
+    out_starts: tuple
+    halo: tuple
+    geometry: tuple = field(repr=False)
+
+    @property
+    def chunks(self) -> tuple:
+        return tuple(tuple(b - a for a, b in zip(s, s[1:])) for s in self.starts)
+
+    @property
+    def out_chunks(self) -> tuple:
+        return tuple(tuple(b - a for a, b in zip(s, s[1:])) for s in self.out_starts)
+
+    def block_slice(self, axis: int, k: int) -> tuple[int, int]:
+        """The input positions [s, t) block k holds along `axis`, halo included."""
+        return _block_slice(self.starts[axis], self.halo[axis], k)
+
+
+def _block_slice(bounds, halo, k: int) -> tuple[int, int]:
+    """[s, t) of block k for block bounds (starts, then the size) and a (left, right) halo;
+    a lone block borrows nothing."""
+    n = bounds[-1]
+    if len(bounds) == 2:
+        return 0, n
+    return max(bounds[k] - halo[0], 0), min(bounds[k + 1] + halo[1], n)
+
+
+def _sizes(layers, axis: int, n: int, func: str) -> list[int]:
+    sizes = [n]
+    for layer in layers:
+        try:
+            sizes.append(layer.out_size(axis, sizes[-1]))
+        except ValueError as exc:
+            raise ValueError(f"{func}: layer {layer.name!r} gets no output from an input "
+                             f"of {sizes[-1]} along spatial axis {axis} ({exc})") from None
+    return sizes
+
+
+def _owned(start: int, jump: Fraction) -> int:
+    """The first output whose anchor o*J lies at or after input `start`."""
+    return math.ceil(Fraction(start) / jump)
+
+
+def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
+               func: str = "plan_tiles") -> TilePlan:
+    """Lay blocks over an input of spatial `shape` for a chain of layers.
+
+    Args:
+        layers: `model_layers(model)`.
+        shape: the spatial input shape.
+        chunks: the wished block size, an int or one per axis; rounded up to a multiple of
+            the alignment and to at least the halo; a last block shorter than half of it
+            joins its neighbour.
+        halo, starts: override the derived halo ((left, right) per axis) or the block starts
+            (per axis, from 0, without the end) -- to show that less does not work.
+
+    Every block is checked: its slice must compute the outputs it owns exactly, else a
+    ValueError says which block and how much it lacks.
+    """
+    ndim = len(shape)
+    geometry = tile_geometry(layers, ndim)
+    chunks = _tuple(chunks, ndim)
+    if len(chunks) != ndim or not all(isinstance(c, int) and c >= 1 for c in chunks):
+        raise ValueError(f"{func}: chunks must be a positive int or {ndim} positive ints "
+                         f"(one per spatial axis), got chunks={chunks!r}")
+    halos = tuple(g.halo for g in geometry) if halo is None else tuple(map(tuple, halo))
+    all_starts, all_out, out_shape = [], [], []
+    for axis, (g, n, c) in enumerate(zip(geometry, shape, chunks)):
+        sizes = _sizes(layers, axis, n, func)
+        if starts is None:
+            A = g.alignment
+            step = max(A * _ceil_div(c, A), A * _ceil_div(max(halos[axis] + (A,)), A))
+            while True:
+                bounds, owned, failure = _axis_blocks(layers, sizes, g, halos[axis], step)
+                _check_circular(layers, axis, len(bounds) - 1, n, func)
+                # a block at the border too small for a layer there, or one that owns only
+                # outputs no input reaches (output_padding), joins its neighbour
+                if (failure is None or halo is not None
+                        or failure[0] not in (0, len(bounds) - 2)):
+                    break
+                step *= 2
+        else:
+            bounds, owned, failure = _axis_blocks(layers, sizes, g, halos[axis], None,
+                                                  tuple(starts[axis]))
+        if failure is not None:
+            raise ValueError(f"{func}: along spatial axis {axis}, {failure[1]}")
+        _check_circular(layers, axis, len(bounds) - 1, n, func)
+        all_starts.append(bounds)
+        all_out.append(owned)
+        out_shape.append(sizes[-1])
+    return TilePlan(tuple(shape), tuple(out_shape), tuple(all_starts), tuple(all_out),
+                    halos, geometry)
+
+
+def _axis_blocks(layers, sizes, g: AxisGeometry, halo, step, starts=None):
+    """Block bounds, owned output starts and the first failing block (index, why) or None,
+    along one axis of input size sizes[0]."""
+    n, n_out = sizes[0], sizes[-1]
+    if starts is None:
+        starts = list(range(0, n, step))
+        least = max(halo + (g.alignment, step // 2))
+        # a last block shorter than half a block (or than the halo), or one owning no
+        # output, joins its neighbour
+        while len(starts) > 1 and (n - starts[-1] < least or _owned(starts[-1], g.jump)
+                                   >= n_out):
+            starts.pop()
+    bounds = tuple(starts) + (n,)
+    owned = tuple(_owned(b, g.jump) for b in starts) + (n_out,)
+    for k in range(len(starts)):
+        s, t = _block_slice(bounds, halo, k)
+        lo, hi, why = _block_chain(layers, sizes, s, t, g)
+        if why is None and not (lo <= owned[k] and owned[k + 1] <= hi):
+            why = (f"block {k} holds inputs [{s}, {t}) and can compute outputs "
+                   f"[{lo}, {hi}) exactly, but owns [{owned[k]}, {owned[k + 1]}): the halo "
+                   f"{tuple(halo)} is too small or the block start is off the alignment "
+                   f"{g.alignment}")
+        elif why is not None:
+            why = f"block {k} (inputs [{s}, {t}) of {n}) {why}; use larger chunks"
+        if why is not None:
+            return bounds, owned, (k, why)
+    return bounds, owned, None
+
+
+def _block_chain(layers, sizes, s: int, t: int, g) -> tuple[int, int, str | None]:
+    """The exact outputs [lo, hi) of a block holding inputs [s, t), or why it cannot run."""
+    axis = g.axis
+    for layer, n in zip(layers, sizes):
+        if t <= s:
+            return s, s, None
+        if isinstance(layer, Window):
+            crop = layer.crop(axis, s, t, n)
+            if not crop.fits:
+                return s, s, f"is too small for layer {layer.name!r} there"
+            s, t = crop.lo, crop.hi
+        else:
+            s, t = layer.valid(axis, s, t, n)
+    return s, t, None
+
+
+def _check_circular(layers, axis: int, blocks: int, n: int, func: str) -> None:
+    for layer in layers:
+        if (isinstance(layer, Window) and layer.padding_mode == "circular"
+                and any(layer.pads[axis]) and blocks > 1):
+            raise ValueError(
+                f"{func}: layer {layer.name!r} pads circularly, wrapping spatial axis {axis} "
+                f"around the image, so it can be tiled only with one block along that axis; "
+                f"got {blocks} blocks: use a chunk of at least {n} there")

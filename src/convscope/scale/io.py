@@ -1,0 +1,240 @@
+"""Reading inputs too large to load and writing results block by block: .npy, Zarr, images.
+
+A `.npy` file is opened with a memory map *inside each task* (`NpyFile`): handing a memmap
+to `dask.array.from_array` would copy the whole file into the graph. Results are written
+the same way, each task into its own region of a memory-mapped `.npy`, or of a Zarr array
+whose chunks are the Dask chunks (one writer per Zarr chunk, no locks). Both go to a
+temporary name next to the target and are renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import numpy as np
+
+__all__ = ["NpyFile", "read_array", "read_image", "read_image_folder", "write_array",
+           "write_npy", "write_zarr", "compute", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+
+
+class NpyFile:
+    """A .npy file as an array-like that Dask slices: each `__getitem__` opens the file
+    with a memory map, copies the slice out and closes it. Small to send to a worker."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(os.fspath(path))
+        try:
+            data = np.load(self.path, mmap_mode="r")  # reads the header only
+        except ValueError as exc:
+            raise ValueError(f"read_array: {self.path} is not a readable .npy file of "
+                             f"numbers ({exc})") from None
+        if not isinstance(data, np.ndarray):
+            raise ValueError(f"read_array: {self.path} is not a .npy file")
+        shape, dtype = data.shape, data.dtype
+        del data
+        if dtype.hasobject:
+            raise ValueError(f"read_array: {self.path} holds Python objects (dtype {dtype}); "
+                             f"only numeric arrays are read (no pickle)")
+        self.shape, self.dtype, self.ndim = tuple(shape), np.dtype(dtype), len(shape)
+        self.mtime = os.stat(self.path).st_mtime_ns
+
+    def __getitem__(self, index):
+        data = np.load(self.path, mmap_mode="r")
+        try:
+            return np.array(data[index])
+        finally:
+            del data
+
+
+class _NpyTarget:
+    """A .npy file that Dask's `store` writes into, region by region, through a memmap
+    opened in the task."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __setitem__(self, index, value):
+        data = np.load(self.path, mmap_mode="r+")
+        data[index] = value
+        data.flush()
+        del data
+
+
+def _is_zarr(path: str) -> bool:
+    return path.rstrip("/").endswith(".zarr") or (os.path.isdir(path) and any(
+        os.path.exists(os.path.join(path, name)) for name in ("zarr.json", ".zarray")))
+
+
+def read_image(path) -> np.ndarray:
+    """An image file as (C, H, W): 8-bit pixels as float32 in [0, 1], grayscale as C = 1."""
+    from PIL import Image
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # a scan or a slide is meant to be large here
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image)
+    except OSError as exc:
+        raise ValueError(f"read_image: cannot read {path} as an image ({exc})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    array = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255
+    return array.astype(np.float32)
+
+
+def read_image_folder(folder, batch_size: int = 256):
+    """The image files of a folder (sorted by name) as a Dask array (N, C, H, W), loaded a
+    batch per task; every image must have the same shape. Returns (array, file names)."""
+    import dask
+    import dask.array as da
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"read_image_folder: no folder {folder}")
+    names = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_SUFFIXES))
+    if not names:
+        raise ValueError(f"read_image_folder: {folder} holds no image files "
+                         f"({', '.join(IMAGE_SUFFIXES)})")
+    first = read_image(os.path.join(folder, names[0]))
+    batches = []
+    for i in range(0, len(names), batch_size):
+        paths = [os.path.join(folder, f) for f in names[i:i + batch_size]]
+        load = dask.delayed(_load_batch, pure=True)(paths, first.shape)
+        batches.append(da.from_delayed(load, (len(paths), *first.shape), dtype=np.float32))
+    return da.concatenate(batches, axis=0), names
+
+
+def _load_batch(paths, shape) -> np.ndarray:
+    out = np.empty((len(paths), *shape), np.float32)
+    for i, path in enumerate(paths):
+        image = read_image(path)
+        if image.shape != tuple(shape):
+            raise ValueError(f"read_image_folder: {path} has shape {image.shape}, the "
+                             f"folder's first image {tuple(shape)}; resize them alike")
+        out[i] = image
+    return out
+
+
+def read_array(path, chunks="auto"):
+    """A lazy Dask array from a .npy file (memory-mapped in each task), a Zarr array or an
+    image file (read whole, as (C, H, W) float32 in [0, 1])."""
+    import dask.array as da
+    from dask.base import tokenize
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"read_array: no such file or folder: {path}")
+    if _is_zarr(path):
+        return da.from_zarr(path, chunks=chunks if chunks != "auto" else None)
+    if path.lower().endswith(".npy"):
+        source = NpyFile(path)
+        name = "npy-" + tokenize(source.path, source.mtime, source.shape, str(source.dtype))
+        return da.from_array(source, chunks=chunks, name=name,
+                             meta=np.empty((0,) * source.ndim, source.dtype))
+    if path.lower().endswith(IMAGE_SUFFIXES):
+        return da.from_array(read_image(path), chunks=chunks)
+    raise ValueError(f"read_array: {path} is not a .npy file, a Zarr array (.zarr) or an "
+                     f"image ({', '.join(IMAGE_SUFFIXES)})")
+
+
+def compute(obj, client=None, progress: bool = True):
+    """Compute a Dask collection on `client` (distributed) or on Dask's local threads,
+    with a progress bar on stderr."""
+    import dask
+    if client is not None:
+        future = client.compute(obj)
+        if progress:
+            from distributed import progress as show
+            show(future)
+            print(file=sys.stderr)
+        return future.result()
+    if progress:
+        from dask.diagnostics import ProgressBar
+        with ProgressBar(out=sys.stderr, dt=0.5):
+            return dask.compute(obj, scheduler="threads")[0]
+    return dask.compute(obj, scheduler="threads")[0]
+
+
+def _temporary(path: str) -> str:
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(head, f".{tail}.tmp-{os.getpid()}")
+
+
+def _replace(tmp: str, path: str) -> None:
+    """Move tmp onto path; an existing folder is swapped out first, then removed."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        old = _temporary(path) + ".old"
+        os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, path)
+
+
+def _remove(tmp: str) -> None:
+    if os.path.isdir(tmp):
+        shutil.rmtree(tmp, ignore_errors=True)
+    elif os.path.exists(tmp):
+        os.remove(tmp)
+
+
+def write_npy(x, path, client=None, progress: bool = True) -> str:
+    """Write a Dask array into a .npy file, each task into its region of a memory map."""
+    import dask.array as da
+    path = os.fspath(path)
+    tmp = _temporary(path)
+    try:
+        header = np.lib.format.open_memmap(tmp, mode="w+", dtype=x.dtype, shape=x.shape)
+        del header
+        compute(da.store(x, _NpyTarget(tmp), lock=False, compute=False), client, progress)
+        _replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+def write_zarr(x, path, client=None, progress: bool = True) -> str:
+    """Write a Dask array into a Zarr array whose chunks are the Dask chunks.
+
+    The Zarr chunk of an axis is the first Dask chunk; each Dask chunk must then start at a
+    multiple of it (the last may be longer: `apply_tiled` merges a short last block) so that
+    every Zarr chunk has one writer. Otherwise the axis is rechunked first.
+    """
+    import dask.array as da
+    import zarr
+    path = os.fspath(path)
+    fixed = {}
+    for axis, sizes in enumerate(x.chunks):
+        starts = np.cumsum((0,) + sizes[:-1])
+        if any(s % sizes[0] for s in starts):
+            fixed[axis] = sizes[0]
+    if fixed:
+        x = x.rechunk(fixed)
+    chunk_shape = tuple(max(c[0], 1) for c in x.chunks)
+    tmp = _temporary(path)
+    try:
+        target = zarr.open_array(store=tmp, mode="w", shape=x.shape, chunks=chunk_shape,
+                                 dtype=x.dtype)
+        compute(da.store(x, target, lock=False, compute=False), client, progress)
+        _replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+def write_array(x, path, client=None, progress: bool = True) -> str:
+    """Write a Dask array to `path`: a .npy file or a Zarr array (a path ending in .zarr)."""
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"write_array: the folder {parent} does not exist")
+    if path.lower().endswith(".npy"):
+        return write_npy(x, path, client, progress)
+    if path.rstrip("/").lower().endswith(".zarr"):
+        return write_zarr(x, path, client, progress)
+    raise ValueError(f"write_array: the output must end in .npy or .zarr, got {path}")
