@@ -81,6 +81,8 @@ def run(args) -> int:
         raise ValueError(f"--workers must be >= 0, got {args.workers}")
     if args.scheduler and args.workers:
         raise ValueError("give --scheduler ADDRESS or --workers N, not both")
+    if not args.output.rstrip("/").lower().endswith((".npy", ".zarr")):
+        raise ValueError(f"OUTPUT must end in .npy or .zarr, got {args.output}")
     if os.path.abspath(args.input) == os.path.abspath(args.output):
         raise ValueError(f"OUTPUT must differ from INPUT, got {args.output} for both")
     model, ckpt = _model(args.model)
