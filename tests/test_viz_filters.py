@@ -118,3 +118,29 @@ def test_backend_is_not_switched():
 def test_bad_arguments(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_captions_and_sorting_from_measure():
+    from convscope import measure
+
+    x = np.arange(5) - 2.0
+    vertical = np.broadcast_to(np.sign(x), (5, 5)) * np.exp(-(x[:, None] ** 2 + x ** 2) / 4)
+    noise = np.random.default_rng(7).normal(size=(5, 5)) * 0.3
+    w = np.stack([noise, vertical.T, vertical])[:, None]  # noise, horizontal, vertical edges
+    grid = filter_grid(w, captions="orientation", sort_by="orientation")
+    os_ = measure.orientation_selectivity(w)
+    assert np.allclose(grid.scores["orientation_selectivity"], os_)
+    assert list(grid.order) == list(np.argsort(-os_, kind="stable"))
+    assert grid.order[-1] == 0  # white noise is the least selective
+    captions = dict(zip(grid.order, grid.captions))
+    assert captions[2].endswith(" 90°") and captions[1].endswith(" 0°")
+    assert captions[2].startswith(f"OS {os_[2]:.2f}")
+    rgb = np.zeros((2, 3, 3, 3))
+    rgb[0, 0], rgb[0, 1] = 1.0, -1.0  # red vs green: opponent
+    rgb[1] = vertical[1:4, 1:4]        # a grey edge: not opponent
+    colour = filter_grid(rgb, captions="colour", sort_by="colour")
+    assert list(colour.order) == [0, 1] and colour.captions[0] == "CO 1.00"
+    assert colour.to_dict()["colour_opponency_mean"] == pytest.approx(
+        float(np.mean(measure.colour_opponency(rgb))), abs=1e-4)
+    with pytest.raises(ValueError, match=r"colour opponency needs RGB filters"):
+        filter_grid(w, captions="colour")

@@ -92,8 +92,9 @@ def register(subparsers) -> None:
                                                 "none)")
         if name == "rf":
             s.add_argument("--samples", type=int, default=256, metavar="N",
-                           help="test images averaged for the effective field "
-                                "(default: 256)")
+                           help="test images averaged for the effective field; also writes "
+                                "FILE-sizes.png: theoretical vs effective size of every "
+                                "convolution, initial and trained weights (default: 256)")
             s.add_argument("--random", action="store_true",
                            help="average over N(0, 1) noise inputs instead of test images "
                                 "(default: test images)")
@@ -195,6 +196,7 @@ def _run(args) -> int:
     model, classes = run.model, run.info.classes
     out = args.out or f"viz-{args.picture}.png"
     picture = args.picture
+    bar = sys.stderr.isatty()  # progress bars only for a person watching
     if picture == "filters":
         from ..viz._common import is_conv, module_of, resolve_layer
 
@@ -229,9 +231,20 @@ def _run(args) -> int:
         else:
             inputs = run.test()[0][:args.samples]
         inputs = np.concatenate([image[None], inputs])  # the first is the one drawn
-        erf = viz.effective_receptive_field(model, inputs, args.layer, args.unit, args.channel)
+        erf = viz.effective_receptive_field(model, inputs, args.layer, args.unit, args.channel,
+                                            progress=bar)
         viz.plot_receptive_field(erf, out)
-        numbers = erf.to_dict()
+        # every convolution's centre unit, before (the run's seeded initialisation) and after
+        from ..training import build_model
+
+        sizes = {"initial": viz.receptive_field_sizes(build_model(run.config), inputs[1:]),
+                 "trained": viz.receptive_field_sizes(model, inputs[1:])}
+        base, ext = os.path.splitext(out)
+        sizes_png = f"{base}-sizes{ext or '.png'}"
+        viz.plot_receptive_field_sizes(sizes, sizes_png)
+        numbers = {**erf.to_dict(), "sizes": {k: [r.to_dict() for r in v]
+                                              for k, v in sizes.items()},
+                   "pictures": [out, sizes_png]}
         h = erf.halfwidths
         line = (f"layer {erf.layer} unit {erf.unit}: theoretical field "
                 f"{'x'.join(map(str, erf.theoretical_size))}; effective half-widths "
@@ -240,7 +253,7 @@ def _run(args) -> int:
     elif picture == "patches":
         x, y = run.test()
         top = viz.top_patches(model, x, args.layer, args.channel, args.k, labels=y,
-                              classes=classes)
+                              classes=classes, progress=bar)
         viz.plot_top_patches(top, out)
         numbers = top.to_dict()
         line = (f"channel {top.channel} of layer {top.layer}: top activations "
@@ -272,7 +285,7 @@ def _run(args) -> int:
         if args.steps < 1:
             raise ValueError(f"--steps must be >= 1, got {args.steps}")
         vis = viz.visualize_channels(model, run.info.shape, args.layer, [args.channel],
-                                     args.unit, steps=args.steps)
+                                     args.unit, steps=args.steps, progress=bar)
         viz.plot_feature_visualization(vis, out)
         numbers = vis.to_dict()
         line = (f"channel {args.channel} of layer {vis.layer}: activation "
@@ -280,7 +293,6 @@ def _run(args) -> int:
     if args.json:
         print(json.dumps({"picture": out, **numbers}, indent=2))
     else:
-        print(f"{line}\nwrote {out}" if picture != "cam" else
-              f"{line}\nwrote {', '.join(numbers['pictures'])}")
+        print(f"{line}\nwrote {', '.join(numbers.get('pictures', [out]))}")
     sys.stdout.flush()
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,27 @@ def with_padding(patch: np.ndarray, lo: float, hi: float) -> np.ndarray:
     pad = np.isnan(p).any(axis=0)
     rgb[pad] = PADDING_RGB
     return rgb
+
+
+# -- progress ----------------------------------------------------------------------------------
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def progress_bar(enabled: bool, total: int, desc: str, unit: str):
+    """A tqdm bar on stderr when `enabled` (and tqdm is installed), else a silent stand-in."""
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
+                dynamic_ncols=True)
 
 
 # -- layers ------------------------------------------------------------------------------------

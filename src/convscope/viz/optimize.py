@@ -35,6 +35,7 @@ import numpy as np
 
 from ._common import (check_channel, display_image, finish, geometry, inspecting, new_figure,
                       parse_unit, resolve_layer, run_to)
+from ._common import progress_bar
 
 __all__ = ["FeatureVisualization", "plot_feature_visualization", "visualize_channels"]
 
@@ -98,7 +99,7 @@ def _objective(act: np.ndarray, channels, unit) -> np.ndarray:
 def visualize_channels(model, input_shape, layer: str | None = None, channels=(0,),
                        unit=None, steps: int = 256, lr: float = 0.05, jitter: int = 2,
                        frequency_penalty: float = 0.3, norm: float | None = None,
-                       seed: int = 0) -> FeatureVisualization:
+                       seed: int = 0, progress: bool = False) -> FeatureVisualization:
     """The inputs that maximise each of `channels` of `layer` (one image per channel,
     optimised together as one batch).
 
@@ -113,6 +114,7 @@ def visualize_channels(model, input_shape, layer: str | None = None, channels=(0
         frequency_penalty: lambda of the smoothness penalty (0: none).
         norm: the bound on each image's L2 norm (default sqrt(C H W)).
         seed: seeds the starting noise and the jitter.
+        progress: show a progress bar on stderr.
     """
     func = "visualize_channels"
     shape = tuple(int(s) for s in input_shape)
@@ -137,8 +139,10 @@ def visualize_channels(model, input_shape, layer: str | None = None, channels=(0
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 0.01, (len(channels), *shape))
     spatial = tuple(range(2, x.ndim))
+    bar = progress_bar(progress, steps, f"optimising layer {layer}", "step")
     with inspecting(model):
         for _ in range(steps):
+            bar.update()
             shift = tuple(int(s) for s in rng.integers(-jitter, jitter + 1, len(spatial)))
             xs = np.roll(x, shift, axis=spatial) if jitter else x
             out = run_to(model, xs.astype(np.float32), [layer], grad=True)
@@ -151,6 +155,7 @@ def visualize_channels(model, input_shape, layer: str | None = None, channels=(0
             x = x + lr * (g / np.maximum(rms, 1e-12) + frequency_penalty * _laplacian(x))
             length = np.sqrt((x ** 2).sum(axis=tuple(range(1, x.ndim)), keepdims=True))
             x = x * np.minimum(1.0, radius / np.maximum(length, 1e-12))
+        bar.close()
         act = run_to(model, x.astype(np.float32), [layer])[layer].data
     final = (act[np.arange(len(channels)), channels].mean(axis=tuple(range(1, act.ndim - 1)))
              if unit is None else
@@ -170,7 +175,7 @@ def plot_feature_visualization(vis: FeatureVisualization,
     n = len(vis.channels)
     cols = min(n, 8)
     rows = math.ceil(n / cols)
-    fig = new_figure(max(3.2, 1.5 * cols), 1.6 * rows + 0.8, dpi=110)
+    fig = new_figure(max(5.2, 1.5 * cols), 1.6 * rows + 0.8 + (1.2 if n == 1 else 0), dpi=110)
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()

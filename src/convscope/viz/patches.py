@@ -26,6 +26,7 @@ import numpy as np
 
 from ._common import (check_channel, check_images, finish, geometry, inspecting, new_figure,
                       resolve_layer, run_to, with_padding)
+from ._common import progress_bar
 
 __all__ = ["TopPatches", "plot_top_patches", "top_patches"]
 
@@ -68,7 +69,8 @@ class TopPatches:
 
 
 def top_patches(model, images, layer: str | None = None, channel: int = 0, k: int = 9,
-                labels=None, classes=None, batch_size: int = 500) -> TopPatches:
+                labels=None, classes=None, batch_size: int = 500,
+                progress: bool = False) -> TopPatches:
     """The k images whose largest activation in `channel` of `layer` is largest, each
     cropped to the receptive field of the unit where that activation sits.
 
@@ -81,6 +83,7 @@ def top_patches(model, images, layer: str | None = None, channel: int = 0, k: in
         labels: (N,) classes of the images, shown under the patches (optional).
         classes: class names for the labels (optional).
         batch_size: images per forward pass.
+        progress: show a progress bar on stderr.
     """
     func = "top_patches"
     x = check_images(func, images)
@@ -95,12 +98,15 @@ def top_patches(model, images, layer: str | None = None, channel: int = 0, k: in
     k = min(int(k), len(x))
     best = np.empty(len(x))
     where = np.empty(len(x), dtype=np.int64)
+    bar = progress_bar(progress, len(x), f"channel {channel} of layer {layer}", "image")
     with inspecting(model):
         for start in range(0, len(x), batch_size):
             a = run_to(model, x[start:start + batch_size], [layer])[layer].data[:, channel]
+            bar.update(len(a))
             flat = a.reshape(len(a), -1)
             where[start:start + len(a)] = flat.argmax(axis=1)
             best[start:start + len(a)] = flat.max(axis=1)
+    bar.close()
     indices = np.argsort(-best, kind="stable")[:k]
     spatial = geo.output_shape[1:]
     units = np.stack(np.unravel_index(where[indices], spatial), axis=1)

@@ -31,6 +31,7 @@ import numpy as np
 from ._common import (PADDING_RGB, check_channel, check_images, conv_layers, finish, geometry,
                       inspecting, new_figure, parse_unit, resolve_layer, run_to,
                       with_padding)
+from ._common import progress_bar
 
 __all__ = ["EffectiveReceptiveField", "LayerFieldSizes", "effective_receptive_field",
            "plot_receptive_field", "plot_receptive_field_sizes", "receptive_field_sizes"]
@@ -101,8 +102,8 @@ def _halfwidths(gradient: np.ndarray, centre) -> dict:
 
 
 def effective_receptive_field(model, inputs, layer: str | None = None, unit=None,
-                              channel: int | None = None, batch_size: int = 64
-                              ) -> EffectiveReceptiveField:
+                              channel: int | None = None, batch_size: int = 64,
+                              progress: bool = False) -> EffectiveReceptiveField:
     """The theoretical and the effective receptive field of one unit of `layer`.
 
     Args:
@@ -115,6 +116,7 @@ def effective_receptive_field(model, inputs, layer: str | None = None, unit=None
         channel: one output channel, or None for every channel at that position
             (Luo et al.'s gradient signal of 1 at the centre of the output plane).
         batch_size: inputs per backward pass.
+        progress: show a progress bar on stderr.
 
     Shape:
         gradient (H, W); the theoretical field is r = r_prev + (K_eff - 1) * j_prev per layer.
@@ -130,6 +132,7 @@ def effective_receptive_field(model, inputs, layer: str | None = None, unit=None
     if channel is not None:
         channel = check_channel(func, channel, geo.output_shape[0], layer)
     total = np.zeros(x.shape[2:], dtype=np.float64)
+    bar = progress_bar(progress, len(x), f"effective field of layer {layer}", "input")
     with inspecting(model):
         for start in range(0, len(x), batch_size):
             out = run_to(model, x[start:start + batch_size], [layer], grad=True)
@@ -139,6 +142,8 @@ def effective_receptive_field(model, inputs, layer: str | None = None, unit=None
             seed[index] = 1.0  # samples are independent in eval mode: one backward for all
             a.backward(seed)
             total += np.abs(out[None].grad).sum(axis=(0, 1))
+            bar.update(len(a.data))
+    bar.close()
     gradient = total / len(x)
     box = geo.box(unit)
     inside = np.zeros(gradient.shape, dtype=bool)
@@ -223,13 +228,14 @@ def plot_receptive_field(erf: EffectiveReceptiveField, path: str | os.PathLike |
     mapped = ax_erf.imshow(heat, cmap=cmap, vmin=0, vmax=1, interpolation="nearest",
                            extent=extent)
     fig.colorbar(mapped, ax=ax_erf, shrink=0.85, label="mean |gradient| (max = 1)")
-    _rectangle(ax_erf, erf.box, edgecolor="red", linewidth=2)
     cy, cx = erf.centre
     for q, style in zip(QUANTILES, (":", "--", "-")):
         h = erf.halfwidths[q]
         _rectangle(ax_erf, ((cy - h + 0.5, cy + h + 0.5), (cx - h + 0.5, cx + h + 0.5)),
                    edgecolor="cyan", linewidth=1.2, linestyle=style,
                    label=f"{q}% of the mass: half-width {h:g}")
+    _rectangle(ax_erf, erf.box, edgecolor="red", linewidth=2.5, linestyle=(0, (6, 4)),
+               label=f"theoretical field: half-width {erf.theoretical_size[0] / 2:g}")
     ax_erf.legend(fontsize=7, loc="lower right", framealpha=0.8)
     ax_erf.set_title(f"effective field, mean over {erf.n_inputs} inputs; mass inside the "
                      f"red box {erf.mass_inside:.3f}", fontsize=9)
@@ -255,15 +261,19 @@ def plot_receptive_field_sizes(sizes, path: str | os.PathLike | None = None,
     first = next(iter(runs.values()))
     x = np.arange(len(first))
     ax.plot(x, [r.theoretical_size for r in first], "k-o", label="theoretical size r")
-    styles = ("-", "--", ":", "-.")
+    markers = ("s", "o", "^", "D")
     for k, (label, rows) in enumerate(runs.items()):
+        dx = 0.06 * (k - (len(runs) - 1) / 2)  # side by side where the runs agree
         for q, colour in zip((50, 90), ("tab:blue", "tab:orange")):
             name = f"effective {q}%" + (f" ({label})" if label else "")
-            ax.plot(x, [r.effective[q] for r in rows], styles[k % 4], color=colour,
-                    marker="s", label=name)
-    ax.set_xticks(x, [r.layer for r in first])
-    ax.set(xlabel="layer", ylabel="field size (input pixels)",
-           title=title or "theoretical vs effective receptive field (centre unit)")
+            ax.plot(x + dx, [r.effective[q] for r in rows], "--" if k else "-", color=colour,
+                    marker=markers[k % 4], markerfacecolor="white" if k else colour,
+                    label=name)
+    ax.set_xticks(x, [f"layer {r.layer}" for r in first])
+    ax.set(xlabel="convolution", ylabel="field size (input pixels)",
+           title=title or "theoretical vs effective receptive field of the centre unit\n"
+                          "(effective: width of the centred square holding 50% / 90% of "
+                          "the gradient)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return finish(fig, path)
