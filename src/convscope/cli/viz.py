@@ -86,7 +86,8 @@ def register(subparsers) -> None:
         if name == "filters":
             s.add_argument("--captions", choices=["orientation", "colour", "none"],
                            default="none", help="numbers under each filter, from "
-                           "convscope.measure (default: none)")
+                           "convscope.measure, and the layer mean against 100 random "
+                           "initialisations of the layer (default: none)")
             s.add_argument("--sort", choices=["orientation", "colour", "none"],
                            default="none", help="sort filters by that number (default: "
                                                 "none)")
@@ -209,10 +210,26 @@ def _run(args) -> int:
         grid = viz.filter_grid(module.weight.data, captions=pick.get(args.captions,
                                                                      args.captions),
                                sort_by=pick.get(args.sort, args.sort))
-        viz.plot_filters(grid, out, title=f"filters of layer {layer} "
-                                          f"({'x'.join(map(str, module.weight.shape))})")
         numbers = {"layer": layer, **grid.to_dict()}
+        title = f"filters of layer {layer} ({'x'.join(map(str, module.weight.shape))})"
         line = f"{len(grid.order)} filters of layer {layer}"
+        if grid.scores and module.weight.data.ndim == 4:
+            # the trained layer against its own random initialisations (convscope.measure)
+            from .. import measure
+
+            null = measure.null_level(measure.init_factory(module), n=100, seed=0)
+            numbers["null"] = null
+            for key, level in null.items():
+                if f"{key}_mean" in numbers:
+                    mean = numbers[f"{key}_mean"]
+                    sd = (mean - level["mean"]) / level["std"] if level["std"] > 0 else 0.0
+                    short = "OS" if key.startswith("orientation") else "CO"
+                    title += (f"\nmean {short} {mean:.3f}; random initialisations "
+                              f"{level['mean']:.3f} ± {level['std']:.3f} ({sd:+.1f} sd)")
+                    line += (f"; mean {key.replace('_', ' ')} {mean:.3f} vs "
+                             f"{level['mean']:.3f} ± {level['std']:.3f} at random "
+                             f"initialisation ({sd:+.1f} sd)")
+        viz.plot_filters(grid, out, title=title)
     elif picture == "maps":
         image, label, what = run.image(args)
         maps = viz.feature_maps(model, image)

@@ -178,7 +178,7 @@ def _draw_first_layer(grid: FilterGrid, title):
     cols = max(1, math.ceil(math.sqrt(n * 1.5)))
     rows = math.ceil(n / cols)
     kh, kw = grid.tiles.shape[1:3] if grid.mode == "rgb" else grid.tiles.shape[2:4]
-    cell = 0.9 if grid.captions is None else 1.15
+    cell = 0.9 if grid.captions is None else 1.2
     bar = 0.0 if grid.mode == "rgb" else 0.9
     fig = new_figure(max(3.0, cols * 0.9 * min(2.0, max(1.0, kw / kh)) + bar), rows * cell + 0.6,
                      dpi=110)
@@ -199,6 +199,14 @@ def _draw_first_layer(grid: FilterGrid, title):
                     va="top", fontsize=6)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.8, label="weight (shared scale)")
+    legend = []
+    if "orientation_selectivity" in grid.scores and grid.captions is not None:
+        legend.append("OS: orientation selectivity (0: all orientations alike, 1: one); "
+                      "angle: preferred stripe direction (0° horizontal, 90° vertical)")
+    if "colour_opponency" in grid.scores and grid.captions is not None:
+        legend.append("CO: colour opponency (0: grey, 1: pure red-green or blue-yellow)")
+    if legend:
+        fig.supxlabel("\n".join(legend), fontsize=7)
     scale = ("colour: each filter scaled by its own max |w|, zero = grey" if grid.mode == "rgb"
              else "red > 0 > blue")
     fig.suptitle(title or f"{n} filters ({kh}x{kw}); {scale}", fontsize=10)
