@@ -91,7 +91,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(data_dir, full_run, tmp
 def test_output_files(full_run):
     out, metrics = full_run
     assert sorted(os.listdir(out)) == ["checkpoint.npz", "filters.png", "metrics.json",
-                                       "training_curves.png"]
+                                       "report.html", "training_curves.png"]
     for name in ("filters.png", "training_curves.png"):
         assert (out / name).read_bytes()[:8] == PNG
     on_disk = json.loads((out / "metrics.json").read_text())

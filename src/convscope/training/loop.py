@@ -114,7 +114,8 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
             instead; only `data` and `out` of `config` are taken (when not None).
         progress: show a tqdm bar per epoch on stderr (only when stderr is a terminal).
         resume: a checkpoint file or a run folder to go on from.
-        pictures: write training_curves.png and filters.png at the end (and on Ctrl-C).
+        pictures: write training_curves.png and filters.png at the end (and on Ctrl-C), and
+            report.html at the end (`convscope.viz.report`).
         log: called with one line per epoch and the final lines (None: silent).
 
     Returns:
@@ -215,4 +216,6 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
         raise TrainingInterrupted(ckpt_path, done, out) from None
     if pictures:
         write_pictures(out, rows, model, config)
+        from ..viz.report import write_report  # the page of the run (docs/report.md)
+        say(f"report: {write_report(out, data=config.data)}")
     return metrics
