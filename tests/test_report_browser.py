@@ -24,7 +24,7 @@ from convscope import arith
 from convscope.viz.animate import conv_animation
 from convscope.viz.animate_draw import to_html
 from convscope.viz.report import write_report
-from tiny_run import tiny_run
+from tiny_run import LIGHT, tiny_run
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SKIP_VAR = "CONVSCOPE_SKIP_BROWSER_TESTS"
@@ -78,7 +78,7 @@ def _open(driver, path):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out, _, _ = tiny_run(tmp_path_factory)
-    return write_report(out)
+    return write_report(out, **LIGHT)
 
 
 @pytest.fixture(scope="module")

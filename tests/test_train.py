@@ -81,7 +81,8 @@ def test_loss_falls_and_accuracy_beats_chance(full_run):
 
 def test_same_seed_same_numbers_other_seed_other_numbers(data_dir, full_run, tmp_path):
     _, metrics = full_run
-    again = T.train(_config(data_dir, tmp_path / "a", epochs=3), progress=False, log=None)
+    again = T.train(_config(data_dir, tmp_path / "a", epochs=3), progress=False, log=None,
+                    pictures=False)
     assert _numbers(again) == _numbers(metrics)
     other = T.train(_config(data_dir, tmp_path / "b", epochs=1, seed=1), progress=False,
                     pictures=False, log=None)
@@ -94,6 +95,9 @@ def test_output_files(full_run):
                                        "report.html", "training_curves.png"]
     for name in ("filters.png", "training_curves.png"):
         assert (out / name).read_bytes()[:8] == PNG
+    page = (out / "report.html").read_text()  # the run's page (tests/test_viz_report.py)
+    assert page.startswith("<!DOCTYPE html>")
+    assert f"{100 * metrics['final_test_accuracy']:.2f}%" in page
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics))
     assert set(on_disk) >= {"config", "model", "dataset", "epochs", "best_test_accuracy",
@@ -154,7 +158,8 @@ def test_interrupt_then_resume_equals_uninterrupted(data_dir, full_run, tmp_path
     assert ckpt.epoch == 2 and len(ckpt.metrics["epochs"]) == 2
     monkeypatch.setattr(loop, "train_epoch", real_epoch)
 
-    resumed = T.train(T.TrainConfig(), resume=str(out), progress=False, log=None)
+    resumed = T.train(T.TrainConfig(), resume=str(out), progress=False, log=None,
+                      pictures=False)
     assert _numbers(resumed) == _numbers(metrics)
     assert T.load_checkpoint(out / "checkpoint.npz").epoch == 3
 

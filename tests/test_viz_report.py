@@ -16,8 +16,8 @@ from PIL import Image
 from convscope import summary
 from convscope import train as T
 from convscope.cli import main
-from convscope.viz.report import build_report, write_report
-from tiny_run import tiny_run
+from convscope.viz.report import SECTIONS, build_report, write_report
+from tiny_run import LIGHT, tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(run):
-    return build_report(run[0])
+    return build_report(run[0], **LIGHT)
 
 
 def _sections(page):
@@ -87,7 +87,7 @@ def test_filter_numbers_and_null_level_are_shown(run, tmp_path):
                           "final": {"orientation_selectivity": 0.36},
                           "null": {"orientation_selectivity": {"mean": 0.245, "std": 0.024}}}
     (copy / "metrics.json").write_text(json.dumps(metrics))
-    section = _sections(build_report(copy))["filters"]
+    section = _sections(build_report(copy, sections=["filters"]))["filters"]
     assert "0.250" in section and "0.360" in section and "0.245 ± 0.024" in section
     assert f"{(0.36 - 0.245) / 0.024:+.1f}" in section  # +4.8 sd above the null level
     assert "colour opponency" not in section  # a grey model has no colour numbers
@@ -101,37 +101,47 @@ def test_missing_pieces_are_named_not_fatal(run, tmp_path, monkeypatch):
     sections = _sections(build_report(no_ckpt))
     for name in ("confusion", "summary", "maps", "rf", "patches", "cam"):
         assert "Not shown: no checkpoint.npz in the run folder" in sections[name], name
+    assert list(sections) == list(SECTIONS)
     assert "w-canvas" in sections["widget"] and "test accuracy" in sections["accuracy"]
     # the data set gone: the sections that need test images say so
     monkeypatch.setenv("CONVSCOPE_DATA", str(tmp_path / "nowhere"))
     copy = tmp_path / "no_data"
     shutil.copytree(out, copy)
-    sections = _sections(build_report(copy, data=str(tmp_path / "nowhere")))
+    sections = _sections(build_report(copy, data=str(tmp_path / "nowhere"),
+                                      sections=["confusion", "summary", "filters", "maps"]))
     assert "Not shown: the test set cannot be read" in sections["confusion"]
     assert "<table>" in sections["summary"]  # needs the model only
     assert 'Not shown: metrics.json has no "filters"' in sections["filters"]
-
-
-def test_train_writes_the_report(run):
-    out, _, metrics = run
-    page = open(os.path.join(out, "report.html"), encoding="utf-8").read()
-    assert page.startswith("<!DOCTYPE html>") and 'id="widget"' in page
-    assert f"{100 * metrics['final_test_accuracy']:.2f}%" in page
+    assert "Not shown: the test set cannot be read" in sections["maps"]
 
 
 def test_write_report_and_cli(run, tmp_path, capsys):
     out, _, _ = run
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(os.path.join(out, "metrics.json"), folder)  # quick: no model to run
     target = tmp_path / "r.html"
-    assert main(["report", out, "-o", str(target)]) == 0
+    assert main(["report", str(folder), "-o", str(target), "--sections", "run,widget"]) == 0
     assert f"wrote {target}" in capsys.readouterr().out
-    assert target.read_text().startswith("<!DOCTYPE html>")
-    assert write_report(out) == os.path.join(out, "report.html")
-    assert main(["report", str(tmp_path / "nothing")]) == 1
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "holds no metrics.json" in err
+    assert list(_sections(target.read_text())) == ["run", "widget"]
+    assert write_report(folder, sections=["accuracy"]) == str(folder / "report.html")
+    assert list(_sections((folder / "report.html").read_text())) == ["accuracy"]
+    for argv, pattern in ((["report", str(tmp_path / "nothing")], "holds no metrics.json"),
+                          (["report", str(folder), "--sections", "run,nope"],
+                           "unknown section\\(s\\) \\['nope'\\]"),
+                          (["report", str(folder), "--images", "0"], "images must be a "
+                                                                     "positive int")):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and re.search(pattern, err), err
 
 
 def test_broken_metrics_json_is_named(tmp_path, capsys):
     (tmp_path / "metrics.json").write_text("{not json")
     assert main(["report", str(tmp_path)]) == 1
     assert "is not valid JSON" in capsys.readouterr().err
+
+
+def test_cli_lists_the_sections_the_report_has():
+    from convscope.cli.report import SECTION_IDS
+    assert list(SECTION_IDS) == list(SECTIONS)

@@ -7,6 +7,7 @@ from convscope import train as T
 from convscope.data import write_idx
 
 N_TRAIN, N_TEST = 192, 64
+LIGHT = dict(images=1, erf_images=4, patch_images=32)  # every section, on few images
 
 
 def synthetic_fashion(folder, seed: int = 0) -> str:
@@ -23,11 +24,12 @@ def synthetic_fashion(folder, seed: int = 0) -> str:
 
 
 def tiny_run(tmp_path_factory, **changes):
-    """Train 2 epochs of a narrow model; return (run folder, data folder, metrics)."""
+    """Train 2 epochs of a narrow model (without pictures and report: the tests build the
+    report themselves); return (run folder, data folder, metrics)."""
     data = synthetic_fashion(tmp_path_factory.mktemp("data"))
     out = tmp_path_factory.mktemp("run") / "run"
     settings = dict(data=data, out=str(out), widths=(4, 8, 8), epochs=2, batch_size=32,
                     lr=0.05, eval_batch_size=64)
     settings.update(changes)
-    metrics = T.train(T.TrainConfig(**settings), progress=False, log=None)
+    metrics = T.train(T.TrainConfig(**settings), progress=False, pictures=False, log=None)
     return str(out), data, metrics

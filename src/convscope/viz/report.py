@@ -39,12 +39,9 @@ import numpy as np
 from ..io import atomic_write_text
 from .report_widget import WIDGET_HTML
 
-__all__ = ["REPORT_NAME", "build_report", "write_report"]
+__all__ = ["REPORT_NAME", "SECTIONS", "build_report", "write_report"]
 
 REPORT_NAME = "report.html"
-_SHOWN_IMAGES = 3        # test images for the feature maps and the class-activation strips
-_PATCH_IMAGES = 2000     # test images searched for top patches
-_ERF_IMAGES = 64         # inputs averaged for the effective receptive fields
 
 
 @dataclass
@@ -61,6 +58,9 @@ class _Run:
     x_test: np.ndarray | None = None   # normalised as the model wants
     y_test: np.ndarray | None = None
     missing: dict = field(default_factory=dict)  # what -> why it is missing
+    images: int = 3          # test images for the feature maps and the class-activation strips
+    erf_images: int = 64     # inputs averaged for the effective receptive fields
+    patch_images: int = 2000  # test images searched for top patches
 
 
 def _load_run(run_dir: str, data: str | None) -> _Run:
@@ -313,9 +313,9 @@ def _section_maps(run: _Run):
         None if maps else "this version has no convscope.viz.maps")
     if reason:
         return "maps", title, _missing(reason)
-    parts = [f"<p>What each convolution layer computes from {_SHOWN_IMAGES} test images "
+    parts = [f"<p>What each convolution layer computes from {run.images} test image(s) "
              f"(the first channels of each layer).</p>"]
-    for i in range(min(_SHOWN_IMAGES, len(run.x_test))):
+    for i in range(min(run.images, len(run.x_test))):
         fm = maps.feature_maps(run.model, run.x_test[i])
         label = run.classes[int(run.y_test[i])] if run.classes else int(run.y_test[i])
         parts.append(_img(_png(maps.plot_feature_maps, fm, title=f"test image {i}: {label}"),
@@ -330,7 +330,7 @@ def _section_rf(run: _Run):
         None if rf else "this version has no convscope.viz.rf")
     if reason:
         return "rf", title, _missing(reason)
-    inputs = run.x_test[:_ERF_IMAGES]
+    inputs = run.x_test[:run.erf_images]
     sizes = {"initial": rf.receptive_field_sizes(run.initial, inputs),
              "trained": rf.receptive_field_sizes(run.model, inputs)}
     rows = [(t.layer, t.theoretical_size, *(v.effective.get(q, "-") for q in (50, 90, 99)
@@ -354,7 +354,7 @@ def _section_patches(run: _Run):
         None if patches else "this version has no convscope.viz.patches")
     if reason:
         return "patches", title, _missing(reason)
-    n = min(_PATCH_IMAGES, len(run.x_test))
+    n = min(run.patch_images, len(run.x_test))
     top = patches.top_patches(run.model, run.x_test[:n], channel=0, k=9,
                               labels=run.y_test[:n], classes=run.classes or None)
     text = (f"<p>The 9 of {n} test images that excite channel {top.channel} of layer "
@@ -371,9 +371,10 @@ def _section_cam(run: _Run):
         None if cam else "this version has no convscope.viz.cam")
     if reason:
         return "cam", title, _missing(reason)
-    parts = ["<p>Where each layer's evidence for the predicted class sits, for a few test "
-             "images: early layers are sharp but weak on meaning, late ones coarse.</p>"]
-    for i in range(min(_SHOWN_IMAGES, len(run.x_test))):
+    parts = ["<p>Where each layer's evidence for the predicted class sits (Grad-CAM, "
+             "Selvaraju et al. 2017), layer by layer, so that you can see which layer "
+             "localises it.</p>"]
+    for i in range(min(run.images, len(run.x_test))):
         cams = cam.grad_cam_layers(run.model, run.x_test[i])
         parts.append(_img(_png(cam.plot_grad_cam_layers, cams, classes=list(run.classes)
                                or None, title=f"test image {i}"),
@@ -388,9 +389,10 @@ def _section_widget(run: _Run):
     return "widget", "Convolution arithmetic, live", text + WIDGET_HTML
 
 
-SECTIONS = (_section_run, _section_accuracy, _section_confusion, _section_summary,
-            _section_filters, _section_maps, _section_rf, _section_patches, _section_cam,
-            _section_widget)
+SECTIONS = {"run": _section_run, "accuracy": _section_accuracy,
+            "confusion": _section_confusion, "summary": _section_summary,
+            "filters": _section_filters, "maps": _section_maps, "rf": _section_rf,
+            "patches": _section_patches, "cam": _section_cam, "widget": _section_widget}
 
 _STYLE = """
 body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:0;color:#222;background:#fff}
@@ -417,17 +419,34 @@ canvas{border:1px solid #ddd}
 """
 
 
-def build_report(run_dir, *, data: str | None = None) -> str:
+def build_report(run_dir, *, data: str | None = None, sections=None, images: int = 3,
+                 erf_images: int = 64, patch_images: int = 2000) -> str:
     """The HTML of the report of the run in `run_dir` (see the module docstring).
 
     Args:
         run_dir: a folder written by `convscope train` (metrics.json, checkpoint.npz).
         data: where the data set is, when not where the run found it.
+        sections: the ids of the sections to include, in page order (default: all of
+            `SECTIONS`: run, accuracy, confusion, summary, filters, maps, rf, patches, cam,
+            widget).
+        images: test images shown as feature maps and Grad-CAM strips (default 3).
+        erf_images: test images averaged for the effective receptive fields (default 64).
+        patch_images: test images searched for the top patches (default 2000).
 
     Raises FileNotFoundError when the folder holds no metrics.json.
     """
+    names = list(SECTIONS) if sections is None else list(sections)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        raise ValueError(f"build_report: unknown section(s) {unknown}; choose from "
+                         f"{', '.join(SECTIONS)}")
+    for arg, value in (("images", images), ("erf_images", erf_images),
+                       ("patch_images", patch_images)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"build_report: {arg} must be a positive int, got {arg}={value!r}")
     run = _load_run(os.fspath(run_dir), data)
-    sections = [section(run) for section in SECTIONS]
+    run.images, run.erf_images, run.patch_images = images, erf_images, patch_images
+    sections = [SECTIONS[name](run) for name in names]
     m = run.metrics
     nav = "".join(f'<a href="#{sid}">{_e(title)}</a>' for sid, title, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{_e(title)}</h2>{content}</section>'
@@ -443,10 +462,10 @@ def build_report(run_dir, *, data: str | None = None) -> str:
             f"<nav>{nav}</nav><main>{body}</main></body></html>\n")
 
 
-def write_report(run_dir, out=None, *, data: str | None = None) -> str:
+def write_report(run_dir, out=None, **options) -> str:
     """Write the report of `run_dir` to `out` (default RUN_DIR/report.html), atomically;
-    return its path."""
+    return its path. `options` go to `build_report` (data, sections, images, ...)."""
     path = os.fspath(out) if out is not None else os.path.join(os.fspath(run_dir),
                                                                REPORT_NAME)
-    atomic_write_text(path, build_report(run_dir, data=data))
+    atomic_write_text(path, build_report(run_dir, **options))
     return path
