@@ -22,7 +22,7 @@ from PIL import Image
 
 from convscope import arith
 from convscope.viz.animate import conv_animation
-from convscope.viz.animate_draw import to_html
+from convscope.viz.animate_draw import to_html, to_svg
 from convscope.viz.report import write_report
 from tiny_run import LIGHT, tiny_run
 
@@ -185,3 +185,18 @@ def test_animation_page_plays_in_the_browser(browser, tmp_path):
         "return Array.from(document.querySelectorAll('g.frame')).findIndex("
         "g => g.getAttribute('display') === 'inline')")
     assert after == (shown.index("inline") + 1) % len(shown)
+
+
+def test_animated_svg_plays_by_itself(browser, tmp_path):
+    anim = conv_animation((4,), 2, stride=2)
+    path = tmp_path / "conv.svg"
+    path.write_text(to_svg(anim, frame_ms=300))
+    console, requests = _open(browser, path)
+    assert console == [] and all(u.startswith("file://") for u in requests)
+    visible = ("return Array.from(document.querySelectorAll('g.frame')).map("
+               "g => getComputedStyle(g).display !== 'none')")
+    first = browser.execute_script(visible)
+    assert len(first) == len(anim.frames) and first.count(True) == 1
+    browser.execute_async_script("setTimeout(arguments[0], 1400)")  # past the held first frame
+    later = browser.execute_script(visible)
+    assert later.count(True) == 1 and later.index(True) != first.index(True)

@@ -48,7 +48,7 @@ WIDGET_HTML = """
 <th>dropped</th><th>receptive field</th><th>jump</th></tr></thead>
 <tbody id="w-layers"></tbody></table>
 </div>
-<canvas id="w-canvas" width="760" height="330"></canvas>
+<canvas id="w-canvas" width="760" height="300"></canvas>
 </div>
 <script>
 (function () {
@@ -105,10 +105,11 @@ WIDGET_HTML = """
 
   function draw(res) {
     var canvas = document.getElementById("w-canvas"), g = canvas.getContext("2d");
-    g.fillStyle = "#ffffff"; g.fillRect(0, 0, canvas.width, canvas.height);
     var W = value("W"), K = value("K"), P = value("P"), S = value("S"), D = value("D");
     var n = W + 2 * P, cell = Math.max(6, Math.min(26, Math.floor(300 / n)));
-    var x0 = 12, y0 = 28;
+    var x0 = 12, y0 = 28, need = y0 + n * cell + 30;
+    if (canvas.height !== need) { canvas.height = need; }  // resizing clears it
+    g.fillStyle = "#ffffff"; g.fillRect(0, 0, canvas.width, canvas.height);
     g.font = "13px sans-serif"; g.fillStyle = "#222";
     g.fillText("layer 1: input " + W + "x" + W + " padded to " + n + "x" + n, x0, 16);
     if (!res.layers.length) {
@@ -149,8 +150,9 @@ WIDGET_HTML = """
       }
     }
     g.fillStyle = "#222";
-    g.fillText("red: rows and columns no window reaches (" + first.dropped +
-               " of them input)", x0, Math.min(canvas.height - 6, y0 + n * cell + 18));
+    g.fillText(lastCovered < n ? "red: the last " + (n - lastCovered) + " row(s) and " +
+               "column(s) no window reaches (" + first.dropped + " of them input)" :
+               "every row and column is reached", x0, y0 + n * cell + 18);
   }
 
   function tick() {
