@@ -111,8 +111,8 @@ def conv_layers(model) -> list[tuple[str, object]]:
 
 def block_outputs(model, input_shape) -> list[str]:
     """For each convolution, the last leaf module of its block: the last module that runs
-    before the next convolution and still gives maps (e.g. the ReLU after conv -> pool ->
-    BatchNorm -> ReLU). Grad-CAM reads these: after normalisation and ReLU a channel's sign
+    before the next convolution and still gives maps larger than 1 pixel (e.g. the ReLU
+    after conv -> pool -> BatchNorm -> ReLU; not a global average pool). Grad-CAM reads these: after normalisation and ReLU a channel's sign
     means what it says, while a raw convolution output carries BatchNorm's offset."""
     from ..summary import summary
 
@@ -124,7 +124,8 @@ def block_outputs(model, input_shape) -> list[str]:
             if current is not None:
                 ends.append(current)
             current = r.name
-        elif current is not None and len(r.output_shape) == len(input_shape):
+        elif (current is not None and len(r.output_shape) == len(input_shape)
+              and max(r.output_shape[1:]) > 1):
             current = r.name
         elif current is not None:  # Flatten and after: the last block ended
             ends.append(current)
