@@ -120,3 +120,19 @@ def test_help(picture, capsys):
     options = [line for line in text.split("\n  -")[1:] if not line.startswith("h, --help")]
     for option in options:
         assert "default" in option, option
+
+
+def test_filters_with_measures(run_dir, tmp_path, capsys):
+    from convscope import measure
+    from convscope.training import load_checkpoint, model_from_checkpoint
+
+    assert cli.main(["viz", "filters", run_dir, "--captions", "orientation", "--sort",
+                     "orientation", "--json", "-o", str(tmp_path / "f.png")]) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    weight = model_from_checkpoint(load_checkpoint(run_dir))[0].weight.data
+    selectivity = measure.orientation_selectivity(weight)
+    assert numbers["orientation_selectivity_mean"] == pytest.approx(selectivity.mean(),
+                                                                     abs=1e-4)
+    assert numbers["filters"] == list(np.argsort(-selectivity, kind="stable"))
+    null = numbers["null"]["orientation_selectivity"]
+    assert 0 < null["std"] < null["mean"] < 1
