@@ -41,6 +41,32 @@ def test_cifar_cnn_parameter_count():
     assert models.cifar_cnn_parameters(widths=widths) == expected
 
 
+def test_cifar_cnn_with_a_larger_first_kernel():
+    model = models.cifar_cnn(widths=(8, 16), blocks_per_stage=1, first_kernel_size=5,
+                             num_classes=8, rng=_rng())
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    assert [c.kernel_size for c in convs] == [(5, 5), (3, 3)]
+    assert [c.padding for c in convs] == [(2, 2), (1, 1)]
+    expected = _conv_bn(3, 8, 25) + _conv_bn(8, 16, 9) + (16 + 1) * 8
+    assert models.count_parameters(model) == expected
+    assert models.cifar_cnn_parameters(num_classes=8, widths=(8, 16), blocks_per_stage=1,
+                                       first_kernel_size=5) == expected
+    assert model(np.zeros((2, 3, 32, 32), np.float32)).shape == (2, 8)  # 'same' first layer
+    with pytest.raises(ValueError, match="cifar_cnn: first_kernel_size=4 must be odd"):
+        models.cifar_cnn(first_kernel_size=4)
+
+
+def test_photo_cnn_is_the_light_cifar_cnn():
+    expected = (_conv_bn(3, 32, 25) + _conv_bn(32, 64, 9) + _conv_bn(64, 128, 9)
+                + (128 + 1) * 8)
+    model = models.photo_cnn(rng=_rng())
+    assert models.count_parameters(model) == models.photo_cnn_parameters() == expected
+    twin = models.cifar_cnn(num_classes=8, widths=(32, 64, 128), blocks_per_stage=1,
+                            first_kernel_size=5, rng=_rng())
+    for (name, a), (_, b) in zip(model.state_dict().items(), twin.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 def test_signal_cnn_parameter_count():
     # L = 100 -> 100 (stride 1) -> 50 -> 25 (K3 P1 S2)
     expected = _conv_bn(2, 16, 3) + _conv_bn(16, 32, 3) + _conv_bn(32, 64, 3) + (64 * 25 + 1) * 4
@@ -83,10 +109,11 @@ def test_same_rng_same_weights():
 
 
 def test_registry_and_dataset_choice():
-    assert set(models.MODELS) == {"fashion_cnn", "cifar_cnn", "signal_cnn"}
+    assert set(models.MODELS) == {"fashion_cnn", "cifar_cnn", "photo_cnn", "signal_cnn"}
     assert models.model_for_dataset("fashion-mnist") == "fashion_cnn"
     assert models.model_for_dataset("mnist") == "fashion_cnn"
     assert models.model_for_dataset("cifar10") == "cifar_cnn"
+    assert models.model_for_dataset("photo-patches") == "photo_cnn"
     model = models.build_model("fashion_cnn", widths=[4, 8], rng=_rng())
     assert models.count_parameters(model) == models.fashion_cnn_parameters(widths=(4, 8))
 

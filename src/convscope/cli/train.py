@@ -70,7 +70,7 @@ def register(subparsers) -> None:
     _option(p, "--crop-padding", "crop_padding", "random crops after padding by this many "
             "pixels; 0 for none", type=int)
     _option(p, "--model", "model", "model (default: the data set's)",
-            choices=["fashion_cnn", "cifar_cnn"])
+            choices=["fashion_cnn", "cifar_cnn", "photo_cnn"])
     _option(p, "--widths", "widths", "channel widths of the model, e.g. 32,64,128 (default: "
             "the model's)", type=_widths)
     _option(p, "--seed", "seed", "seed of the weights, data order and augmentation", type=int)

@@ -20,6 +20,7 @@ from .datasets import (
     ENV_VAR,
     FASHION_MNIST_CLASSES,
     MNIST_CLASSES,
+    PHOTO_CLASSES,
     DatasetInfo,
     dataset_info,
     find_dataset_dir,
@@ -27,6 +28,7 @@ from .datasets import (
 )
 from .idx import load_mnist_like, read_idx, write_idx
 from .loader import DataLoader
+from .photos import load_photo_patches
 from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "MNIST_CLASSES",
     "Normalize",
+    "PHOTO_CLASSES",
     "RandomCrop",
     "RandomHorizontalFlip",
     "dataset_info",
@@ -49,6 +52,7 @@ __all__ = [
     "load_cifar100",
     "load_dataset",
     "load_mnist_like",
+    "load_photo_patches",
     "parse_cifar_records",
     "read_idx",
     "write_idx",

@@ -1,6 +1,8 @@
 """Named data sets: where to find them, how to load them, their classes and statistics.
 
-Supported: 'fashion-mnist', 'mnist', 'cifar10', 'cifar100'. convscope downloads nothing;
+Supported: 'fashion-mnist', 'mnist', 'cifar10', 'cifar100', and the built-in 'photo-patches'
+(32x32 patches of eight colour photographs shipped in scikit-image's wheel; see
+`convscope.data.photos`; it needs no folder). convscope downloads nothing; for the others
 `find_dataset_dir` looks, in this order, in
 
 1. the `data` argument (the CLI's ``--data DIR``): if given, only there;
@@ -23,8 +25,10 @@ from .._args import check_path
 from .cifar import SPECS as _CIFAR_SPECS
 from .cifar import load_cifar10, load_cifar100
 from .idx import load_mnist_like, mnist_file
+from .photos import PHOTO_CLASSES, load_photo_patches
 
 __all__ = [
+    "BUILTIN",
     "CIFAR100_CLASSES",
     "CIFAR10_CLASSES",
     "DATASETS",
@@ -33,6 +37,7 @@ __all__ = [
     "ENV_VAR",
     "FASHION_MNIST_CLASSES",
     "MNIST_CLASSES",
+    "PHOTO_CLASSES",
     "dataset_info",
     "find_dataset_dir",
     "load_dataset",
@@ -95,7 +100,13 @@ DATASETS = {
     "cifar100": DatasetInfo("cifar100", (3, 32, 32), CIFAR100_CLASSES,
                             (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
                             ("cifar100", "cifar-100")),
+    # built in: no folder; mean and std over the 8000 training patches
+    "photo-patches": DatasetInfo("photo-patches", (3, 32, 32), PHOTO_CLASSES,
+                                 (0.5205, 0.3597, 0.3081), (0.3012, 0.2301, 0.2270), ()),
 }
+
+#: Data sets that come with the code (no folder to find, no --data).
+BUILTIN = ("photo-patches",)
 
 _HOW_TO_GET = {
     "fashion-mnist": "install it with `apt-get install dataset-fashion-mnist`, or download "
@@ -113,7 +124,7 @@ _HOW_TO_GET = {
 
 
 def dataset_info(name: str) -> DatasetInfo:
-    """The `DatasetInfo` of `name` ('fashion-mnist', 'mnist', 'cifar10' or 'cifar100')."""
+    """The `DatasetInfo` of `name` (a key of `DATASETS`)."""
     if not isinstance(name, str):
         raise TypeError(f"dataset_info: name must be a str, got {type(name).__name__} "
                         f"{name!r:.40}; known: {', '.join(DATASETS)}")
@@ -153,6 +164,9 @@ def find_dataset_dir(name: str, data: str | os.PathLike | None = None) -> str:
     """
     who = "find_dataset_dir"
     info = dataset_info(name)
+    if name in BUILTIN:
+        raise ValueError(f"{who}: data set {name!r} is built in (made from scikit-image's "
+                         f"photos); it has no folder")
     looked = []
     if data is not None:
         sources = [("--data", _candidates(name, check_path(data, func=who, arg="data")))]
@@ -179,12 +193,14 @@ def load_dataset(name: str, train: bool,
     """Load a named data set as float32 images in [0, 1] and int64 labels.
 
     Args:
-        name: 'fashion-mnist', 'mnist', 'cifar10' or 'cifar100' (fine labels).
+        name: 'fashion-mnist', 'mnist', 'cifar10', 'cifar100' (fine labels) or
+            'photo-patches' (built in, see `convscope.data.photos`).
         train: the training split (True) or the test split (False).
-        data: folder to look in (see `find_dataset_dir`).
+        data: folder to look in (see `find_dataset_dir`); must be None for 'photo-patches'.
 
     Returns:
-        ``(x, y)``: x float32 of shape (N, C, H, W) (C = 1 for the MNISTs, 3 for CIFAR),
+        ``(x, y)``: x float32 of shape (N, C, H, W) (C = 1 for the MNISTs, 3 for CIFAR and
+        the photo patches),
         y int64 of shape (N,).
 
     Example (where Fashion-MNIST is installed):
@@ -195,6 +211,11 @@ def load_dataset(name: str, train: bool,
     dataset_info(name)  # an unknown name gets its error here
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"load_dataset: train must be a bool, got {train!r}")
+    if name in BUILTIN:
+        if data is not None:
+            raise ValueError(f"load_dataset: data set {name!r} is built in and takes no "
+                             f"folder, got data={data!r}")
+        return load_photo_patches(bool(train))
     if data is not None:
         check_path(data, func="load_dataset", arg="data")
     root = find_dataset_dir(name, data)
