@@ -89,7 +89,7 @@ def test_photo_patches_is_built_in():
 
 @pytest.mark.parametrize("kwargs, exc, pattern", [
     ({"train": 1}, TypeError, "load_photo_patches: train must be a bool"),
-    ({"train": True, "per_photo": 0}, ValueError, "load_photo_patches: per_photo=0 must be >= 1"),
+    ({"train": True, "per_photo": 0}, ValueError, "load_photo_patches: per_photo must be positive, got per_photo=0"),
     ({"train": True, "per_photo": 2.5}, TypeError, "per_photo must be an int"),
     ({"train": True, "patch_size": 65}, ValueError, "patch_size=65 must be <= 64"),
 ])

@@ -109,6 +109,15 @@ def test_output_files(full_run):
     assert on_disk["dataset"]["classes"][0] == "T-shirt/top"
 
 
+def test_grey_run_records_orientation_only(full_run):
+    """One input channel: metrics["filters"] holds orientation selectivity, no colour."""
+    _, metrics = full_run
+    record = metrics["filters"]
+    assert set(record) == {"init", "final", "null"}
+    assert set(record["final"]) == set(record["null"]) == {"orientation_selectivity"}
+    assert set(record["null"]["orientation_selectivity"]) == {"mean", "std"}
+
+
 def test_checkpoint_is_pickle_free_npz_with_everything(full_run):
     out, _ = full_run
     with np.load(out / "checkpoint.npz", allow_pickle=False) as z:

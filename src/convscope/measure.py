@@ -58,10 +58,11 @@ Example:
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from ._args import check_int
 
 __all__ = ["colour_opponency", "filter_stats", "first_conv_weight", "grating_energy",
            "init_factory", "null_level", "orientation_selectivity", "preferred_orientation"]
@@ -97,12 +98,8 @@ def _default_wavelengths(kh: int, kw: int) -> np.ndarray:
 
 
 def _check_design(func: str, orientations, wavelengths, kh: int, kw: int):
-    if isinstance(orientations, bool) or not isinstance(orientations, numbers.Integral):
-        raise TypeError(f"{func}: orientations must be an int, got "
-                        f"orientations={orientations!r}")
-    if orientations < 12:
-        raise ValueError(f"{func}: orientations={orientations} must be >= 12 (Ringach et "
-                         f"al. sample orientation at 12 or more angles)")
+    # Ringach et al. sample orientation at 12 or more angles
+    orientations = check_int(orientations, func=func, arg="orientations", minimum=12)
     if wavelengths is None:
         return int(orientations), _default_wavelengths(kh, kw)
     lam = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
@@ -328,14 +325,11 @@ def null_level(model_factory: Callable[[np.random.Generator], object], n: int = 
     if not callable(model_factory):
         raise TypeError(f"{func}: model_factory must be callable (rng -> model or weight), "
                         f"got {type(model_factory).__name__}")
-    for name, value, minimum in (("n", n, 2), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{func}: {name} must be an int, got {name}={value!r}")
-        if value < minimum:
-            raise ValueError(f"{func}: {name}={value} must be >= {minimum}")
+    n = check_int(n, func=func, arg="n", minimum=2)
+    seed = check_int(seed, func=func, arg="seed", minimum=0)
     rows: list[dict[str, float]] = []
     for i in range(n):
-        made = model_factory(np.random.default_rng(int(seed) + i))
+        made = model_factory(np.random.default_rng(seed + i))
         weight = first_conv_weight(made)
         if weight is None:
             raise ValueError(f"{func}: model_factory returned {type(made).__name__}, which "

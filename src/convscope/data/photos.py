@@ -33,9 +33,9 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from .._args import check_int
 
 __all__ = ["PHOTO_CLASSES", "PATCH_SEED", "PATCH_SIZE", "TEST_PER_PHOTO", "TRAIN_PER_PHOTO",
            "load_photo_patches", "photo_split", "photos"]
@@ -104,14 +104,6 @@ def photo_split(width: int) -> int:
     return width - int(round(TEST_FRACTION * width))
 
 
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"load_photo_patches: {name} must be an int, got {name}={value!r}")
-    if value < 1:
-        raise ValueError(f"load_photo_patches: {name}={value} must be >= 1")
-    return int(value)
-
-
 def load_photo_patches(train: bool, per_photo: int | None = None,
                        patch_size: int = PATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Patches of the eight photos and the index of the photo each comes from.
@@ -131,8 +123,8 @@ def load_photo_patches(train: bool, per_photo: int | None = None,
         raise TypeError(f"load_photo_patches: train must be a bool, got {train!r}")
     if per_photo is None:
         per_photo = TRAIN_PER_PHOTO if train else TEST_PER_PHOTO
-    per_photo = _check_count("per_photo", per_photo)
-    size = _check_count("patch_size", patch_size)
+    per_photo = check_int(per_photo, func="load_photo_patches", arg="per_photo")
+    size = check_int(patch_size, func="load_photo_patches", arg="patch_size")
     if size > 64:
         raise ValueError(f"load_photo_patches: patch_size={size} must be <= 64 (the narrowest "
                          f"held-out band is 64 pixels wide)")

@@ -19,6 +19,7 @@ from .build import build_model, load_data, make_loaders, make_optimizer
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, restore_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .evaluate import evaluate
+from .filters import filters_line, final_filters, initial_filters
 from .pictures import write_pictures
 
 __all__ = ["METRICS_NAME", "TrainingInterrupted", "train", "train_epoch", "progress_bar",
@@ -156,6 +157,9 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
                     "train_images": int(len(x_train)), "test_images": int(len(x_test))},
         "epochs": [],
     }
+    filters = initial_filters(model, config.seed)  # before a resume loads the trained weights
+    if filters is not None:
+        metrics["filters"] = filters
     start_epoch = 0
     if ckpt is not None:
         restore_checkpoint(ckpt, model, optimizer, scheduler, train_loader)
@@ -200,6 +204,8 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
                 "lr": float(optimizer.param_groups[0]["lr"]),
             })
             metrics.update(metrics_summary(rows), finished=epoch == config.epochs)
+            if epoch == config.epochs:
+                final_filters(filters, model)
             checkpoint(epoch)
             say(f"epoch {epoch}/{config.epochs}: train loss {train_loss:.4f} acc "
                 f"{100 * train_acc:.2f}% | test loss {test_loss:.4f} acc {100 * test_acc:.2f}%"
@@ -214,6 +220,11 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
         print(f"\ninterrupted during epoch {epoch}; the checkpoint of epoch {done} is in "
               f"{ckpt_path}\ngo on with: convscope train --resume {out}", file=sys.stderr)
         raise TrainingInterrupted(ckpt_path, done, out) from None
+    if filters is not None and "final" not in filters:  # resumed after the last epoch
+        final_filters(filters, model)
+    line = filters_line(filters)
+    if line:
+        say(line)
     if pictures:
         write_pictures(out, rows, model, config)
         from ..viz.report import write_report  # the page of the run (docs/report.md)
