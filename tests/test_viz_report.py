@@ -107,6 +107,10 @@ def test_missing_pieces_are_named_not_fatal(run, tmp_path, monkeypatch):
     monkeypatch.setenv("CONVSCOPE_DATA", str(tmp_path / "nowhere"))
     copy = tmp_path / "no_data"
     shutil.copytree(out, copy)
+    # training writes "filters" now; without it the section says so
+    metrics = json.loads((copy / "metrics.json").read_text())
+    assert set(metrics.pop("filters")) == {"init", "final", "null"}
+    (copy / "metrics.json").write_text(json.dumps(metrics))
     sections = _sections(build_report(copy, data=str(tmp_path / "nowhere"),
                                       sections=["confusion", "summary", "filters", "maps"]))
     assert "Not shown: the test set cannot be read" in sections["confusion"]
