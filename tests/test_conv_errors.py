@@ -81,7 +81,50 @@ ERRORS = [
     (lambda: F.pad(x2, (-1, 0), mode="replicate"), ValueError,
      r"pad: mode='replicate' needs non-negative pad"),
     (lambda: F.pad(x2, (1.5, 0)), TypeError, r"pad: pad must be a tuple of ints"),
+    (lambda: F.pad(x2, (1, 1), mode=np.zeros(0)), ValueError, r"pad: mode must be one of"),
+    (lambda: F.conv2d(None, w2), TypeError,
+     r"conv2d: input must be an array or a Tensor, got None"),
+    (lambda: F.conv2d(x2, None), TypeError, r"conv2d: weight must be an array or a Tensor"),
+    (lambda: F.conv2d(np.full(x2.shape, "a"), w2), TypeError,
+     r"conv2d: input must hold numbers \(bool, int or float\), got dtype <U1"),
+    (lambda: F.conv2d(x2, w2, padding=2**63), ValueError,
+     r"conv2d: the padded input would have shape \(2, 4, \d+, \d+\), too large to allocate"),
+    (lambda: F.conv_transpose2d(x2, np.zeros((4, 2, 3, 3), np.float32), stride=2**62),
+     ValueError, r"conv_transpose2d: the output would have shape .* too large to allocate"),
+    (lambda: F.adaptive_avg_pool2d(x2, 2**62), ValueError,
+     r"adaptive_avg_pool2d: the output would have shape .* too large"),
+    (lambda: F.avg_pool2d(x2, 2, count_include_pad="no"), TypeError,
+     r"avg_pool2d: count_include_pad must be a bool"),
+    (lambda: F.relu(None), TypeError, r"relu: input must be an array or a Tensor, got None"),
+    (lambda: F.linear(x2, None), TypeError, r"linear: weight must be an array or a Tensor"),
+    (lambda: F.gelu(x2, approximate=np.zeros(0)), TypeError,
+     r"gelu: approximate must be 'none' or 'tanh'"),
+    (lambda: F.batch_norm(x2, [0.0] * 4, [1.0] * 4, training=True), TypeError,
+     r"batch_norm: running_mean must be a float array, a Tensor or None"),
+    (lambda: F.batch_norm(x2, None, None, training=True, momentum="a"), TypeError,
+     r"batch_norm: momentum must be a real number"),
+    (lambda: F.batch_norm(x2, None, None, training=np.zeros(0)), TypeError,
+     r"batch_norm: training must be a bool"),
+    (lambda: F.dropout(x2, training="yes"), TypeError, r"dropout: training must be a bool"),
+    (lambda: F.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), ignore_index=[]), TypeError,
+     r"cross_entropy: ignore_index must be an int"),
+    (lambda: F.mse_loss(x2, x2, reduction=np.zeros(0)), ValueError,
+     r"mse_loss: reduction must be one of"),
 ]
+
+
+@pytest.mark.parametrize("name", ["conv2d", "max_pool2d", "avg_pool2d"])
+def test_a_stride_too_large_to_slice_gives_the_one_window_like_torch(name):
+    """A stride past the input (here 2**63 - 1, which NumPy cannot slice with) gives one
+    window per axis: the same as any stride past it (PyTorch's pooling stops at int32)."""
+    torch = pytest.importorskip("torch")
+    args = (w2,) if name == "conv2d" else (3,)
+    ours = getattr(F, name)(x2, *args, stride=2**63 - 1)
+    theirs = getattr(torch.nn.functional, name)(
+        torch.from_numpy(x2), *(torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+                                for a in args), stride=1000)
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-6)
+    assert ours.shape[2:] == (1, 1)
 
 
 @pytest.mark.parametrize("call,exc,pattern", ERRORS, ids=[e[2][:40] for e in ERRORS])

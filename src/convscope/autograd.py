@@ -533,6 +533,9 @@ class Tensor:
         except ValueError as exc:  # a zero slice step
             raise ValueError(f"getitem: index {index!r:.80} on a tensor of shape {shape}: "
                              f"{exc}") from None
+        except OverflowError:
+            raise IndexError(f"getitem: index {index!r:.80} is out of bounds for a tensor of "
+                             f"shape {shape}") from None
         except IndexError as exc:
             # Out of range stays an IndexError (Python's rule, which iteration relies on);
             # an index of the wrong kind is a TypeError

@@ -70,7 +70,7 @@ class Normalize:
     def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]):
         mean, std = (_floats("Normalize", name, v) for name, v in (("mean", mean),
                                                                    ("std", std)))
-        if mean.ndim != 1 or std.ndim != 1:
+        if mean.ndim != 1 or std.ndim != 1 or not mean.size or not std.size:
             raise ValueError(f"Normalize: mean and std must be numbers or flat sequences, got "
                              f"shapes {mean.shape} and {std.shape}")
         if not np.all(np.isfinite(mean)):

@@ -3,6 +3,8 @@ arguments and the stable log-softmax of an array (an internal helper module)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _args
@@ -13,6 +15,19 @@ def float_input(value, func, arg="input"):
     x = _array(value, func, arg)
     _args.check_float(func, **{arg: x})
     return x
+
+
+def check_shape(func, what, shape, dtype):
+    """Refuse an array NumPy cannot even describe (more than 2**63 bytes), by name."""
+    if math.prod(shape) * np.dtype(dtype).itemsize >= 2**63 or any(s >= 2**63 for s in shape):
+        raise ValueError(f"{func}: the {what} would have shape {tuple(shape)}, too large to "
+                         f"allocate")
+
+
+def window_stride(stride, sizes, spans):
+    """The stride of windows, capped where only one window fits: the same windows, and no
+    slice step NumPy cannot hold (a stride of 2**63 is a valid argument)."""
+    return tuple(min(s, max(size - span, 0) + 1) for s, size, span in zip(stride, sizes, spans))
 
 
 def unary(input, out, grad_fn, op):
@@ -31,5 +46,7 @@ def check_dim(func, dim, ndim):
 
 def log_softmax_array(x, dim):
     """log(softmax(x)) along `dim`, computed stably on a NumPy array."""
+    if x.size == 0:  # nothing to normalise (PyTorch returns the empty input)
+        return x.copy()
     shifted = x - x.max(axis=dim, keepdims=True)  # the max shift makes exp safe
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))

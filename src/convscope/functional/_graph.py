@@ -12,19 +12,26 @@ import numpy as np
 from ..autograd import Tensor, is_grad_enabled
 
 
-def _array(value, func: str, arg: str):
-    """The NumPy array behind an argument (None stays None)."""
+def _array(value, func: str, arg: str, optional: bool = False):
+    """The NumPy array of numbers behind an argument; None stays None when `optional`."""
     if value is None:
-        return None
+        if optional:
+            return None
+        raise TypeError(f"{func}: {arg} must be an array or a Tensor, got None")
     if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, np.ndarray):
-        return value
-    try:
-        return np.asarray(value)
-    except Exception as exc:  # noqa: BLE001 - reported with the argument's name
-        raise TypeError(f"{func}: {arg} must be an array or a Tensor, got "
-                        f"{type(value).__name__}") from exc
+        arr = value.data
+    elif isinstance(value, np.ndarray):
+        arr = value
+    else:
+        try:
+            arr = np.asarray(value)
+        except Exception as exc:  # noqa: BLE001 - reported with the argument's name
+            raise TypeError(f"{func}: {arg} must be an array or a Tensor, got "
+                            f"{type(value).__name__}") from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{func}: {arg} must hold numbers (bool, int or float), got dtype "
+                        f"{arr.dtype} (from {type(value).__name__})")
+    return arr
 
 
 def _needs_grad(*values) -> bool:

@@ -93,6 +93,9 @@ def gelu(input, approximate="none"):
     """
     func = "gelu"
     x = float_input(input, func)
+    if not isinstance(approximate, str):
+        raise TypeError(f"{func}: approximate must be 'none' or 'tanh', got "
+                        f"approximate={approximate!r:.40}")
     if approximate == "none":
         cdf = 0.5 * (1.0 + erf(x / _SQRT_2))
         y = x * cdf

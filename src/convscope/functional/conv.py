@@ -19,6 +19,7 @@ from __future__ import annotations
 from .. import _args, kernels
 from ..arith.sizes import kernel_extent, transposed_window_count, window_count
 from ..kernels import pad as pad_kernel
+from ._common import check_shape, window_stride
 from ._graph import _array, _result, _wants
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d",
@@ -40,8 +41,8 @@ def _common(func, input, weight, bias, stride, dilation, groups, *, transposed):
     Returns the arrays, the rank n, whether the input is batched, C_out, groups, the kernel
     size, and stride and dilation as n-tuples.
     """
-    x, w, b = (_array(v, func, a) for v, a in
-               ((input, "input"), (weight, "weight"), (bias, "bias")))
+    x, w = _array(input, func, "input"), _array(weight, func, "weight")
+    b = _array(bias, func, "bias", optional=True)
     layout = "(C_in, C_out/groups, *K)" if transposed else "(C_out, C_in/groups, *K)"
     if w.ndim < 3:
         raise ValueError(f"{func}: weight needs at least 3 dimensions {layout}, got shape "
@@ -118,6 +119,9 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
                 f"{padded} (input {S[i]} + padding {pads[i][0]} + {pads[i][1]})")
     out_size = tuple(window_count(S[i], K[i], stride[i], pads[i], dilation[i])
                      for i in range(n))
+    padded = tuple(s + sum(p) for s, p in zip(S, pads))
+    check_shape(func, "padded input", xb.shape[:2] + padded, xb.dtype)
+    stride = window_stride(stride, padded, [kernel_extent(k, d) for k, d in zip(K, dilation)])
 
     kernel = kernels.ALGORITHMS[alg]
     y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size)
@@ -169,6 +173,7 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
                          f"{tuple(I)}, kernel_size={tuple(K)}, stride={stride}, "
                          f"padding={tuple(pads)}")
     out_shape = (xb.shape[0], C_out) + out_size
+    check_shape(func, "output", out_shape, xb.dtype)
 
     # The transposed convolution is the input gradient of the convolution that maps an
     # out_shape array to x, with the same weight: y = fold(W^T @ x).
@@ -317,7 +322,7 @@ def pad(input, pad, mode="constant", value=0.0):
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"{func}: pad needs an even number of values, at most 2 x "
                          f"input.ndim = {2 * x.ndim}, got pad={tuple(pad)}")
-    if mode not in pad_kernel.MODES:
+    if not isinstance(mode, str) or mode not in pad_kernel.MODES:
         raise ValueError(f"{func}: mode must be one of {pad_kernel.MODES}, got mode={mode!r}")
     k = len(pad) // 2
     # F.pad lists the last dimension first

@@ -30,6 +30,8 @@ def dropout(input, p=0.5, training=True, rng=None):
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"{func}: rng must be a numpy.random.Generator, got "
                         f"{type(rng).__name__}")
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"{func}: training must be a bool, got training={training!r:.40}")
     if not training or p == 0.0:
         return input
     rng = default_rng() if rng is None else rng

@@ -28,8 +28,8 @@ def linear(input, weight, bias=None):
     (2, 4)
     """
     func = "linear"
-    x, w, b = (_array(v, func, a) for v, a in
-               ((input, "input"), (weight, "weight"), (bias, "bias")))
+    x, w = _array(input, func, "input"), _array(weight, func, "weight")
+    b = _array(bias, func, "bias", optional=True)
     _args.check_float(func, input=x, weight=w, bias=b)
     if w.ndim != 2:
         raise ValueError(f"{func}: weight must have shape (out_features, in_features), got "

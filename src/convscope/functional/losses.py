@@ -17,7 +17,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_reduction(func, reduction):
-    if reduction not in _REDUCTIONS:
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"{func}: reduction must be one of {_REDUCTIONS}, got "
                          f"reduction={reduction!r}")
 
@@ -59,6 +59,9 @@ def _class_coefficients(func, z, t, weight, ignore_index, label_smoothing):
         q = wvec * ((1.0 - label_smoothing) * t.astype(z.dtype, copy=False)
                     + label_smoothing / C)
         return q, z.dtype.type(M)
+    if not _args.is_int(ignore_index):
+        raise TypeError(f"{func}: ignore_index must be an int, got "
+                        f"ignore_index={ignore_index!r:.40}")
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= C))
     if bad.any():
@@ -108,7 +111,7 @@ def _loss_inputs(func, input, target, weight, reduction, label_smoothing=0.0):
     _check_reduction(func, reduction)
     x = float_input(input, func)
     t = _array(target, func, "target")
-    w = _array(weight, func, "weight")
+    w = _array(weight, func, "weight", optional=True)
     if isinstance(target, Tensor) and target.requires_grad:
         raise ValueError(f"{func}: gradients with respect to target are not supported")
     if w is not None:
@@ -117,7 +120,8 @@ def _loss_inputs(func, input, target, weight, reduction, label_smoothing=0.0):
         if w.shape != (C,):
             raise ValueError(f"{func}: weight must have shape ({C},) (one per class), got "
                              f"shape {tuple(w.shape)}")
-    if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
+            or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{func}: label_smoothing must be in [0, 1], got "
                          f"label_smoothing={label_smoothing!r}")
     if t.dtype.kind == "f":

@@ -35,11 +35,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
            [ 1.]])
     """
     func = "batch_norm"
-    x, w, b = (_array(v, func, a) for v, a in
-               ((input, "input"), (weight, "weight"), (bias, "bias")))
+    x = _array(input, func, "input")
+    w, b = _array(weight, func, "weight", True), _array(bias, func, "bias", True)
     rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
     rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    for name, v in (("running_mean", rm), ("running_var", rv)):
+        if v is not None and (not isinstance(v, np.ndarray) or v.dtype.kind != "f"):
+            raise TypeError(f"{func}: {name} must be a float array, a Tensor or None (it is "
+                            f"updated in place), got {type(v).__name__} "
+                            f"{getattr(v, 'dtype', '')}")
     _args.check_float(func, input=x, weight=w, bias=b)
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"{func}: training must be a bool, got training={training!r:.40}")
+    if momentum is not None:
+        momentum = _args.check_real(momentum, func=func, arg="momentum", minimum=0.0)
     if x.ndim < 2:
         raise ValueError(f"{func}: expected input of shape (N, C) or (N, C, *spatial), got "
                          f"shape {tuple(x.shape)}")
@@ -48,7 +57,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if v is not None and tuple(v.shape) != (C,):
             raise ValueError(f"{func}: {name} must have shape ({C},) (one per channel of "
                              f"input {tuple(x.shape)}), got shape {tuple(v.shape)}")
-    if not isinstance(eps, (int, float)) or eps < 0:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
         raise ValueError(f"{func}: eps must be a non-negative number, got eps={eps!r}")
     M = x.size // C if C else 0  # values per channel
     if training and M <= 1:

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _args
 from ..arith.sizes import kernel_extent, window_count
 from ..kernels import pool as pool_kernel
-from ._common import float_input
+from ._common import check_shape, float_input, window_stride
 from ._graph import _result
 
 __all__ = ["max_pool", "avg_pool", "adaptive_avg_pool",
@@ -44,6 +44,8 @@ def _pool_geometry(func, shape, n, kernel_size, stride, padding, dilation, ceil_
                              f"padding 2 x {pi})")
     out = tuple(window_count(S, k, si, (pi, pi), di, bool(ceil_mode))
                 for S, k, si, pi, di in zip(shape, K, s, p, d))
+    s = window_stride(s, [S + 2 * pi for S, pi in zip(shape, p)],
+                      [kernel_extent(k, di) for k, di in zip(K, d)])
     return K, s, p, d, out
 
 
@@ -77,6 +79,9 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
              count_include_pad=True, *, ndim, _func="avg_pool"):
     """N-d average pooling; see `avg_pool2d` for the arguments."""
     x, xb, batched = _batched(_func, input, ndim)
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"{_func}: count_include_pad must be a bool, got "
+                        f"count_include_pad={count_include_pad!r:.40}")
     K, s, p, _, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
                                           padding, 1, ceil_mode)
     y, saved = pool_kernel.avg_pool_forward(xb, K, s, p, out_size, ceil_mode,
@@ -100,6 +105,7 @@ def adaptive_avg_pool(input, output_size, *, ndim, _func="adaptive_avg_pool"):
     # None keeps the input's size along that dimension, as in PyTorch
     sizes = tuple(S if o is None else o for o, S in zip(sizes, xb.shape[2:]))
     out_size = _args.ntuple(sizes, ndim, func=_func, arg="output_size")
+    check_shape(_func, "output", xb.shape[:2] + out_size, xb.dtype)
     if any(S == 0 for S in xb.shape[2:]):
         raise ValueError(f"{_func}: input spatial size {tuple(xb.shape[2:])} must be "
                          f"non-empty")
