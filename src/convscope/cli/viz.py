@@ -7,10 +7,11 @@ checkpoint.
 
 Thin: load the model with `training.load_checkpoint` / `model_from_checkpoint` and the test
 images of the run's data set (normalised as in training), call `convscope.viz`, write the
-PNG, print the numbers (one line, or JSON with --json). `--image FILE` reads a PNG/JPEG with Pillow: converted to grey
-(L) or RGB to match the model's input channels, resized to the data set's size with bilinear
-filtering, scaled to [0, 1], optionally inverted (--invert: Fashion-MNIST shows light
-objects on black), then normalised with the data set's mean and std.
+PNG, print the numbers (one line, or JSON with --json). `--image FILE` reads a PNG/JPEG with
+Pillow: converted to grey (L) or RGB to match the model's input channels, resized to the
+data set's size with bilinear filtering, scaled to [0, 1], optionally inverted (--invert:
+Fashion-MNIST shows light objects on black), then normalised with the data set's mean and
+std.
 """
 
 from __future__ import annotations

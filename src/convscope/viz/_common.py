@@ -112,8 +112,9 @@ def conv_layers(model) -> list[tuple[str, object]]:
 def block_outputs(model, input_shape) -> list[str]:
     """For each convolution, the last leaf module of its block: the last module that runs
     before the next convolution and still gives maps larger than 1 pixel (e.g. the ReLU
-    after conv -> pool -> BatchNorm -> ReLU; not a global average pool). Grad-CAM reads these: after normalisation and ReLU a channel's sign
-    means what it says, while a raw convolution output carries BatchNorm's offset."""
+    after conv -> pool -> BatchNorm -> ReLU; not a global average pool). Grad-CAM reads
+    these: after normalisation and ReLU a channel's sign means what it says, while a raw
+    convolution output carries BatchNorm's offset."""
     from ..summary import summary
 
     rows = summary(model, tuple(input_shape)).rows

@@ -63,7 +63,8 @@ class GradCAM:
     image: np.ndarray
 
     def to_dict(self) -> dict:
-        return {"layer": self.layer, "kind": self.kind, "target": self.target, "predicted": self.predicted,
+        return {"layer": self.layer, "kind": self.kind, "target": self.target,
+                "predicted": self.predicted,
                 "score": round(self.score, 4), "cam_shape": list(self.cam.shape),
                 "cam_max": round(float(self.cam.max()), 6)}
 
@@ -148,7 +149,8 @@ def grad_cam_layers(model, image, layers=None, target: int | None = None) -> lis
         cam = np.maximum(np.tensordot(weights, a, axes=1), 0.0)
         heat = resize_bilinear(cam, x.shape[2:])
         peak = heat.max()
-        result.append(GradCAM(name, type(module_of(model, name)).__name__, int(target), float(scores.data[0, target]), predicted,
+        result.append(GradCAM(name, type(module_of(model, name)).__name__, int(target),
+                              float(scores.data[0, target]), predicted,
                               weights, cam, heat / peak if peak > 0 else heat, x[0]))
     return result
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ._common import finish, new_figure
-from .filters import plot_filters
+from .filters import plot_filters  # noqa: F401  (re-exported: the training job draws it)
 
 __all__ = ["confusion_matrix", "format_confusion_matrix", "plot_confusion_matrix",
            "plot_filters", "plot_training_curves"]
