@@ -84,3 +84,20 @@ def test_a_bright_corner_is_found_with_its_padding():
 def test_bad_arguments(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         top_patches(_model(), np.zeros((3, 1, 10, 10), np.float32), **kwargs)
+
+
+def test_any_rank_and_one_image_only():
+    random.manual_seed(4)
+    model = nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.ReLU(), nn.Conv1d(3, 2, 3))
+    x = np.random.default_rng(2).normal(size=(2, 12)).astype(np.float32)  # one 1-D input
+    maps = feature_maps(model, x)
+    assert [a.shape for _, a in maps.layers] == [(3, 12), (2, 10)]
+    assert np.allclose(maps.layers[1][1], model.eval()(Tensor(x[None])).data[0])
+    top = top_patches(model, np.stack([x, -x]), channel=0, k=2)
+    assert top.patches.shape == (2, 2, 5) and top.field_size == (5,)
+    with pytest.raises(ValueError, match=r"feature_maps: image must be one input \(C, "
+                                         r"\*spatial\) with 1 spatial axes, or a batch of "
+                                         r"one, got shape \(2, 2, 12\)"):
+        feature_maps(model, np.stack([x, x]))
+    with pytest.raises(ValueError, match=r"draws 2-D maps"):
+        plot_feature_maps(maps)

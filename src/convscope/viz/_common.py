@@ -180,6 +180,18 @@ def check_images(func: str, images, arg: str = "images", ndim: int | None = None
     return x.astype(np.float32, copy=False)
 
 
+def one_image(func: str, model, image) -> np.ndarray:
+    """One model input (C, *spatial), or a batch of one, as a batch (1, C, *spatial); the
+    spatial rank is that of the model's first convolution (2 when it has none)."""
+    convs = conv_layers(model)
+    spatial = convs[0][1].weight.data.ndim - 2 if convs else 2
+    x = check_images(func, image, "image", ndim=spatial)
+    if x.ndim != spatial + 2 or len(x) != 1:
+        raise ValueError(f"{func}: image must be one input (C, *spatial) with {spatial} "
+                         f"spatial axes, or a batch of one, got shape {np.shape(image)}")
+    return x
+
+
 def check_channel(func: str, channel, channels: int, layer: str) -> int:
     if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
         raise TypeError(f"{func}: channel must be an int, got channel={channel!r}")

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import (block_outputs, check_images, display_image, finish, inspecting,
-                      module_of, new_figure, resolve_layer, run_to)
+from ._common import (block_outputs, display_image, finish, inspecting,
+                      module_of, new_figure, one_image, resolve_layer, run_to)
 
 __all__ = ["CamSanityCheck", "GradCAM", "cam_sanity_check", "grad_cam", "grad_cam_layers",
            "plot_cam_sanity_check", "plot_grad_cam", "plot_grad_cam_layers", "randomized_copy",
@@ -115,8 +115,7 @@ def grad_cam_layers(model, image, layers=None, target: int | None = None) -> lis
         target: the class to explain (default: the predicted class).
     """
     func = "grad_cam"
-    x = check_images(func, image, "image", ndim=np.ndim(image) - 1 if np.ndim(image) == 3
-                     else None)[:1]
+    x = one_image(func, model, image)
     names = (block_outputs(model, x.shape[1:]) if layers is None
              else [resolve_layer(func, model, n) for n in layers])
     if not names:

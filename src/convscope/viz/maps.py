@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import (check_images, conv_layers, display_image, finish, inspecting,
-                      new_figure, resolve_layer, run_to)
+from ._common import (conv_layers, display_image, finish, inspecting,
+                      new_figure, one_image, resolve_layer, run_to)
 
 __all__ = ["FeatureMaps", "feature_maps", "plot_feature_maps"]
 
@@ -53,8 +53,7 @@ def feature_maps(model, image, layers=None) -> FeatureMaps:
         layers: module names, in any order (default: every convolution).
     """
     func = "feature_maps"
-    x = check_images(func, image, "image", ndim=np.ndim(image) - 1 if np.ndim(image) == 3
-                     else None)[:1]
+    x = one_image(func, model, image)
     names = ([n for n, _ in conv_layers(model)] if layers is None
              else [resolve_layer(func, model, n) for n in layers])
     if not names:
