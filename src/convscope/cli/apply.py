@@ -44,12 +44,9 @@ def register(subparsers) -> None:
 
 
 def _model(path):
-    from .. import models
-    from ..train import load_checkpoint
+    from ..training import load_checkpoint, model_from_checkpoint
     ckpt = load_checkpoint(path)
-    model = models.build_model(ckpt.model_name, **ckpt.model_kwargs)
-    model.load_state_dict(ckpt.model_state)
-    return model.eval(), ckpt
+    return model_from_checkpoint(ckpt).eval(), ckpt
 
 
 def _normalize(x, ckpt, rank: int):

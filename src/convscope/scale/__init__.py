@@ -6,8 +6,8 @@ arithmetic, `halo`); `predict` runs a whole model over many images; `io` reads a
 .npy (memory-mapped inside each task), Zarr and image files. Dask is imported only here.
 """
 
-from .halo import (AxisGeometry, NotTileableError, TilePlan, conv_part, model_layers,
-                   plan_tiles, tile_geometry)
+from .blocks import TilePlan, plan_tiles
+from .halo import AxisGeometry, NotTileableError, conv_part, model_layers, tile_geometry
 from .predict import predict
 from .tiled import apply_tiled, run_block
 

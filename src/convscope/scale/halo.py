@@ -11,9 +11,9 @@ of the image through the chain equals running the whole image when
    (zeros, reflect, replicate; circular only when one block spans the axis).
 
 This module holds the per-axis interval arithmetic behind that rule (`Window`,
-`Transposed`, `Pointwise`), the geometry of a chain (`tile_geometry`: receptive field r,
-jump J, effective padding P, alignment A, halo) and the block layout (`plan_tiles`).
-`tiled.apply_tiled` runs it.
+`Transposed`, `Pointwise`) and the geometry of a chain (`tile_geometry`: receptive field r,
+jump J, effective padding P, alignment A, halo); `blocks.plan_tiles` lays the blocks out
+and `tiled.apply_tiled` runs them.
 
 The rule, per axis, for a layer with kernel K, stride S, dilation d and padding (p_b, p_a)
 (span k = d(K-1) + 1) that holds the positions [s, t) of its input, out of [0, n):
@@ -47,14 +47,14 @@ by running the exact back-propagation of needed ranges (`need`) through the chai
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
 
 from .. import arith, nn
 
 __all__ = ["Window", "Transposed", "Pointwise", "model_layers", "conv_part", "AxisGeometry",
-           "tile_geometry", "TilePlan", "plan_tiles", "NotTileableError", "Crop"]
+           "tile_geometry", "NotTileableError", "Crop", "model_rank", "ceil_div"]
 
 _POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.Dropout,
               nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -69,7 +69,8 @@ class NotTileableError(ValueError):
     block can compute its part of the output alone."""
 
 
-def _ceil_div(a: int, b: int) -> int:
+def ceil_div(a: int, b: int) -> int:
+    """ceil(a / b) for ints, exactly."""
     return -(-a // b)
 
 
@@ -119,7 +120,8 @@ class Pointwise:
     def need(self, axis: int, a: int, e: int) -> tuple[int, int]:
         return a, e
 
-    def stride(self, axis: int) -> Fraction:
+    def scale(self, axis: int) -> Fraction:
+        """Input positions per output position along `axis` (S; 1/S when upsampling)."""
         return Fraction(1)
 
 
@@ -136,7 +138,7 @@ class Window:
     module: object
     kind: str
     kernel_size: tuple
-    stride_: tuple
+    stride: tuple
     dilation: tuple
     pads: tuple
     padding_mode: str = "zeros"
@@ -151,31 +153,31 @@ class Window:
     def span(self, axis: int) -> int:
         return self.dilation[axis] * (self.kernel_size[axis] - 1) + 1
 
-    def stride(self, axis: int) -> Fraction:
-        return Fraction(self.stride_[axis])
+    def scale(self, axis: int) -> Fraction:
+        return Fraction(self.stride[axis])
 
     def out_size(self, axis: int, n: int) -> int:
-        K, S, d = self.kernel_size[axis], self.stride_[axis], self.dilation[axis]
+        K, S, d = self.kernel_size[axis], self.stride[axis], self.dilation[axis]
         if self.kind == "conv":
             return arith.conv_output_size(n, K, S, self.pads[axis], d)
         return arith.pool_output_size(n, K, S, self.pads[axis], d, self.ceil_mode)
 
     def valid(self, axis: int, s: int, t: int, n: int) -> tuple[int, int]:
         """The outputs [lo, hi) computable exactly from inputs [s, t) of [0, n)."""
-        S, pb, k = self.stride_[axis], self.pads[axis][0], self.span(axis)
+        S, pb, k = self.stride[axis], self.pads[axis][0], self.span(axis)
         if s == 0:
             lo = 0
         elif self.aligned:  # crop from c = the first multiple of S in the slice
-            lo = _ceil_div(s, S) + _ceil_div(pb, S)
+            lo = ceil_div(s, S) + ceil_div(pb, S)
         else:
-            lo = _ceil_div(s + pb, S)
+            lo = ceil_div(s + pb, S)
         hi = self.out_size(axis, n) if t == n else (t + pb - k) // S + 1
         return lo, hi
 
     def need(self, axis: int, a: int, e: int) -> tuple[int, int]:
         """The inputs [s, t) that `valid` needs, away from the borders, for outputs [a, e)."""
-        S, pb, k = self.stride_[axis], self.pads[axis][0], self.span(axis)
-        start = (a - _ceil_div(pb, S)) * S if self.aligned else a * S - pb
+        S, pb, k = self.stride[axis], self.pads[axis][0], self.span(axis)
+        start = (a - ceil_div(pb, S)) * S if self.aligned else a * S - pb
         return start, (e - 1) * S - pb + k
 
 
@@ -183,18 +185,18 @@ class Window:
         """How a block holding inputs [s, t) of [0, n) computes its outputs [lo, hi): the
         part of the block to use, the padding around it (the true border's only; for an
         `aligned` layer the layer's own symmetric padding) and where output lo lands."""
-        S, (pb, pa), k = self.stride_[axis], self.pads[axis], self.span(axis)
+        S, (pb, pa), k = self.stride[axis], self.pads[axis], self.span(axis)
         lo, hi = self.valid(axis, s, t, n)
         stop = n if t == n else (hi - 1) * S - pb + k
         if self.aligned:
-            start = 0 if s == 0 else _ceil_div(s, S) * S
+            start = 0 if s == 0 else ceil_div(s, S) * S
             return Crop(start, stop, pb, pa, lo, hi, lo - start // S, True)
         start = 0 if s == 0 else lo * S - pb
         before, after = (pb if s == 0 else 0), (pa if t == n else 0)
         offset = 0
         short = k - (stop - start + before + after)
         if short > 0 and s > 0:  # a lone partial window (ceil_mode): widen to the left
-            steps = _ceil_div(short, S)
+            steps = ceil_div(short, S)
             start, offset = start - steps * S, steps
         if lo >= hi:  # nothing to compute here
             return Crop(start, stop, before, after, lo, hi, offset, True)
@@ -213,7 +215,7 @@ class Transposed:
     name: str
     module: object
     kernel_size: tuple
-    stride_: tuple
+    stride: tuple
     dilation: tuple
     pads: tuple
     output_padding: tuple
@@ -221,26 +223,26 @@ class Transposed:
     def span(self, axis: int) -> int:
         return self.dilation[axis] * (self.kernel_size[axis] - 1) + 1
 
-    def stride(self, axis: int) -> Fraction:
-        return Fraction(1, self.stride_[axis])
+    def scale(self, axis: int) -> Fraction:
+        return Fraction(1, self.stride[axis])
 
     def out_size(self, axis: int, n: int) -> int:
         return arith.conv_transpose_output_size(
-            n, self.kernel_size[axis], self.stride_[axis], self.pads[axis],
+            n, self.kernel_size[axis], self.stride[axis], self.pads[axis],
             self.output_padding[axis], self.dilation[axis])
 
     def valid(self, axis: int, s: int, t: int, n: int) -> tuple[int, int]:
         """Outputs whose every input lies in [s, t) (and that the crop's own transposed
         convolution produces: positions s*S - p_b ... (t-1)*S + k - 1 - p_b)."""
-        S, pb, k = self.stride_[axis], self.pads[axis][0], self.span(axis)
+        S, pb, k = self.stride[axis], self.pads[axis][0], self.span(axis)
         lo = 0 if s == 0 else max((s - 1) * S + k - pb, s * S - pb)
         hi = self.out_size(axis, n) if t == n else min(t * S - pb, (t - 1) * S + k - pb)
         return lo, hi
 
     def need(self, axis: int, a: int, e: int) -> tuple[int, int]:
-        S, pb, k = self.stride_[axis], self.pads[axis][0], self.span(axis)
+        S, pb, k = self.stride[axis], self.pads[axis][0], self.span(axis)
         start = min((a + pb - k) // S + 1, (a + pb) // S)
-        stop = max(_ceil_div(e + pb, S), _ceil_div(e + pb - k, S) + 1)
+        stop = max(ceil_div(e + pb, S), ceil_div(e + pb - k, S) + 1)
         return start, stop
 
 
@@ -420,7 +422,7 @@ def tile_geometry(layers, ndim: int) -> tuple[AxisGeometry, ...]:
     for axis in range(ndim):
         jump, alignment = Fraction(1), 1
         for layer in layers:
-            jump *= layer.stride(axis)
+            jump *= layer.scale(axis)
             alignment = math.lcm(alignment, jump.numerator)
         per_block = Fraction(alignment) / jump  # outputs of one aligned block
         start, stop = _need_chain(layers, axis, 0, int(per_block))
@@ -428,166 +430,3 @@ def tile_geometry(layers, ndim: int) -> tuple[AxisGeometry, ...]:
         out.append(AxisGeometry(axis, unit_stop - unit_start, jump, -unit_start, alignment,
                                 (max(-start, 0), max(stop - alignment, 0))))
     return tuple(out)
-
-
-# -- the block layout --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TilePlan:
-    """Where the blocks are, per spatial axis.
-
-    Attributes:
-        shape: the input's spatial shape.  out_shape: the output's.
-        starts: per axis the block starts in the input, then the input size.
-        out_starts: per axis the first output each block owns, then the output size.
-        halo: per axis (left, right).  geometry: per axis `AxisGeometry`.
-    """
-
-    shape: tuple
-    out_shape: tuple
-    starts: tuple
-    out_starts: tuple
-    halo: tuple
-    geometry: tuple = field(repr=False)
-
-    @property
-    def chunks(self) -> tuple:
-        return tuple(tuple(b - a for a, b in zip(s, s[1:])) for s in self.starts)
-
-    @property
-    def out_chunks(self) -> tuple:
-        return tuple(tuple(b - a for a, b in zip(s, s[1:])) for s in self.out_starts)
-
-    def block_slice(self, axis: int, k: int) -> tuple[int, int]:
-        """The input positions [s, t) block k holds along `axis`, halo included."""
-        return _block_slice(self.starts[axis], self.halo[axis], k)
-
-
-def _block_slice(bounds, halo, k: int) -> tuple[int, int]:
-    """[s, t) of block k for block bounds (starts, then the size) and a (left, right) halo;
-    a lone block borrows nothing."""
-    n = bounds[-1]
-    if len(bounds) == 2:
-        return 0, n
-    return max(bounds[k] - halo[0], 0), min(bounds[k + 1] + halo[1], n)
-
-
-def _sizes(layers, axis: int, n: int, func: str) -> list[int]:
-    sizes = [n]
-    for layer in layers:
-        try:
-            sizes.append(layer.out_size(axis, sizes[-1]))
-        except ValueError as exc:
-            raise ValueError(f"{func}: layer {layer.name!r} gets no output from an input "
-                             f"of {sizes[-1]} along spatial axis {axis} ({exc})") from None
-    return sizes
-
-
-def _owned(start: int, jump: Fraction) -> int:
-    """The first output whose anchor o*J lies at or after input `start`."""
-    return math.ceil(Fraction(start) / jump)
-
-
-def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
-               func: str = "plan_tiles") -> TilePlan:
-    """Lay blocks over an input of spatial `shape` for a chain of layers.
-
-    Args:
-        layers: `model_layers(model)`.
-        shape: the spatial input shape.
-        chunks: the wished block size, an int or one per axis; rounded up to a multiple of
-            the alignment and to at least the halo; a last block shorter than half of it
-            joins its neighbour.
-        halo, starts: override the derived halo ((left, right) per axis) or the block starts
-            (per axis, from 0, without the end) -- to show that less does not work.
-
-    Every block is checked: its slice must compute the outputs it owns exactly, else a
-    ValueError says which block and how much it lacks.
-    """
-    ndim = len(shape)
-    geometry = tile_geometry(layers, ndim)
-    chunks = _tuple(chunks, ndim)
-    if len(chunks) != ndim or not all(isinstance(c, int) and c >= 1 for c in chunks):
-        raise ValueError(f"{func}: chunks must be a positive int or {ndim} positive ints "
-                         f"(one per spatial axis), got chunks={chunks!r}")
-    halos = tuple(g.halo for g in geometry) if halo is None else tuple(map(tuple, halo))
-    all_starts, all_out, out_shape = [], [], []
-    for axis, (g, n, c) in enumerate(zip(geometry, shape, chunks)):
-        sizes = _sizes(layers, axis, n, func)
-        if starts is None:
-            A = g.alignment
-            step = max(A * _ceil_div(c, A), A * _ceil_div(max(halos[axis] + (A,)), A))
-            while True:
-                bounds, owned, failure = _axis_blocks(layers, sizes, g, halos[axis], step)
-                _check_circular(layers, axis, len(bounds) - 1, n, func)
-                # a block at the border too small for a layer there, or one that owns only
-                # outputs no input reaches (output_padding), joins its neighbour
-                if (failure is None or halo is not None
-                        or failure[0] not in (0, len(bounds) - 2)):
-                    break
-                step *= 2
-        else:
-            bounds, owned, failure = _axis_blocks(layers, sizes, g, halos[axis], None,
-                                                  tuple(starts[axis]))
-        if failure is not None:
-            raise ValueError(f"{func}: along spatial axis {axis}, {failure[1]}")
-        _check_circular(layers, axis, len(bounds) - 1, n, func)
-        all_starts.append(bounds)
-        all_out.append(owned)
-        out_shape.append(sizes[-1])
-    return TilePlan(tuple(shape), tuple(out_shape), tuple(all_starts), tuple(all_out),
-                    halos, geometry)
-
-
-def _axis_blocks(layers, sizes, g: AxisGeometry, halo, step, starts=None):
-    """Block bounds, owned output starts and the first failing block (index, why) or None,
-    along one axis of input size sizes[0]."""
-    n, n_out = sizes[0], sizes[-1]
-    if starts is None:
-        starts = list(range(0, n, step))
-        least = max(halo + (g.alignment, step // 2))
-        # a last block shorter than half a block (or than the halo), or one owning no
-        # output, joins its neighbour
-        while len(starts) > 1 and (n - starts[-1] < least or _owned(starts[-1], g.jump)
-                                   >= n_out):
-            starts.pop()
-    bounds = tuple(starts) + (n,)
-    owned = tuple(_owned(b, g.jump) for b in starts) + (n_out,)
-    for k in range(len(starts)):
-        s, t = _block_slice(bounds, halo, k)
-        lo, hi, why = _block_chain(layers, sizes, s, t, g)
-        if why is None and not (lo <= owned[k] and owned[k + 1] <= hi):
-            why = (f"block {k} holds inputs [{s}, {t}) and can compute outputs "
-                   f"[{lo}, {hi}) exactly, but owns [{owned[k]}, {owned[k + 1]}): the halo "
-                   f"{tuple(halo)} is too small or the block start is off the alignment "
-                   f"{g.alignment}")
-        elif why is not None:
-            why = f"block {k} (inputs [{s}, {t}) of {n}) {why}; use larger chunks"
-        if why is not None:
-            return bounds, owned, (k, why)
-    return bounds, owned, None
-
-
-def _block_chain(layers, sizes, s: int, t: int, g) -> tuple[int, int, str | None]:
-    """The exact outputs [lo, hi) of a block holding inputs [s, t), or why it cannot run."""
-    axis = g.axis
-    for layer, n in zip(layers, sizes):
-        if t <= s:
-            return s, s, None
-        if isinstance(layer, Window):
-            crop = layer.crop(axis, s, t, n)
-            if not crop.fits:
-                return s, s, f"is too small for layer {layer.name!r} there"
-            s, t = crop.lo, crop.hi
-        else:
-            s, t = layer.valid(axis, s, t, n)
-    return s, t, None
-
-
-def _check_circular(layers, axis: int, blocks: int, n: int, func: str) -> None:
-    for layer in layers:
-        if (isinstance(layer, Window) and layer.padding_mode == "circular"
-                and any(layer.pads[axis]) and blocks > 1):
-            raise ValueError(
-                f"{func}: layer {layer.name!r} pads circularly, wrapping spatial axis {axis} "
-                f"around the image, so it can be tiled only with one block along that axis; "
-                f"got {blocks} blocks: use a chunk of at least {n} there")

@@ -13,9 +13,10 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor, no_grad
-from .halo import Pointwise, Transposed, Window, model_layers, model_rank, plan_tiles
+from .blocks import plan_tiles
+from .halo import Pointwise, Transposed, Window, model_layers, model_rank
 
-__all__ = ["apply_tiled", "run_block", "tiled_plan"]
+__all__ = ["apply_tiled", "run_block"]
 
 
 def _array(value) -> np.ndarray:
@@ -45,7 +46,7 @@ def _run_window(layer: Window, x: np.ndarray, ranges, sizes):
                                        for c, (s, _) in zip(crops, ranges)))]
     m = layer.module
     if layer.aligned:  # the layer's own symmetric padding on a stride-aligned crop
-        y = getattr(F, f"avg_pool{n}d")(x, layer.kernel_size, layer.stride_,
+        y = getattr(F, f"avg_pool{n}d")(x, layer.kernel_size, layer.stride,
                                        tuple(c.before for c in crops), layer.ceil_mode, False)
     else:  # padding at the true border only, then the layer without padding
         if any(c.before or c.after for c in crops):
@@ -54,13 +55,13 @@ def _run_window(layer: Window, x: np.ndarray, ranges, sizes):
                       mode="constant" if mode == "zeros" else mode,
                       value=-np.inf if layer.kind == "max" else 0.0)
         if layer.kind == "conv":
-            y = F.conv(x, _param(m.weight), _param(m.bias), layer.stride_, 0, layer.dilation,
+            y = F.conv(x, _param(m.weight), _param(m.bias), layer.stride, 0, layer.dilation,
                        m.groups)
         elif layer.kind == "max":
-            y = getattr(F, f"max_pool{n}d")(x, layer.kernel_size, layer.stride_, 0,
+            y = getattr(F, f"max_pool{n}d")(x, layer.kernel_size, layer.stride, 0,
                                            layer.dilation, layer.ceil_mode)
         else:
-            y = getattr(F, f"avg_pool{n}d")(x, layer.kernel_size, layer.stride_, 0,
+            y = getattr(F, f"avg_pool{n}d")(x, layer.kernel_size, layer.stride, 0,
                                            layer.ceil_mode, layer.count_include_pad)
     keep = tuple(slice(c.offset, c.offset + c.hi - c.lo) for c in crops)
     return y[(slice(None), slice(None), *keep)], [(c.lo, c.hi) for c in crops]
@@ -71,7 +72,7 @@ def _run_transposed(layer: Transposed, x: np.ndarray, ranges, sizes):
     whose every input lies in the slice (see `Transposed.valid`)."""
     keep, out, extra = [], [], []
     for axis, ((s, t), size) in enumerate(zip(ranges, sizes)):
-        S, pb = layer.stride_[axis], layer.pads[axis][0]
+        S, pb = layer.stride[axis], layer.pads[axis][0]
         lo, hi = layer.valid(axis, s, t, size)
         first = s * S - pb  # the global output of the crop's position 0
         # at the right border the output may run past the last input's reach (PyTorch's
@@ -81,7 +82,7 @@ def _run_transposed(layer: Transposed, x: np.ndarray, ranges, sizes):
         keep.append(slice(lo - first, hi - first))
         out.append((lo, hi))
     m = layer.module
-    y = F.conv_transpose(x, _param(m.weight), _param(m.bias), layer.stride_, 0, tuple(extra),
+    y = F.conv_transpose(x, _param(m.weight), _param(m.bias), layer.stride, 0, tuple(extra),
                          m.groups, layer.dilation)
     return y[(slice(None), slice(None), *keep)], out
 
@@ -145,12 +146,6 @@ def _out_channels(layers, channels: int) -> int:
         if hasattr(layer.module, "out_channels"):
             return layer.module.out_channels
     return channels
-
-
-def tiled_plan(model, shape, chunks=2048, **overrides):
-    """The layers and the `TilePlan` `apply_tiled` uses for a spatial `shape`."""
-    layers = model_layers(model, "apply_tiled")
-    return layers, plan_tiles(layers, tuple(shape), chunks, func="apply_tiled", **overrides)
 
 
 def apply_tiled(model, image, chunks=2048, client=None, **overrides):
