@@ -97,7 +97,7 @@ def run_case(name, model, shape, chunk, workers, folder, progress):
     rank = len(shape) - 1
     plan = plan_tiles(model_layers(model), shape[1:], chunk)
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, worker_dashboard_address=None,
+                           dashboard_address=":0", worker_dashboard_address=":0",
                            memory_limit=0)
     client = Client(cluster)
     try:

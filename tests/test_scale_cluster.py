@@ -15,7 +15,7 @@ D = np.float64
 def client():
     from distributed import Client, LocalCluster
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, worker_dashboard_address=None)
+                           dashboard_address=":0", worker_dashboard_address=":0")
     with Client(cluster) as c:
         yield c
     cluster.close()
@@ -53,3 +53,28 @@ def test_predict_and_writers_on_the_cluster(client, tmp_path):
     import zarr
     np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "three.zarr"))[...],
                                   x[:, 0] * 3)
+
+
+def test_cli_apply_on_a_running_scheduler(client, tmp_path):
+    """`convscope apply --scheduler ADDRESS` (the module's cluster) equals the local run."""
+    from convscope import cli
+    from convscope import train as T
+    from convscope.data import write_idx
+    rng = np.random.default_rng(0)
+    for stem in ("train", "t10k"):
+        write_idx(tmp_path / f"{stem}-images-idx3-ubyte.gz",
+                  rng.integers(0, 255, (32, 28, 28), dtype=np.uint8))
+        write_idx(tmp_path / f"{stem}-labels-idx1-ubyte.gz",
+                  rng.integers(0, 10, 32, dtype=np.uint8))
+    run = tmp_path / "run"
+    T.train(T.TrainConfig(data=str(tmp_path), out=str(run), widths=(4, 8), epochs=1,
+                          batch_size=32, limit_train=32, limit_test=32), progress=False,
+            log=None)
+    np.save(tmp_path / "in.npy", rng.integers(0, 256, (2, 1, 70, 50), dtype=np.uint8))
+    args = [str(run), str(tmp_path / "in.npy"), "--chunk", "16", "--no-progress"]
+    assert cli.main(["apply", *args[:2], str(tmp_path / "a.npy"), *args[2:],
+                     "--scheduler", client.scheduler.address]) == 0
+    assert cli.main(["apply", *args[:2], str(tmp_path / "b.npy"), *args[2:]]) == 0
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert a.shape == (2, 8, 17, 12)
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

@@ -103,7 +103,7 @@ def run(args) -> int:
                 client = Client(args.scheduler)
             else:
                 cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+                                       processes=True, dashboard_address=":0")
                 client = Client(cluster)
         y = apply_tiled(part, x, chunks=args.chunk, client=client)
         print(f"apply: {args.input} {tuple(x.shape)} -> {args.output} {tuple(y.shape)} "
