@@ -85,14 +85,15 @@ def run(args) -> int:
     model, ckpt = _model(args.model)
     part = conv_part(model)
     rank = model_rank(model_layers(part, "apply"), "apply")
-    x = io.read_array(args.input, chunks="auto")
+    ndim = io.read_array(args.input).ndim
+    if ndim not in (rank, rank + 1, rank + 2):
+        raise ValueError(f"INPUT {args.input} has {ndim} dimensions; the model is {rank}-D, "
+                         f"so it must have {rank} to {rank + 2}")
+    # read in the blocks apply_tiled will use: one image, all channels, chunk x chunk
+    leading = (1,) * (ndim - rank - 1) + (-1,) * (ndim > rank)
+    x = io.read_array(args.input, chunks=leading + (args.chunk,) * rank)
     if x.ndim == rank:
         x = x[None]
-    if x.ndim not in (rank + 1, rank + 2):
-        raise ValueError(f"INPUT {args.input} has shape {tuple(x.shape)}; the model is "
-                         f"{rank}-D, so it must have {rank} to {rank + 2} dimensions")
-    spatial = (args.chunk,) * rank
-    x = x.rechunk((1,) * (x.ndim - rank - 1) + (-1,) + spatial)
     if args.normalize:
         x = _normalize(x, ckpt, rank)
     client = cluster = None
