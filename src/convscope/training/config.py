@@ -27,9 +27,10 @@ class TrainConfig:
     """Every setting of a training run, with the defaults of `convscope train`.
 
     Attributes:
-        dataset: 'fashion-mnist' (default), 'mnist', 'cifar10' or 'cifar100'.
+        dataset: 'fashion-mnist' (default), 'mnist', 'cifar10', 'cifar100' or the built-in
+            'photo-patches' (`data.photos`).
         data: folder holding the data set (None: ``$CONVSCOPE_DATA``, then the Debian
-            package's folder; see `data.find_dataset_dir`).
+            package's folder; see `data.find_dataset_dir`); None for 'photo-patches'.
         model: a key of `models.MODELS` (None: `models.model_for_dataset(dataset)`).
         widths: the model's channel widths (None: the model's default).
         epochs: passes over the training set.
@@ -79,7 +80,7 @@ class TrainConfig:
                              f"{', '.join(models.MODELS)}")
         if self.model == "signal_cnn":
             raise ValueError(f"{who}: model='signal_cnn' takes 1-D signals; the image data "
-                             f"sets need 'fashion_cnn' or 'cifar_cnn'")
+                             f"sets need 'fashion_cnn', 'cifar_cnn' or 'photo_cnn'")
         if self.widths is not None:
             if isinstance(self.widths, (str, bytes)) or not hasattr(self.widths, "__len__"):
                 raise TypeError(f"{who}: widths must be a sequence of ints, got "
