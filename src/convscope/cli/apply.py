@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("output", metavar="OUTPUT", help="a .npy file or a .zarr folder to write")
     p.add_argument("--chunk", type=int, default=2048,
                    help="block size along each spatial axis, rounded up to the model's "
-                        "alignment (default: 2048)")
+                        "alignment; smaller blocks need less memory per worker (default: "
+                        "2048)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="address of a running Dask scheduler, e.g. tcp://host:8786 "
                         "(default: none: local)")

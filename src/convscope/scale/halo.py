@@ -1,4 +1,4 @@
-"""The tiling arithmetic: which layers can be tiled, the halo, the alignment, the blocks.
+"""The tiling arithmetic: which layers can be tiled, their interval maps, the halo, the alignment.
 
 A model's fully convolutional part is a chain of layers, each of which maps a range of
 positions of its input to a range of positions of its output, axis by axis. Running a block
