@@ -93,6 +93,22 @@ def test_filter_numbers_and_null_level_are_shown(run, tmp_path):
     assert "colour opponency" not in section  # a grey model has no colour numbers
 
 
+def test_filter_numbers_of_an_older_run_are_measured_from_its_checkpoint(run):
+    from convscope import measure
+    out, _, metrics = run
+    ckpt = T.load_checkpoint(out)
+    trained, initial = T.build_model(ckpt.config), T.build_model(ckpt.config)
+    trained.load_state_dict(ckpt.model_state)
+    section = _sections(build_report(out, sections=["filters"]))["filters"]
+    if "filters" in metrics:  # a run that recorded them: the report shows its numbers
+        assert "computed here" not in section
+        return
+    init = measure.filter_stats(measure.first_conv_weight(initial))["orientation_selectivity"]
+    final = measure.filter_stats(measure.first_conv_weight(trained))["orientation_selectivity"]
+    assert init != final
+    assert f"<td class=num>{init:.3f}</td><td class=num>{final:.3f}</td>" in section
+
+
 def test_missing_pieces_are_named_not_fatal(run, tmp_path, monkeypatch):
     out, data, _ = run
     no_ckpt = tmp_path / "no_checkpoint"
@@ -115,7 +131,7 @@ def test_missing_pieces_are_named_not_fatal(run, tmp_path, monkeypatch):
                                       sections=["confusion", "summary", "filters", "maps"]))
     assert "Not shown: the test set cannot be read" in sections["confusion"]
     assert "<table>" in sections["summary"]  # needs the model only
-    assert 'Not shown: metrics.json has no "filters"' in sections["filters"]
+    assert "computed here" in sections["filters"]  # the model is there: measured anew
     assert "Not shown: the test set cannot be read" in sections["maps"]
 
 

@@ -262,11 +262,25 @@ def _first_conv_weight(model):
     return None
 
 
+def _filter_stats(run: _Run) -> dict:
+    """metrics.json's "filters" record for a run that predates it, as `convscope train`
+    computes it: `measure.filter_stats` at initialisation and after training, and the null
+    level over 100 initialisations from seeds seed + 1, seed + 2, ..."""
+    from .. import measure
+    return {"init": measure.filter_stats(_first_conv_weight(run.initial)),
+            "final": measure.filter_stats(_first_conv_weight(run.model)),
+            "null": measure.null_level(measure.init_factory(run.model), n=100,
+                                       seed=run.config.seed + 1)}
+
+
 def _section_filters(run: _Run):
     from . import training as pictures
     title = "First-layer filters"
     parts = []
     stats = run.metrics.get("filters")
+    source = 'metrics.json "filters"'
+    if not stats and run.model is not None and _first_conv_weight(run.model) is not None:
+        stats, source = _filter_stats(run), "computed here: this run's metrics.json has none"
     if stats:
         rows = []
         for key, name in (("orientation_selectivity", "orientation selectivity"),
@@ -281,15 +295,15 @@ def _section_filters(run: _Run):
             rows.append((name, fmt(init), fmt(final),
                          "-" if mean is None else f"{mean:.3f} ± {std:.3f}",
                          "-" if z is None else f"{z:+.1f}"))
-        parts.append("<p>Layer means (metrics.json \"filters\"); the null level is the same "
-                     "measure on random initialisations of this model (mean ± standard "
-                     "deviation), and the last column says how many standard deviations "
-                     "above it the trained filters are.</p>")
+        parts.append(f"<p>Layer means ({_e(source)}); the null level is the same measure on "
+                     f"random initialisations of this model (mean ± standard deviation), and "
+                     f"the last column says how many standard deviations above it the trained "
+                     f"filters are.</p>")
         parts.append(_table(["measure", "at initialisation", "after training", "null level",
                              "trained vs null (sd)"], rows))
     else:
-        parts.append(_missing('metrics.json has no "filters" numbers (this run predates '
-                              'them)'))
+        parts.append(_missing('metrics.json has no "filters" numbers and there is no model '
+                              'to measure'))
     reason = _need(run, "model")
     if reason:
         parts.append(_missing(reason))
@@ -300,8 +314,11 @@ def _section_filters(run: _Run):
             if weight is None:
                 parts.append(_missing("the model has no convolution"))
                 break
-            png = _png(pictures.plot_filters, weight, title=f"first-layer filters {when}")
-            grids.append(f"<figure>{_img(png, f'filters {when}', 'small')}</figure>")
+            # each filter captioned with its own number (convscope.measure via viz.filters)
+            measure = "colour" if weight.shape[1] == 3 else "orientation"
+            png = _png(pictures.plot_filters, weight, captions=measure,
+                       title=f"first-layer filters {when}")
+            grids.append(f"<figure>{_img(png, f'filters {when}')}</figure>")
         parts.append('<div class="row">' + "".join(grids) + "</div>")
     return "filters", title, "".join(parts)
 
