@@ -279,7 +279,8 @@ def _section_filters(run: _Run):
     parts = []
     stats = run.metrics.get("filters")
     source = 'metrics.json "filters"'
-    if not stats and run.model is not None and _first_conv_weight(run.model) is not None:
+    if (not stats or "final" not in stats) and run.model is not None and \
+            _first_conv_weight(run.model) is not None:
         stats, source = _filter_stats(run), "computed here: this run's metrics.json has none"
     if stats:
         rows = []
