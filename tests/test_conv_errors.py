@@ -59,7 +59,16 @@ ERRORS = [
     (lambda: F.conv2d(x2, w2.astype(np.float64)), TypeError,
      r"conv2d: weight has dtype float64 but input has dtype float32"),
     (lambda: F.conv2d(x2, w2, algorithm="fft"), ValueError,
-     r"conv2d: algorithm must be one of \['direct', 'im2col'\], got algorithm='fft'"),
+     r"conv2d: algorithm must be 'auto' or one of \['depthwise', 'direct', 'im2col', "
+     r"'pointwise', 'winograd2', 'winograd4'\], got algorithm='fft'"),
+    (lambda: F.conv2d(x2, w2, stride=2, algorithm="winograd4"), ValueError,
+     r"conv2d: algorithm='winograd4' needs kernel_size 3 along every axis, stride 1 and "
+     r"dilation 1, got kernel_size=\(3, 3\), stride=\(2, 2\)"),
+    (lambda: F.conv2d(x2, w2, algorithm="pointwise"), ValueError,
+     r"conv2d: algorithm='pointwise' needs a 1x1 kernel, got kernel_size=\(3, 3\)"),
+    (lambda: F.conv2d(x2, w2, algorithm="depthwise"), ValueError,
+     r"conv2d: algorithm='depthwise' needs groups == in_channels, got .*groups=1, "
+     r"in_channels=4"),
     (lambda: F.conv_transpose2d(x2, np.zeros((4, 2, 3, 3), np.float32), stride=2,
                                 output_padding=2), ValueError,
      r"conv_transpose2d: output_padding must be smaller than stride or dilation, got "

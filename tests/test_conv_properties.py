@@ -12,7 +12,7 @@ import convscope.functional as F
 from convscope import Tensor
 from gradcheck import numerical_grad
 
-ALGORITHMS = ["im2col", "direct"]
+ALGORITHMS = ["im2col", "direct", "auto"]
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -36,6 +36,47 @@ def test_gradients_match_finite_differences(algorithm, transposed, n):
 
     def loss():
         return float(np.sum(fn(x, w, b, **kwargs, algorithm=algorithm) * target))
+
+    tensors = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    (fn(*tensors, **kwargs, algorithm=algorithm) * target).sum().backward()
+    for t, a in zip(tensors, (x, w, b)):
+        np.testing.assert_allclose(t.grad, numerical_grad(loss, a), rtol=1e-6, atol=1e-7)
+
+
+# (algorithm, kernel size, stride, padding, groups, C_in, C_out): each in its own domain
+FAST_CASES = [
+    ("pointwise", 1, 2, 1, 1, 4, 6),
+    ("pointwise", 1, 1, 0, 2, 4, 6),
+    ("depthwise", 3, 2, 1, 4, 4, 8),
+    ("depthwise", 2, 1, 0, 4, 4, 4),
+    ("winograd2", 3, 1, 1, 2, 4, 6),
+    ("winograd4", 3, 1, ((2, 0),), 1, 3, 4),
+]
+
+
+@pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: f"{c[0]}-k{c[1]}-s{c[2]}")
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_fast_algorithms_gradients_match_finite_differences(case, transposed, n):
+    algorithm, k, stride, padding, groups, cin, cout = case
+    if isinstance(padding, tuple):
+        padding = padding * n
+    rng = np.random.default_rng(30 + n)
+    x = rng.standard_normal((2, cin if not transposed else cout, *([5] * n)))
+    if transposed:  # the adjoint of the convolution cin -> cout: weight (cout, cin/G, *K)
+        w = rng.standard_normal((cout, cin // groups, *([k] * n)))
+        b = rng.standard_normal(cin)
+        kwargs = dict(stride=stride, padding=padding, groups=groups)
+        fn = F.conv_transpose
+    else:
+        w = rng.standard_normal((cout, cin // groups, *([k] * n)))
+        b = rng.standard_normal(cout)
+        kwargs = dict(stride=stride, padding=padding, groups=groups)
+        fn = F.conv
+    target = rng.standard_normal(fn(x, w, b, **kwargs).shape)
+
+    def loss():  # the reference's rounding: Winograd's is larger, and FD divides it by eps
+        return float(np.sum(fn(x, w, b, **kwargs, algorithm="direct") * target))
 
     tensors = [Tensor(a, requires_grad=True) for a in (x, w, b)]
     (fn(*tensors, **kwargs, algorithm=algorithm) * target).sum().backward()
@@ -151,7 +192,8 @@ def test_output_shape_formula_and_direct_equals_im2col(args, seed):
     expected = tuple(math.floor((s + p[0] + p[1] - d * (k - 1) - 1) / st_) + 1
                      for s, p, d, k, st_ in zip(size, pads, dilation, K, stride))
     assert outs[0].shape == (batch, cout) + expected
-    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-10, atol=1e-10)
+    for other in outs[1:]:
+        np.testing.assert_allclose(outs[0], other, rtol=1e-10, atol=1e-10)
     # the transposed convolution maps the output size back (up to the dropped remainder)
     if any((o - 1) * st_ - sum(p) + d * (k - 1) + 1 <= 0
            for o, st_, p, d, k in zip(expected, stride, pads, dilation, K)):
@@ -160,4 +202,5 @@ def test_output_shape_formula_and_direct_equals_im2col(args, seed):
     back = [F.conv_transpose(outs[0], wt, None, stride, tuple(pads), 0, groups, dilation,
                              algorithm=a) for a in ALGORITHMS]
     assert all(0 <= s - b < st_ for s, b, st_ in zip(size, back[0].shape[2:], stride))
-    np.testing.assert_allclose(back[0], back[1], rtol=1e-10, atol=1e-10)
+    for other in back[1:]:
+        np.testing.assert_allclose(back[0], other, rtol=1e-10, atol=1e-10)

@@ -16,7 +16,9 @@ TF = torch.nn.functional
 
 SPATIAL = {1: (11,), 2: (7, 6), 3: (5, 4, 5)}
 KERNEL = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}
-ALGORITHMS = ["im2col", "direct"]
+GENERAL = ["auto", "im2col", "direct"]  # every convolution
+FAST = ["pointwise", "depthwise", "winograd2", "winograd4"]  # each for its own shapes
+ALGORITHMS = GENERAL + FAST
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 
 # (stride, padding, dilation, groups, C_in, C_out): PyTorch's own kinds of configurations
@@ -30,8 +32,32 @@ CONV_CASES = [
     (3, 2, 2, 2, 4, 6),          # stride > kernel, dilation, groups
     (1, 1, 1, 4, 4, 4),          # depthwise
     (1, 0, 1, 4, 4, 8),          # depthwise with channel multiplier
+    (2, 1, 2, 3, 3, 6),          # depthwise, strided and dilated
     ("tuple", "tuple", "tuple", 1, 2, 3),
 ]
+
+
+def _kernel_size(algorithm, n):
+    """A kernel each algorithm applies to: 1x1 for pointwise, 3-tap for Winograd."""
+    return {"pointwise": (1,) * n, "winograd2": (3,) * n,
+            "winograd4": (3,) * n}.get(algorithm, KERNEL[n])
+
+
+def _applies(algorithm, stride, dilation, groups, cin):
+    """Each fast algorithm's domain, restated: where it must run, or refuse by name."""
+    ones = all(v == 1 for v in np.atleast_1d(stride)) and all(
+        v == 1 for v in np.atleast_1d(dilation))
+    if algorithm.startswith("winograd"):
+        return ones
+    if algorithm == "depthwise":
+        return groups == cin
+    return True
+
+
+def _refused(algorithm, call):
+    """The call names the algorithm and the rule it needs."""
+    with pytest.raises(ValueError, match=f"algorithm='{algorithm}' needs"):
+        call()
 
 
 def _tuple(n, base):
@@ -76,10 +102,13 @@ def test_conv_matches_torch(algorithm, n, case, dtype):
     stride, padding, dilation, groups, cin, cout = _resolve(case, n)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, cin, *SPATIAL[n])).astype(dtype)
-    w = rng.standard_normal((cout, cin // groups, *KERNEL[n])).astype(dtype)
+    w = rng.standard_normal((cout, cin // groups, *_kernel_size(algorithm, n))).astype(dtype)
     b = rng.standard_normal(cout).astype(dtype)
     ours_fn = getattr(F, f"conv{n}d")
     torch_fn = getattr(TF, f"conv{n}d")
+    if not _applies(algorithm, stride, dilation, groups, cin):
+        return _refused(algorithm, lambda: ours_fn(x, w, b, stride, padding, dilation, groups,
+                                                   algorithm=algorithm))
     ours, theirs = _run(
         lambda x, w, b: ours_fn(x, w, b, stride, padding, dilation, groups, algorithm=algorithm),
         lambda x, w, b: torch_fn(x, w, b, stride, padding, dilation, groups), [x, w, b])
@@ -90,11 +119,12 @@ def test_conv_matches_torch(algorithm, n, case, dtype):
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_conv_unbatched_and_no_bias(algorithm, n):
     rng = np.random.default_rng(2)
+    groups = 3 if algorithm == "depthwise" else 1
     x = rng.standard_normal((3, *SPATIAL[n]))
-    w = rng.standard_normal((4, 3, *KERNEL[n]))
+    w = rng.standard_normal((6, 3 // groups, *_kernel_size(algorithm, n)))
     ours, theirs = _run(
-        lambda x, w: getattr(F, f"conv{n}d")(x, w, None, 1, 1, algorithm=algorithm),
-        lambda x, w: getattr(TF, f"conv{n}d")(x, w, None, 1, 1), [x, w])
+        lambda x, w: getattr(F, f"conv{n}d")(x, w, None, 1, 1, 1, groups, algorithm=algorithm),
+        lambda x, w: getattr(TF, f"conv{n}d")(x, w, None, 1, 1, 1, groups), [x, w])
     assert ours[0].ndim == n + 1
     _check(ours, theirs, np.float64)
 
@@ -119,17 +149,23 @@ def test_conv_transpose_matches_torch(algorithm, n, case, dtype, batched):
     stride, padding, output_padding, dilation, groups = case
     rng = np.random.default_rng(3)
     cin, cout = 4, 8
+    if algorithm == "depthwise":  # the adjoint of a depthwise conv: 8 -> 4, groups 4
+        cin, cout, groups = 8, 4, 4
     x = rng.standard_normal(((2,) if batched else ()) + (cin, *SPATIAL[n])).astype(dtype)
-    w = rng.standard_normal((cin, cout // groups, *KERNEL[n])).astype(dtype)
+    w = rng.standard_normal((cin, cout // groups, *_kernel_size(algorithm, n))).astype(dtype)
     b = rng.standard_normal(cout).astype(dtype)
     args = (stride, padding, output_padding, groups, dilation)
+    # a transposed convolution runs the adjoint of the convolution from cout channels
+    if not _applies(algorithm, stride, dilation, groups, cout):
+        return _refused(algorithm, lambda: getattr(F, f"conv_transpose{n}d")(
+            x, w, b, *args, algorithm=algorithm))
     ours, theirs = _run(
         lambda x, w, b: getattr(F, f"conv_transpose{n}d")(x, w, b, *args, algorithm=algorithm),
         lambda x, w, b: getattr(TF, f"conv_transpose{n}d")(x, w, b, *args), [x, w, b])
     _check(ours, theirs, dtype)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", GENERAL)
 def test_asymmetric_padding_equals_explicit_pad_then_conv(algorithm):
     """(before, after) padding = zero-pad explicitly (torch's F.pad) then a 'valid' conv."""
     rng = np.random.default_rng(4)
@@ -142,7 +178,7 @@ def test_asymmetric_padding_equals_explicit_pad_then_conv(algorithm):
     _check(ours, theirs, np.float64)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", GENERAL)
 def test_asymmetric_padding_transposed(algorithm):
     """A transposed conv with (before, after) padding crops its full output asymmetrically."""
     rng = np.random.default_rng(5)
@@ -199,7 +235,7 @@ def test_padding_mode_then_conv_matches_torch_module(mode):
     np.testing.assert_allclose(y, conv(torch.tensor(x)).detach().numpy(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", GENERAL)
 def test_numpy_in_numpy_out_and_noncontiguous(algorithm):
     rng = np.random.default_rng(9)
     base = rng.standard_normal((6, 3, 9, 2 * 8))
@@ -213,7 +249,7 @@ def test_numpy_in_numpy_out_and_noncontiguous(algorithm):
     np.testing.assert_allclose(y, ref.numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", GENERAL)
 def test_empty_batch(algorithm):
     x = np.zeros((0, 3, 8, 8), dtype=np.float32)
     w = np.ones((4, 3, 3, 3), dtype=np.float32)
@@ -235,20 +271,57 @@ def test_tensor_in_tensor_out_without_grad():
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
-def test_all_configurations_grid_im2col_equals_direct(n):
-    """Every combination of stride x padding x dilation x groups: the two algorithms agree."""
+def test_all_configurations_grid_every_algorithm_equals_direct(n):
+    """Every combination of stride x padding x dilation x groups: each algorithm that
+    applies agrees with the direct reference, forward and both gradients."""
     rng = np.random.default_rng(10)
     x = rng.standard_normal((2, 4, *{1: (9,), 2: (7, 8), 3: (5, 6, 5)}[n]))
     for stride, padding, dilation, groups in itertools.product(
             [1, 2], [0, 1, "same"], [1, 2], [1, 2, 4]):
         if padding == "same" and stride != 1:
             continue
-        w = rng.standard_normal((4, 4 // groups, *KERNEL[n]))
-        results = []
         for algorithm in ALGORITHMS:
-            xt, wt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
-            y = F.conv(xt, wt, None, stride, padding, dilation, groups, algorithm=algorithm)
-            (y * y).sum().backward()
-            results.append((y.data, xt.grad, wt.grad))
-        for a, b in zip(*results):
-            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+            if algorithm == "direct" or not _applies(algorithm, stride, dilation, groups, 4):
+                continue
+            w = rng.standard_normal((4, 4 // groups, *_kernel_size(algorithm, n)))
+            results = []
+            for alg in (algorithm, "direct"):
+                xt, wt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+                y = F.conv(xt, wt, None, stride, padding, dilation, groups, algorithm=alg)
+                (y * y).sum().backward()
+                results.append((y.data, xt.grad, wt.grad))
+            for a, b in zip(*results):
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("algorithm", FAST)
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_fast_algorithms_asymmetric_padding_noncontiguous_input(algorithm, n):
+    """(before, after) padding on a sliced, transposed input = torch's F.pad then conv."""
+    rng = np.random.default_rng(12)
+    base = rng.standard_normal((4, 4, *(2 * s for s in SPATIAL[n])))
+    x = base[::2, :, *(slice(None, None, 2),) * n]
+    assert not x.flags.c_contiguous
+    groups = 4 if algorithm == "depthwise" else 1
+    w = rng.standard_normal((8, 4 // groups, *_kernel_size(algorithm, n)))
+    pads = ((0, 1), (2, 0), (1, 2))[:n]
+    torch_pad = tuple(v for p in reversed(pads) for v in p)
+    ours, theirs = _run(
+        lambda x, w: F.conv(x, w, None, 1, pads, 1, groups, algorithm=algorithm),
+        lambda x, w: getattr(TF, f"conv{n}d")(TF.pad(x, torch_pad), w, None, 1, 0, 1, groups),
+        [np.ascontiguousarray(x), w])
+    _check(ours, theirs, np.float64)
+    y = F.conv(x, w, None, 1, pads, 1, groups, algorithm=algorithm)
+    np.testing.assert_allclose(y, ours[0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm", FAST)
+def test_fast_algorithms_empty_batch(algorithm):
+    groups = 3 if algorithm == "depthwise" else 1
+    x = np.zeros((0, 3, 8, 8), dtype=np.float32)
+    w = np.ones((6, 3 // groups, *_kernel_size(algorithm, 2)), dtype=np.float32)
+    xt, wt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    y = F.conv2d(xt, wt, None, 1, 1, 1, groups, algorithm=algorithm)
+    assert y.shape[:2] == (0, 6)
+    y.sum().backward()
+    assert xt.grad.shape == x.shape and np.all(wt.grad == 0)

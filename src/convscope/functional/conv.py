@@ -22,17 +22,73 @@ from ..kernels import pad as pad_kernel
 from ._common import check_shape, window_stride
 from ._graph import _array, _result, _wants
 
-__all__ = ["conv", "conv1d", "conv2d", "conv3d",
+__all__ = ["conv", "conv_algorithm", "conv1d", "conv2d", "conv3d",
            "conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "pad"]
 
 
-def _algorithm(func: str, algorithm):
+def _algorithm(func: str, algorithm, x_shape, w_shape, stride, pads, dilation, groups):
+    """(name, kernel) of the algorithm that runs the convolution of these shapes.
+
+    For a transposed convolution the shapes are those of the convolution it is the adjoint
+    of (x_shape is its output's shape).
+    """
     name = kernels.DEFAULT_ALGORITHM if algorithm is None else algorithm
-    if name not in kernels.ALGORITHMS:
-        raise ValueError(f"{func}: algorithm must be one of {sorted(kernels.ALGORITHMS)}, "
-                         f"got algorithm={algorithm!r}")
-    return name
+    if name == "auto":
+        name, _ = kernels.choose(x_shape, w_shape, stride, pads, dilation, groups)
+    elif name not in kernels.ALGORITHMS:
+        raise ValueError(f"{func}: algorithm must be 'auto' or one of "
+                         f"{sorted(kernels.ALGORITHMS)}, got algorithm={algorithm!r}")
+    kernel = kernels.ALGORITHMS[name]
+    rule = kernel.supports(x_shape, w_shape, stride, pads, dilation, groups)
+    if rule is not None:
+        raise ValueError(f"{func}: algorithm={name!r} needs {rule}, got "
+                         f"kernel_size={tuple(w_shape[2:])}, stride={tuple(stride)}, "
+                         f"dilation={tuple(dilation)}, groups={groups}, "
+                         f"in_channels={x_shape[1]}")
+    return name, kernel
+
+
+def conv_algorithm(input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1,
+                   *, transposed=False):
+    """Which algorithm `algorithm='auto'` runs for these shapes, and why.
+
+    Args:
+        input_shape: (N, C_in, *S) or (C_in, *S) of the input.
+        weight_shape: the weight's shape; the rank is len(weight_shape) - 2.
+        stride, padding, dilation, groups: as for `conv2d` (for a transposed convolution,
+            as for `conv_transpose2d`, without output_padding, which does not matter here).
+        transposed: whether the layer is a transposed convolution.
+
+    Returns:
+        (algorithm, reason), two strings.
+
+    Example:
+        >>> conv_algorithm((8, 256, 14, 14), (512, 256, 1, 1), stride=2)[0]
+        'pointwise'
+    """
+    func = "conv_algorithm"
+    n = len(weight_shape) - 2
+    if n < 1:
+        raise ValueError(f"{func}: weight_shape needs at least 3 dimensions, got "
+                         f"{tuple(weight_shape)}")
+    shape = tuple(input_shape) if len(input_shape) == n + 2 else (1, *input_shape)
+    if len(shape) != n + 2:
+        raise ValueError(f"{func}: input_shape {tuple(input_shape)} does not match a "
+                         f"{n}-d weight of shape {tuple(weight_shape)}")
+    K = tuple(weight_shape[2:])
+    stride = _args.ntuple(stride, n, func=func, arg="stride")
+    dilation = _args.ntuple(dilation, n, func=func, arg="dilation")
+    pads = _args.conv_padding(padding, n, func=func, kernel_size=K, stride=stride,
+                              dilation=dilation, allow_strings=not transposed)
+    w_shape = tuple(weight_shape)
+    if transposed:  # the adjoint of a convolution from the output's shape to the input's
+        C_out = weight_shape[1] * groups
+        w_shape = (weight_shape[0], weight_shape[1], *K)
+        out = tuple((s - 1) * st - sum(p) + d * (k - 1) + 1
+                    for s, st, p, d, k in zip(shape[2:], stride, pads, dilation, K))
+        shape = (shape[0], C_out, *out)
+    return kernels.choose(shape, w_shape, stride, pads, dilation, groups)
 
 
 def _common(func, input, weight, bias, stride, dilation, groups, *, transposed):
@@ -106,7 +162,6 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         func, input, weight, bias, stride, dilation, groups, transposed=False)
     pads = _args.conv_padding(padding, n, func=func, kernel_size=K, stride=stride,
                               dilation=dilation)
-    alg = _algorithm(func, algorithm)
     xb = x if batched else x[None]
     S = xb.shape[2:]
     for i in range(n):
@@ -123,7 +178,8 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     check_shape(func, "padded input", xb.shape[:2] + padded, xb.dtype)
     stride = window_stride(stride, padded, [kernel_extent(k, d) for k, d in zip(K, dilation)])
 
-    kernel = kernels.ALGORITHMS[alg]
+    _, kernel = _algorithm(func, algorithm, xb.shape, w.shape, stride, pads, dilation,
+                           groups)
     y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size)
     if b is not None:
         y += b.reshape((1, C_out) + (1,) * n)  # y is the kernel's own new array
@@ -138,8 +194,8 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
             gx = kernel.backward_input(gb, w, xb.shape, stride, pads, dilation, groups)
             gx = gx if batched else gx[0]
         if _wants(weight):
-            gw = kernels.conv_backward_weight(alg, xb, saved, gb, w.shape, stride, pads,
-                                              dilation, groups)
+            gw = kernel.backward_weight(xb, saved, gb, w.shape, stride, pads, dilation,
+                                        groups)
         if _wants(bias):
             gbias = _bias_grad(gb)
         return gx, gw, gbias
@@ -162,7 +218,6 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
             raise ValueError(f"{func}: output_padding must be smaller than stride or "
                              f"dilation, got output_padding={output_padding}, "
                              f"stride={stride}, dilation={dilation}")
-    alg = _algorithm(func, algorithm)
     xb = x if batched else x[None]
     I = xb.shape[2:]
     out_size = tuple(transposed_window_count(I[i], K[i], stride[i], pads[i],
@@ -177,7 +232,8 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
 
     # The transposed convolution is the input gradient of the convolution that maps an
     # out_shape array to x, with the same weight: y = fold(W^T @ x).
-    kernel = kernels.ALGORITHMS[alg]
+    _, kernel = _algorithm(func, algorithm, out_shape, w.shape, stride, pads, dilation,
+                           groups)
     y = kernel.backward_input(xb, w, out_shape, stride, pads, dilation, groups)
     if b is not None:
         y += b.reshape((1, C_out) + (1,) * n)  # y is the kernel's own new array
@@ -190,8 +246,8 @@ def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding
             gx, _ = kernel.forward(gb, w, stride, pads, dilation, groups, I)
             gx = gx if batched else gx[0]
         if _wants(weight):  # the same weight gradient, with the roles of x and y swapped
-            gw = kernels.conv_backward_weight(alg, gb, None, xb, w.shape, stride, pads,
-                                              dilation, groups)
+            gw = kernel.backward_weight(gb, None, xb, w.shape, stride, pads, dilation,
+                                        groups)
         if _wants(bias):
             gbias = _bias_grad(gb)
         return gx, gw, gbias
@@ -213,7 +269,10 @@ _CONV_DOC = """{n}-D convolution of a batch of {what} with C_out filters, PyTorc
             'valid' (none) or 'same' (stride 1 only; an odd total puts the extra at the end).
         dilation: int or tuple of {n} ints (spacing of the kernel's taps).
         groups: split channels into groups convolved separately (groups = C_in: depthwise).
-        algorithm: 'im2col' (default, unfold + matrix product) or 'direct' (the reference).
+        algorithm: 'auto' (default: chosen by shape, see `conv_algorithm`), 'im2col'
+            (unfold + matrix product), 'pointwise' (1x1 kernels), 'depthwise' (groups =
+            C_in), 'winograd2' / 'winograd4' (Winograd F(2,3) / F(4,3) per axis, for 3-tap
+            kernels with stride 1 and dilation 1) or 'direct' (the readable reference).
 
     Shape: out = floor((S + P_before + P_after - dilation*(K-1) - 1) / stride) + 1.
     """

@@ -62,7 +62,12 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     return gxp[(slice(None), slice(None)) + interior(S, [b for b, _ in pads])]
 
 
-def backward_weight(x, gy, w_shape, stride, pads, dilation, groups):
+def supports(x_shape, w_shape, stride, pads, dilation, groups):
+    """None: the reference applies to every convolution."""
+    return None
+
+
+def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     """Each output's gradient times the patch it saw, summed over images and positions."""
     N, C_in = x.shape[:2]
     C_out, C_in_g, *K = w_shape

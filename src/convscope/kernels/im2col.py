@@ -106,8 +106,16 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     return fold(gcols, in_shape, K, stride, dilation, pads, out_size)
 
 
-def backward_weight(cols, gy, w_shape, groups):
-    """dL/dW (C_out, C_in/G, *K) = dY @ cols^T, per group."""
+def supports(x_shape, w_shape, stride, pads, dilation, groups):
+    """None: im2col applies to every convolution."""
+    return None
+
+
+def backward_weight(x, cols, gy, w_shape, stride, pads, dilation, groups):
+    """dL/dW (C_out, C_in/G, *K) = dY @ cols^T, per group; cols are the forward pass's
+    columns when it kept them, else x is unfolded again."""
+    if cols is None:
+        cols = unfold(x, w_shape[2:], stride, dilation, pads, gy.shape[2:])
     G = groups
     gyc = _channel_major(gy, G)  # (G, C_out/G, N*L)
     colsg = cols.reshape(G, math.prod(w_shape[1:]), gyc.shape[-1])  # (G, C_in/G*K, N*L)

@@ -1,0 +1,215 @@
+"""Winograd minimal filtering for 3-tap, stride-1 convolutions (Lavin & Gray 2016), any rank.
+
+Along one axis, F(m, 3) computes m outputs of a 3-tap correlation from a tile of
+alpha = m + 2 inputs with alpha multiplications instead of 3m::
+
+    y = A^T [(G g) * (B^T d)]          g: the 3 taps, d: the alpha inputs of one tile
+
+Along several axes the transforms apply axis by axis (2D: A^T [(G g G^T) * (B^T d B)] A).
+Summed over input channels, the elementwise product becomes, for each of the alpha^n tile
+positions, one matrix product (C_out x C_in) @ (C_in x tiles): a 3x3 layer does
+(alpha/m)^2 = 2.25 multiplications per output and input channel with F(4x4, 3x3) instead of
+9. The transforms are small matrix products along one axis of preallocated arrays.
+
+The matrices come from the Toom-Cook construction with interpolation points p (plus the
+point at infinity): A^T and G are Vandermonde matrices of the points and B^T is solved from
+the identity sum_j A^T[i,j] G[j,k] B^T[j,l] = [l == i + k], which is exactly the 1-D
+correlation. Larger tiles need more points, and far-apart points grow the rounding error;
+F(4, 3) uses the points 0, +-1, 1/2, -2 (Barabasz et al. 2020, "Error analysis and improving
+the accuracy of Winograd convolution"), whose float32 error is measured in the tests.
+
+The work is split into bands of tile rows along the first spatial axis, so the expanded
+tiles of one band stay small (a few MB, in cache) and the extra memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from . import _adjoint, im2col
+from .im2col import pad_channel_major
+
+#: Interpolation points (the point at infinity is added) of F(m, 3) for each tile size m.
+POINTS = {2: (0.0, 1.0, -1.0), 4: (0.0, 1.0, -1.0, 0.5, -2.0)}
+#: Expanded input tiles of one band (bytes); bounds the extra memory and keeps it in cache.
+BAND_BYTES = 4 << 20
+
+
+@functools.lru_cache(maxsize=None)
+def matrices(m: int, r: int = 3, points: tuple | None = None):
+    """(A^T (m, alpha), G (alpha, r), B^T (alpha, alpha)) of F(m, r) in float64."""
+    alpha = m + r - 1
+    p = np.array(POINTS[m] if points is None else points, dtype=np.float64)
+    if p.size != alpha - 1:
+        raise ValueError(f"winograd.matrices: F({m}, {r}) needs {alpha - 1} points, got "
+                         f"{p.size}")
+    AT = np.zeros((m, alpha))
+    AT[:, :-1] = p[None, :] ** np.arange(m)[:, None]
+    AT[m - 1, -1] = 1.0
+    f = np.array([np.prod([pj - pl for pl in p if pl != pj]) for pj in p])
+    G = np.zeros((alpha, r))
+    G[:-1] = p[:, None] ** np.arange(r)[None, :] / f[:, None]
+    G[-1, r - 1] = 1.0
+    # B^T solves sum_j AT[i,j] G[j,k] BT[j,l] = [l == i + k] for every i < m, k < r
+    system = np.einsum("ij,jk->ikj", AT, G).reshape(m * r, alpha)
+    target = np.zeros((m, r, alpha))
+    for i in range(m):
+        for k in range(r):
+            target[i, k, i + k] = 1.0
+    BT, *_ = np.linalg.lstsq(system, target.reshape(m * r, alpha), rcond=None)
+    if not np.allclose(system @ BT, target.reshape(m * r, alpha), atol=1e-9):
+        raise ValueError(f"winograd.matrices: points {tuple(p)} give no F({m}, {r})")
+    return AT, G, BT
+
+
+def _apply(M, take, put, scratch):
+    """put(p)[...] = sum_j M[p, j] * take(j) for every row p of the small matrix M.
+
+    Slice arithmetic over whole sub-arrays: one pass over memory per nonzero coefficient,
+    most of them 0 or +-1; faster here than a BLAS product with 4- or 6-long rows.
+    """
+    for p, row in enumerate(M):
+        o = put(p)
+        (j0, c0), *rest = [(j, c) for j, c in enumerate(row) if c != 0.0]
+        if rest and c0 == 1.0 and abs(rest[0][1]) == 1.0:
+            (np.add if rest[0][1] == 1.0 else np.subtract)(take(j0), take(rest[0][0]), out=o)
+            rest = rest[1:]
+        elif c0 == 1.0:
+            np.copyto(o, take(j0))
+        else:
+            np.multiply(take(j0), c0, out=o)
+        for j, c in rest:
+            if abs(c) == 1.0:
+                (np.add if c == 1.0 else np.subtract)(o, take(j), out=o)
+            else:
+                tmp = scratch(o.shape)
+                np.multiply(take(j), c, out=tmp)
+                o += tmp
+
+
+def _scratch(dtype):
+    """A function returning a reusable temporary of a given shape."""
+    cache = {}
+
+    def get(shape):
+        if shape not in cache:
+            cache[shape] = np.empty(shape, dtype=dtype)
+        return cache[shape]
+    return get
+
+
+def _along_axes(M, a, n):
+    """M (p, q) applied along each of the n leading axes (size q) of a, into new arrays."""
+    scratch = _scratch(a.dtype)
+    for i in range(n):
+        out = np.empty(a.shape[:i] + (M.shape[0],) + a.shape[i + 1:], dtype=a.dtype)
+        lead = (slice(None),) * i
+        _apply(M, lambda j: a[lead + (j,)], lambda p: out[lead + (p,)], scratch)
+        a = out
+    return a
+
+
+def _input_transform(BT, xb, m, T, scratch):
+    """B^T d B over all tiles: (alpha,)*n + (C, N, *T) from the padded (C, N, *Sp) band.
+
+    Axis by axis: the alpha inputs of tile t along axis i are the strided slice
+    j + m*t (j < alpha), so each pass reads windows of the previous array and writes one
+    new leading axis; the overlapping tiles are never copied out.
+    """
+    n = len(T)
+    alpha = BT.shape[0]
+    a = xb
+    for i in range(n):
+        # a: (alpha,)*i + (C, N) + T[:i] + Sp[i:]  ->  (alpha,)*(i+1) + (C, N) + T[:i+1] + ...
+        out = np.empty((alpha,) * (i + 1) + a.shape[i:2 * i + 2] + (T[i],) + a.shape[2 * i + 3:],
+                       dtype=a.dtype)
+        take = (slice(None),) * (2 * i + 2)
+        put = (slice(None),) * i
+        _apply(BT, lambda j: a[take + (slice(j, j + m * (T[i] - 1) + 1, m),)],
+               lambda p: out[put + (p,)], scratch)
+        a = out
+    return a
+
+
+def transform_weight(w, groups, m):
+    """U (alpha^n, G, C_out/G, C_in/G): G g G^T along every kernel axis."""
+    C_out, C_in_g, *K = w.shape
+    n = len(K)
+    _, Gm, _ = matrices(m)
+    u = np.moveaxis(w, range(2, 2 + n), range(n))  # (3,)*n + (C_out, C_in/G)
+    u = _along_axes(Gm, u, n)
+    alpha = m + 2
+    return u.reshape(alpha ** n, groups, C_out // groups, C_in_g)
+
+
+def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
+    """y (N, C_out, *O) of a 3x..x3 stride-1 convolution, as a channel-major view."""
+    N, C = x.shape[:2]
+    C_out = w.shape[0]
+    n = x.ndim - 2
+    alpha = m + 2
+    AT, _, BT = matrices(m)
+    AT, BT = AT.astype(x.dtype), BT.astype(x.dtype)
+    T = [-(-o // m) for o in out_size]  # tiles per axis
+    # padded so that every tile has its alpha inputs: T*m + 2 along each axis
+    full = [(b, t * m + 2 - s - b) for s, (b, _), t in zip(x.shape[2:], pads, T)]
+    # inputs past the last tile (an output size cut short, as output_padding does) unused
+    x = x[(slice(None), slice(None)) + tuple(slice(0, s + min(a, 0))
+                                             for s, (_, a) in zip(x.shape[2:], full))]
+    xp = pad_channel_major(x, [(b, max(a, 0)) for b, a in full])  # (C, N, *Sp)
+    U = transform_weight(w, groups, m).astype(x.dtype)
+    y = np.empty((C_out, N, *(t * m for t in T)), dtype=x.dtype)
+    y_tiles = y.reshape(C_out, N, *(v for t in T for v in (t, m)))  # (C_out, N, t_0, m, ...)
+    rest = math.prod(T[1:])
+    band = max(1, min(T[0], BAND_BYTES // max(1, x.itemsize * alpha ** n * C * N * rest)))
+    scratch = _scratch(x.dtype)
+    # y's tiles in the order of the transforms' output: (m,)*n + (C_out, N, *T), a view
+    order = [3 + 2 * i for i in range(n)] + [0, 1] + [2 + 2 * i for i in range(n)]
+    for t0 in range(0, T[0], band):
+        t1 = min(T[0], t0 + band)
+        Tb = (t1 - t0, *T[1:])
+        V = _input_transform(BT, xp[:, :, t0 * m:t1 * m + 2], m, Tb, scratch)
+        L = N * math.prod(Tb)
+        Mo = np.matmul(U, V.reshape(alpha ** n, groups, C // groups, L))
+        Mo = Mo.reshape((alpha,) * n + (C_out, N, *Tb))
+        Z = _along_axes(AT, Mo, n)  # (m,)*n + (C_out, N, *Tb)
+        y_tiles[:, :, t0:t1].transpose(order)[...] = Z
+    y = y[(slice(None), slice(None)) + tuple(slice(0, o) for o in out_size)]
+    return y.transpose(1, 0, *range(2, y.ndim)), None
+
+
+class Algorithm:
+    """F(m x m, 3 x 3) (any rank) behind the kernels' common interface.
+
+    The input gradient is the adjoint convolution through the same forward pass (stride 1
+    makes it one); the weight gradient is im2col's long-reduction matrix product.
+    """
+
+    def __init__(self, m: int):
+        self.m = m
+        self.__name__ = f"winograd{m}"
+
+    def supports(self, x_shape, w_shape, stride, pads, dilation, groups):
+        """None when this algorithm applies, else the rule it needs."""
+        ok = (all(k == 3 for k in w_shape[2:]) and all(s == 1 for s in stride)
+              and all(d == 1 for d in dilation))
+        return None if ok else "kernel_size 3 along every axis, stride 1 and dilation 1"
+
+    def forward(self, x, w, stride, pads, dilation, groups, out_size):
+        return forward(x, w, stride, pads, dilation, groups, out_size, m=self.m)
+
+    def backward_input(self, gy, w, in_shape, stride, pads, dilation, groups):
+        gx = _adjoint.input_grad(self.forward, gy, w, in_shape, pads, dilation, groups)
+        if gx is None:  # padding wider than the kernel: the adjoint would crop
+            return im2col.backward_input(gy, w, in_shape, stride, pads, dilation, groups)
+        return gx
+
+    def backward_weight(self, x, saved, gy, w_shape, stride, pads, dilation, groups):
+        return im2col.backward_weight(x, None, gy, w_shape, stride, pads, dilation, groups)
+
+
+F2 = Algorithm(2)
+F4 = Algorithm(4)
