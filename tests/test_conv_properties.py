@@ -62,7 +62,7 @@ def test_fast_algorithms_gradients_match_finite_differences(case, transposed, n)
     if isinstance(padding, tuple):
         padding = padding * n
     rng = np.random.default_rng(30 + n)
-    x = rng.standard_normal((2, cin if not transposed else cout, *([5] * n)))
+    x = rng.standard_normal((2, cin if not transposed else cout, *([{1: 6, 2: 5, 3: 3}[n]] * n)))
     if transposed:  # the adjoint of the convolution cin -> cout: weight (cout, cin/G, *K)
         w = rng.standard_normal((cout, cin // groups, *([k] * n)))
         b = rng.standard_normal(cin)
