@@ -1,0 +1,75 @@
+"""`convscope bench --explain`: the algorithm 'auto' runs for a layer, and why."""
+
+import json
+
+import numpy as np
+import pytest
+
+import convscope.functional as F
+from convscope.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("layer, shape, expected", [
+    ("conv:c128,k3,p1", "64x56x56", "im2col"),
+    ("conv:c512,k1,s2", "256x14x14", "pointwise"),
+    ("conv:c128,k3,p1,g128", "128x56x56", "depthwise"),
+    ("convT:c8,k1,s2", "4x5x5", "pointwise"),
+    ("conv:c32,k3,p1", "16x16x64x64", "im2col"),
+])
+def test_explain_names_the_algorithm_and_the_reason(capsys, layer, shape, expected):
+    code, out, err = run(capsys, "bench", "--explain", layer, "--input", shape, "--batch", "2")
+    assert code == 0 and not err
+    assert f"algorithm='auto' runs '{expected}'" in out
+    assert "why: " in out
+
+
+def test_explain_json_and_timings_of_the_algorithms_that_apply(capsys):
+    code, out, _ = run(capsys, "bench", "--explain", "conv:c4,k3,p1", "--input", "3x8x8",
+                       "--time", "--repeat", "1", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["algorithm"] == "im2col" and result["weight"] == [4, 3, 3, 3]
+    # 3x3 stride 1: im2col and both Winograd kernels apply; 1x1 and depthwise do not
+    assert set(result["forward_ms"]) == {"auto", "im2col", "winograd2", "winograd4"}
+    assert all(v > 0 for v in result["forward_ms"].values())
+
+
+def test_explain_agrees_with_conv_algorithm(capsys):
+    code, out, _ = run(capsys, "bench", "--explain", "conv:c64,k7,s2,p3", "--input",
+                       "3x224x224", "--json")
+    expected = F.conv_algorithm((1, 3, 224, 224), (64, 3, 7, 7), stride=2, padding=3)
+    assert code == 0 and (json.loads(out)["algorithm"], json.loads(out)["reason"]) == expected
+
+
+@pytest.mark.parametrize("argv, pattern", [
+    (["--explain", "maxpool:k2", "--input", "3x8x8"], "needs a conv or convT layer"),
+    (["--explain", "conv:c4,k3", "--input", "3xax8"], "input shape must look like"),
+    (["--explain", "conv:c4,k3", "--input", "3x8x8", "--batch", "0"], "--batch must be"),
+])
+def test_errors_are_one_line_on_stderr(capsys, argv, pattern):
+    code, out, err = run(capsys, "bench", *argv)
+    assert code == 1 and not out
+    assert pattern in err and len(err.strip().splitlines()) == 1
+
+
+def test_conv_algorithm_choices_and_errors():
+    assert F.conv_algorithm((8, 256, 14, 14), (512, 256, 1, 1), stride=2)[0] == "pointwise"
+    assert F.conv_algorithm((128, 56, 56), (128, 1, 3, 3), padding=1,
+                            groups=128)[0] == "depthwise"  # unbatched shape
+    assert F.conv_algorithm((2, 16, 8, 8, 8), (32, 16, 3, 3, 3), padding=1)[0] == "im2col"
+    # what conv runs is what conv_algorithm says: the same result as the named algorithm
+    x = np.random.default_rng(0).standard_normal((2, 6, 5, 5))
+    w = np.random.default_rng(1).standard_normal((6, 1, 3, 3))
+    name, _ = F.conv_algorithm(x.shape, w.shape, padding=1, groups=6)
+    np.testing.assert_array_equal(F.conv2d(x, w, padding=1, groups=6),
+                                  F.conv2d(x, w, padding=1, groups=6, algorithm=name))
+    with pytest.raises(ValueError, match="conv_algorithm: weight_shape needs at least 3"):
+        F.conv_algorithm((1, 3, 8), (4, 3))
+    with pytest.raises(ValueError, match="conv_algorithm: input_shape .* does not match"):
+        F.conv_algorithm((3, 8), (4, 3, 3, 3))
