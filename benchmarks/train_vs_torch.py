@@ -3,7 +3,9 @@
 Both frameworks get the same architecture (the PyTorch model is built layer by layer from the
 convscope one), the same initial weights (copied), the same mini-batches in the same order
 with the same augmentation draws (two `convscope.data.DataLoader`s from the same seed), the
-same optimizer and learning-rate schedule, and the same number of threads. The script prints
+same optimizer and learning-rate schedule, and the same number of threads. Each library
+trains in its own process (run one after the other): in one process, whichever runs second
+waits on the other's spinning BLAS/OpenMP threads. The script prints
 seconds per epoch of training (evaluation excluded), the ratio convscope / PyTorch, and both
 test accuracies, as a Markdown table for the README.
 
@@ -21,6 +23,9 @@ PyTorch is needed here only; convscope itself never imports it.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 
 from _threads import THREADS as _THREADS  # noqa: E402  (before NumPy)
@@ -36,7 +41,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from convscope import nn as cnn  # noqa: E402
-from convscope import train as T  # noqa: E402
+from convscope import training as T  # noqa: E402
+from convscope.training.loop import NoBar, train_epoch  # noqa: E402
 
 
 def torch_model(model) -> torch.nn.Sequential:
@@ -101,7 +107,7 @@ def run_convscope(config, data):
     times, accs = [], []
     for _ in range(config.epochs):
         t0 = time.perf_counter()
-        T._train_epoch(model, train_loader, opt, sched, config, T._NoBar())
+        train_epoch(model, train_loader, opt, sched, config, NoBar())
         times.append(time.perf_counter() - t0)
         accs.append(T.evaluate(model, test_loader)[1])
     return times, accs
@@ -143,7 +149,12 @@ def main(argv=None) -> int:
     p.add_argument("--limit-test", type=int, default=None, help="test images (default: all)")
     p.add_argument("--threads", type=int, default=2,
                    help="threads for both (BLAS and torch; default: 2)")
-    p.add_argument("--only", choices=["convscope", "torch"], help="run one side only")
+    p.add_argument("--only", choices=["convscope", "torch"],
+                   help="run one side only (default: both, each in its own process)")
+    p.add_argument("--keep-openblas-env", action="store_true",
+                   help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, which pin OpenBLAS to a "
+                        "slower kernel on some machines, in the workers (default: unset)")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     for f in dataclasses.fields(T.TrainConfig):
         if f.name in ("epochs", "limit_train", "limit_test", "out"):
             continue
@@ -164,32 +175,60 @@ def main(argv=None) -> int:
     config = dataclasses.replace(defaults, **changes)
     torch.set_num_threads(args.threads)
 
+    if not args.worker:  # one child process per library, one after the other
+        argv = sys.argv[1:] if argv is None else list(argv)
+        argv = [a for i, a in enumerate(argv) if not a.startswith("--only")
+                and not (i > 0 and argv[i - 1] == "--only")]
+        env = dict(os.environ)
+        if not args.keep_openblas_env:
+            env.pop("OPENBLAS_CORETYPE", None)
+            env.pop("OPENBLAS_L2_SIZE", None)
+        results = {}
+        for side in ("convscope", "torch"):
+            if args.only in (None, side):
+                out = subprocess.run([sys.executable, os.path.abspath(__file__), *argv,
+                                      "--only", side, "--worker"], stdout=subprocess.PIPE,
+                                     text=True, check=True, env=env)
+                results[side] = tuple(json.loads(out.stdout.strip().splitlines()[-1]))
+        _table(results, config)
+        return 0
+
     data = T.load_data(config)
     name, kwargs = config.model_spec()
     print(f"{config.dataset}: {len(data[0])} training, {len(data[2])} test images; model "
           f"{name} {kwargs}; {config.epochs} epoch(s), batch {config.batch_size}, "
-          f"{config.optimizer} lr {config.lr} ({config.schedule}); {args.threads} threads",
-          file=sys.stderr)
-    results = {}
-    for side, run in (("convscope", run_convscope), ("torch", run_torch)):
-        if args.only in (None, side):
-            times, accs = run(config, data)
-            results[side] = (times, accs)
-            print(f"{side}: s/epoch {['%.1f' % t for t in times]}, test accuracy "
-                  f"{['%.2f%%' % (100 * a) for a in accs]}", file=sys.stderr)
+          f"{config.optimizer} lr {config.lr} ({config.schedule}); {args.threads} threads; "
+          f"BLAS {_blas()}", file=sys.stderr)
+    run = run_convscope if args.only == "convscope" else run_torch
+    times, accs = run(config, data)
+    print(f"{args.only}: s/epoch {['%.1f' % t for t in times]}, test accuracy "
+          f"{['%.2f%%' % (100 * a) for a in accs]}", file=sys.stderr)
+    print(json.dumps([times, accs]))
+    return 0
 
+
+def _blas() -> str:
+    """The BLAS library and kernel NumPy runs (threadpoolctl), or 'unknown'."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    return ", ".join(f"{i.get('internal_api')} {i.get('architecture')}"
+                     for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas")
+
+
+def _table(results, config):
     print("| | convscope | PyTorch | convscope / PyTorch |")
     print("|---|---:|---:|---:|")
     cs = results.get("convscope")
     th = results.get("torch")
     sec = [None if r is None else float(np.mean(r[0])) for r in (cs, th)]
     acc = [None if r is None else r[1][-1] for r in (cs, th)]
-    ratio = f"{sec[0] / sec[1]:.1f}x" if None not in sec else "-"
+    ratio = f"{sec[0] / sec[1]:.2f}x" if None not in sec else "-"
     print(f"| seconds per epoch | {_fmt(sec[0], '{:.1f}')} | {_fmt(sec[1], '{:.1f}')} | "
           f"{ratio} |")
     print(f"| test accuracy after {config.epochs} epoch(s) | {_fmt(acc[0], '{:.2%}')} | "
           f"{_fmt(acc[1], '{:.2%}')} | |")
-    return 0
 
 
 def _fmt(value, pattern):
