@@ -38,7 +38,7 @@ test: setup-test
 	$(PY) -m pytest tests
 
 bench: setup-test data
-	$(PY) benchmarks/conv_vs_torch.py
+	$(PY) benchmarks/conv_layers.py
 	$(PY) benchmarks/train_vs_torch.py --epochs 1
 
 clean:

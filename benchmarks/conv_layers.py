@@ -73,6 +73,9 @@ def _rss_kib(field: str) -> int:
     return 0
 
 
+CLOCK = time.perf_counter  # --clock cpu: time.process_time (the worker's own CPU time)
+
+
 def _measure(fn, inner: int):
     """(median seconds of `inner` calls after a warm-up, peak MiB above the RSS before).
 
@@ -89,9 +92,9 @@ def _measure(fn, inner: int):
     fn()
     times = []
     for _ in range(inner):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(CLOCK() - t0)
     peak = float("nan") if base is None else max(_rss_kib("VmHWM") - base, 0) / 1024
     return statistics.median(times), peak
 
@@ -201,8 +204,14 @@ def main(argv=None) -> int:
     p.add_argument("--keep-openblas-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE in the workers "
                         "(default: unset)")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="wall-clock time, or the worker's CPU time: steadier on a busy "
+                        "machine, and with --threads 1 the same as the time alone "
+                        "(default: wall)")
     p.add_argument("--worker", nargs=2, metavar=("LIBRARY", "INDEX"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.worker:
         library, index = args.worker
         result = (matmul_worker(args.inner) if library == "matmul" else
@@ -218,12 +227,13 @@ def main(argv=None) -> int:
         p.error(f"--layers {args.layers!r} matches none of: "
                 + "; ".join(layer[0] for layer in LAYERS))
     env = child_env(args.threads, args.keep_openblas_env)
-    common = ["--inner", str(args.inner)]
+    common = ["--inner", str(args.inner), "--clock", args.clock]
     if args.algorithm:
         common += ["--algorithm", args.algorithm]
     ceiling = run_child(["--worker", "matmul", "0", *common], env)
     print(f"{time.strftime('%Y-%m-%d')}: {args.threads} threads per library, each in its own "
-          f"process; median over {args.rounds} round(s) of the median of {args.inner} calls; "
+          f"process; {args.clock} time, median over {args.rounds} round(s) of the median of "
+          f"{args.inner} calls; "
           f"float32; convscope algorithm={args.algorithm or 'default'}; BLAS: "
           f"{ceiling['blas']}; float32 matmul ceiling {ceiling['gflops']:.0f} GFLOP/s. "
           f"Times in ms, memory = peak MiB added by one call.\n")
