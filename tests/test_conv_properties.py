@@ -46,6 +46,7 @@ def test_gradients_match_finite_differences(algorithm, transposed, n):
 # (algorithm, kernel size, stride, padding, groups, C_in, C_out): each in its own domain
 FAST_CASES = [
     ("pointwise", 1, 2, 1, 1, 4, 6),
+    ("pointwise", 1, 3, 0, 1, 2, 3),  # the last pixels unused (transposed: output_padding)
     ("pointwise", 1, 1, 0, 2, 4, 6),
     ("depthwise", 3, 2, 1, 4, 4, 8),
     ("depthwise", 2, 1, 0, 4, 4, 4),
@@ -66,7 +67,8 @@ def test_fast_algorithms_gradients_match_finite_differences(case, transposed, n)
     if transposed:  # the adjoint of the convolution cin -> cout: weight (cout, cin/G, *K)
         w = rng.standard_normal((cout, cin // groups, *([k] * n)))
         b = rng.standard_normal(cin)
-        kwargs = dict(stride=stride, padding=padding, groups=groups)
+        kwargs = dict(stride=stride, padding=padding, groups=groups,
+                      output_padding=stride - 1)
         fn = F.conv_transpose
     else:
         w = rng.standard_normal((cout, cin // groups, *([k] * n)))

@@ -136,6 +136,7 @@ TRANSPOSE_CASES = [
     (2, 1, 1, 1, 2),
     (3, 2, 2, 1, 1),
     (1, 1, 1, 2, 1),   # output_padding < dilation with stride 1
+    (1, 0, 1, 2, 1),   # the same without padding: the output grows past the input's pixels
     (2, 1, 0, 2, 4),
 ]
 

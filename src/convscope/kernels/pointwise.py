@@ -70,7 +70,8 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
         g = g.transpose(1, 0, *range(2, g.ndim))
     else:
         g = np.matmul(wt, gm).reshape(N, C_in, *O)
-    if all(s == 1 for s in stride) and not any(b or a for b, a in pads):
+    if (all(s == 1 for s in stride) and not any(b or a for b, a in pads)
+            and tuple(O) == tuple(S)):  # every pixel was used, in place: nothing to move
         return g
     Sp = [s + b + a for s, (b, a) in zip(S, pads)]
     gxp = np.zeros((C_in, N, *Sp), dtype=gy.dtype).transpose(1, 0, *range(2, len(Sp) + 2))
