@@ -277,7 +277,7 @@ BAD = [
      r"BatchNorm2d: expected 4D input, got 3D input"),
     (lambda: nn.Dropout(2), ValueError, r"Dropout: p must be a probability"),
     (lambda: nn.Linear(3, 4)(np.zeros((2, 5), np.float32)), ValueError,
-     r"linear: input of shape \(2, 5\)"),
+     r"Linear: expected input with last dimension in_features=3, got input of shape \(2, 5\)"),
     (lambda: nn.MaxPool2d(2)(np.zeros((1, 1, 1, 1), np.float32)), ValueError,
      r"MaxPool2d: kernel_size=\(2, 2\) with dilation=\(1, 1\) spans 2"),
     (lambda: nn.Sequential(nn.ReLU())[3], IndexError, r"Sequential: index 3 is out of range"),

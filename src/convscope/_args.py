@@ -12,11 +12,39 @@ import numbers
 import os
 
 SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
+_LARGEST = 2 ** 62  # sizes past this overflow NumPy's index arithmetic
 
 
 def is_int(value) -> bool:
     """An int (Python's or NumPy's), not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def show(value, limit: int = 60) -> str:
+    """`repr(value)` on one line and at most about `limit` characters, for error messages
+    (an array shows as its shape and dtype)."""
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape is not None and dtype is not None and not isinstance(value, (int, float)):
+        return f"{type(value).__name__}(shape={tuple(shape)}, dtype={dtype})"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_bool(value, *, func: str, arg: str) -> bool:
+    """`value` as a bool (Python's or NumPy's), or a TypeError naming `func` and `arg`."""
+    if not isinstance(value, bool) and type(value).__name__ not in ("bool", "bool_"):
+        raise TypeError(f"{func}: {arg} must be a bool, got {arg}={show(value)}")
+    return bool(value)
+
+
+def int_tuple(value, *, func: str, arg: str, minimum: int | None = 1) -> tuple[int, ...]:
+    """An int or a non-empty tuple/list of ints as a tuple, each >= `minimum`."""
+    if is_int(value):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or not value:
+        raise TypeError(f"{func}: {arg} must be an int or a non-empty tuple of ints, got "
+                        f"{arg}={show(value)}")
+    return tuple(check_int(v, func=func, arg=arg, minimum=minimum) for v in value)
 
 
 def _rule(minimum: int) -> str:
@@ -30,9 +58,11 @@ def check_int(value, *, func: str, arg: str, minimum: int | None = 1) -> int:
     `arg` and the value: ``Linear: in_features must be positive, got in_features=0``.
     """
     if not is_int(value):
-        raise TypeError(f"{func}: {arg} must be an int, got {arg}={value!r}")
+        raise TypeError(f"{func}: {arg} must be an int, got {arg}={show(value)}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{func}: {arg} must be {_rule(minimum)}, got {arg}={value!r}")
+    if abs(value) > _LARGEST:
+        raise ValueError(f"{func}: {arg} is too large, got {arg}={value!r}")
     return int(value)
 
 
@@ -41,7 +71,7 @@ def check_real(value, *, func: str, arg: str, minimum: float | None = None,
     """`value` as a finite-or-infinite real number (not a bool, not NaN), optionally
     >= `minimum` or > 0; a TypeError / ValueError naming `func` and `arg` otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{func}: {arg} must be a real number, got {arg}={value!r}")
+        raise TypeError(f"{func}: {arg} must be a real number, got {arg}={show(value)}")
     if value != value:
         raise ValueError(f"{func}: {arg} must be a number, got {arg}={value!r}")
     if positive and not value > 0:
@@ -58,24 +88,29 @@ def ntuple(value, n: int, *, func: str, arg: str, minimum: int | None = 1) -> tu
     elif isinstance(value, (tuple, list)) and all(is_int(v) for v in value):
         if len(value) != n:
             raise ValueError(f"{func}: {arg} needs 1 or {n} values (one per spatial "
-                             f"dimension), got {arg}={value!r}")
+                             f"dimension), got {arg}={show(value)}")
         values = tuple(int(v) for v in value)
     else:
         raise TypeError(f"{func}: {arg} must be an int or a tuple of {n} ints, "
-                        f"got {arg}={value!r}")
+                        f"got {arg}={show(value)}")
     if minimum is not None and any(v < minimum for v in values):
         raise ValueError(f"{func}: {arg} must be {_rule(minimum)}, got {arg}={value!r}")
+    if any(v > _LARGEST for v in values):
+        raise ValueError(f"{func}: {arg} is too large, got {arg}={value!r}")
     return values
 
 
 def per_axis(value, n: int, *, func: str, arg: str) -> tuple:
-    """One value for every axis (an int, or a string for padding), or a sequence of n values;
-    an inner list (a per-axis (before, after) padding pair) becomes a tuple. The values
-    themselves are checked by the caller."""
+    """One value for every axis (an int, or a string for padding), or a sequence of n values
+    (a sequence of one value counts for every axis, as PyTorch expands it); an inner list (a
+    per-axis (before, after) padding pair) becomes a tuple. The values themselves are
+    checked by the caller."""
     if isinstance(value, (tuple, list)):
+        if len(value) == 1:
+            value = tuple(value) * n
         if len(value) != n:
             raise ValueError(f"{func}: {arg} needs 1 or {n} values (one per spatial "
-                             f"dimension), got {arg}={value!r}")
+                             f"dimension), got {arg}={show(value)}")
         return tuple(tuple(v) if isinstance(v, list) else v for v in value)
     return (value,) * n
 
@@ -96,10 +131,10 @@ def pad_pair(padding, *, func: str) -> tuple[int, int]:
             and all(is_int(p) for p in padding)):
         before, after = (int(p) for p in padding)
         if before < 0 or after < 0:
-            raise ValueError(f"{func}: padding must be >= 0, got padding={padding!r}")
+            raise ValueError(f"{func}: padding must be >= 0, got padding={show(padding)}")
         return before, after
     raise TypeError(f"{func}: padding must be an int, a (before, after) pair of ints, "
-                    f"'same' or 'valid', got padding={padding!r}")
+                    f"'same' or 'valid', got padding={show(padding)}")
 
 
 def split_padding(total: int) -> tuple[int, int]:
@@ -118,7 +153,7 @@ def conv_padding(padding, n: int, *, func: str, kernel_size, stride, dilation,
     if isinstance(padding, str):
         if not allow_strings:
             raise ValueError(f"{func}: padding must be an int or a tuple, got "
-                             f"padding={padding!r} (string padding is not supported here)")
+                             f"padding={show(padding)} (string padding is not supported here)")
         if padding == "valid":
             return ((0, 0),) * n
         if padding == "same":
@@ -128,19 +163,19 @@ def conv_padding(padding, n: int, *, func: str, kernel_size, stride, dilation,
             # Stride 1 keeps the size when the total is the window's extent d(K-1).
             return tuple(split_padding(d * (k - 1)) for k, d in zip(kernel_size, dilation))
         raise ValueError(f"{func}: padding must be 'same', 'valid', an int or a tuple, "
-                         f"got padding={padding!r}")
+                         f"got padding={show(padding)}")
     if (isinstance(padding, (tuple, list)) and len(padding) == n
             and all(isinstance(p, (tuple, list)) for p in padding)):
         if not all(len(p) == 2 and all(is_int(v) for v in p) for p in padding):
             raise TypeError(f"{func}: asymmetric padding needs one (before, after) pair of "
-                            f"ints per spatial dimension, got padding={padding!r}")
+                            f"ints per spatial dimension, got padding={show(padding)}")
         pairs = tuple((int(a), int(b)) for a, b in padding)
         if any(v < 0 for p in pairs for v in p):
-            raise ValueError(f"{func}: padding must be non-negative, got padding={padding!r}")
+            raise ValueError(f"{func}: padding must be non-negative, got padding={show(padding)}")
         return pairs
     values = ntuple(padding, n, func=func, arg="padding", minimum=None)
     if any(v < 0 for v in values):
-        raise ValueError(f"{func}: padding must be non-negative, got padding={padding!r}")
+        raise ValueError(f"{func}: padding must be non-negative, got padding={show(padding)}")
     return tuple((v, v) for v in values)
 
 
@@ -161,6 +196,36 @@ def check_float(func: str, **arrays):
     return dtype
 
 
+def check_dtype(dtype, *, func: str):
+    """A float32 / float64 dtype argument of a module (as a NumPy dtype)."""
+    import numpy as np  # only modules with parameters ask; arith stays NumPy-free
+
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in ("float32", "float64"):
+        raise TypeError(f"{func}: dtype must be float32 or float64, got dtype={show(dtype)}")
+    return resolved
+
+
+def check_rng(rng, *, func: str):
+    """None or a `numpy.random.Generator`."""
+    if rng is not None and type(rng).__name__ != "Generator":
+        raise TypeError(f"{func}: rng must be a numpy.random.Generator or None, got "
+                        f"{type(rng).__name__}")
+    return rng
+
+
+def check_channels(func: str, shape, n: int, expected: int, arg: str = "in_channels") -> None:
+    """An (N, C, *spatial) or (C, *spatial) input of a module with `expected` channels."""
+    batched = check_input_rank(func, tuple(shape), n)
+    got = shape[1 if batched else 0]
+    if got != expected:
+        raise ValueError(f"{func}: expected input with {expected} channels ({arg}="
+                         f"{expected}), got {got} channels in input of shape {tuple(shape)}")
+
+
 def check_input_rank(func: str, shape: tuple, n: int, arg: str = "input") -> bool:
     """Check an (N, C, *spatial) or (C, *spatial) shape; return True when it is batched."""
     if len(shape) == n + 2:
@@ -174,7 +239,7 @@ def check_input_rank(func: str, shape: tuple, n: int, arg: str = "input") -> boo
 
 def check_groups(func: str, groups, in_channels: int, out_channels: int) -> int:
     if not is_int(groups):
-        raise TypeError(f"{func}: groups must be an int, got groups={groups!r}")
+        raise TypeError(f"{func}: groups must be an int, got groups={show(groups)}")
     if groups < 1:
         raise ValueError(f"{func}: groups must be positive, got groups={groups}")
     if in_channels % groups:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 from . import arith
 from .arith import ReceptiveField
-from .networks import Network, Row, analyze, get_network, parse_shape
+from ._args import int_tuple, show
+from .arith.network import Network, Row, analyze, parse_shape
+from .arith.zoo import get_network
 
 __all__ = ["summary", "Summary", "format_axes", "field_dict"]
 
@@ -82,7 +84,13 @@ class Summary:
 
 
 def format_axes(values) -> str:
-    """'7' when every axis agrees, else '7x3'."""
+    """'7' when every axis agrees, else '7x3'.
+
+    Example:
+        >>> format_axes((7, 7)), format_axes((7, 3))
+        ('7', '7x3')
+    """
+    values = int_tuple(values, func="format_axes", arg="values", minimum=None)
     return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
 
 
@@ -94,6 +102,8 @@ def _axes_value(values):
 def field_dict(f: ReceptiveField | None) -> dict:
     """A receptive field's JSON keys (see `_axes_value`); all None where it is undefined.
     Shared with `convscope rf --json`."""
+    if f is not None and not isinstance(f, ReceptiveField):
+        raise TypeError(f"field_dict: f must be a ReceptiveField or None, got f={show(f)}")
     if f is None:
         return dict.fromkeys(("receptive_field", "jump", "effective_padding", "aligned"))
     return {"receptive_field": _axes_value(f.size), "jump": _axes_value(f.jump),
@@ -128,9 +138,9 @@ def summary(model_or_spec, input_shape=None) -> Summary:
         model_or_spec = get_network(model_or_spec)
     if isinstance(model_or_spec, Network):
         net = model_or_spec
-        rows = analyze(net, input_shape)
         shape = parse_shape(net.input_shape if input_shape is None else input_shape,
                             func="summary")
+        rows = analyze(net, shape)
         return Summary(net.name, shape, rows, sum(r.params for r in rows),
                        sum(r.macs for r in rows), rows[-1].output_shape if rows else shape)
     if not (callable(model_or_spec) and hasattr(model_or_spec, "named_modules")):

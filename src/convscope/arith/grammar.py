@@ -11,8 +11,10 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import re
 
+from .._args import check_int, show
 from .network import (AdaptivePool, Block, Branches, Conv, Flatten, Linear, Network, Node,
                       Pool, parse_shape)
 
@@ -42,9 +44,14 @@ def _value(key: str, text: str, layer: str):
     except ValueError:
         raise ValueError(f"layer {layer!r}: cannot read {key}={text!r} (expected an int, "
                          f"ints per axis like 3x5, or before-after pairs like 0-1)") from None
+    if any(isinstance(p, tuple) and len(p) != 2 for p in parsed):
+        raise ValueError(f"layer {layer!r}: a before-after pair has two values, like 0-1, "
+                         f"got {key}={text!r}")
     if any(isinstance(p, tuple) for p in parsed) and key != "padding":
         raise ValueError(f"layer {layer!r}: only padding takes before-after pairs, got "
                          f"{key}={text!r}")
+    if len(parsed) == 1 and isinstance(parsed[0], tuple):
+        return (parsed[0],)  # one (before, after) pair, for every axis
     if len(parsed) == 1:
         return parsed[0]
     return tuple(parsed)
@@ -64,7 +71,11 @@ def parse_layer(text: str, index: int = 1) -> Node:
         Conv(name='conv1', out_channels=64, kernel_size=7, stride=2, padding=3, dilation=1, \
 groups=1, bias=True, batch_norm=False, in_channels=None, transposed=False, output_padding=0)
     """
-    if not isinstance(text, str) or not text.strip():
+    index = check_int(index, func="parse_layer", arg="index")
+    if not isinstance(text, str):
+        raise TypeError(f"parse_layer: a layer must be a string like 'conv:c64,k3', got "
+                        f"{show(text)}")
+    if not text.strip():
         raise ValueError(f"parse_layer: layer {index} is empty")
     kind_text, _, rest = text.strip().partition(":")
     kind = _KINDS.get(kind_text.lower())
@@ -138,6 +149,11 @@ def parse_spec(text: str, name: str = "spec") -> Network:
         >>> analyze(net)[-1].output_shape
         (8, 12, 12)
     """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_spec: text must be a string (a spec file's content), got "
+                        f"text={show(text)}")
+    if not isinstance(name, str):
+        raise TypeError(f"parse_spec: name must be a string, got name={show(name)}")
     if text.lstrip().startswith("{"):
         try:
             data = json.loads(text)
@@ -230,7 +246,15 @@ def _node_from_dict(data, where: str):
 
 def load_spec(path: str) -> Network:
     """Read a spec file (JSON or the line format; see `parse_spec`)."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_spec: path must be a file name, got path={show(path)}")
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"load_spec: no such spec file: {path}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise ValueError(f"load_spec: {path} is not a text file (UTF-8)") from None
     stem = re.sub(r"\.[^./]*$", "", path.replace("\\", "/").rsplit("/", 1)[-1])
     return parse_spec(text, stem)

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Union
 
-from .._args import int_per_axis, is_int, pad_pair, per_axis
+from .._args import check_bool, check_int, int_per_axis, is_int, pad_pair, per_axis, show
 from .counts import conv_macs, conv_params, linear_params
 from .receptive import ReceptiveField, rf_identity, rf_layer, rf_merge
 from .sizes import (conv_output_size, conv_transpose_output_size, pool_output_size,
@@ -34,6 +34,79 @@ __all__ = [
     "Conv", "Pool", "AdaptivePool", "Flatten", "Linear", "Block", "Branches", "Node",
     "Network", "Row", "analyze", "describe", "parse_shape",
 ]
+
+
+# -- checks of the nodes' fields (types and ranges; the shapes are checked by `analyze`) ----
+
+def _where(node) -> str:
+    return f"{type(node).__name__}(name={show(node.name)})"
+
+
+def _ints_or_tuple(node, arg: str, value, minimum: int = 1):
+    """An int >= minimum or a non-empty tuple of them (one per axis); lists become tuples."""
+    where = _where(node)
+    if isinstance(value, (tuple, list)):
+        if not value:
+            raise ValueError(f"{where}: {arg} must not be empty")
+        for v in value:
+            check_int(v, func=where, arg=arg, minimum=minimum)
+        return tuple(value)
+    check_int(value, func=where, arg=arg, minimum=minimum)
+    return value
+
+
+def _padding(node, value):
+    """An int >= 0, 'SAME'/'VALID', or per axis: ints, (before, after) pairs or strings."""
+    where = _where(node)
+
+    def one(v):
+        if isinstance(v, str):
+            if v.lower() not in ("same", "valid"):
+                raise ValueError(f"{where}: padding must be an int, a (before, after) pair, "
+                                 f"'SAME' or 'VALID', got padding={show(value)}")
+            return v
+        if isinstance(v, (tuple, list)):
+            return pad_pair(tuple(v), func=where)
+        return check_int(v, func=where, arg="padding", minimum=0)
+
+    if isinstance(value, (tuple, list)):
+        if not value:
+            raise ValueError(f"{where}: padding must not be empty")
+        return tuple(one(v) for v in value)
+    return one(value)
+
+
+def _choice(node, arg: str, value, choices: tuple):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{_where(node)}: {arg} must be one of {', '.join(map(repr, choices))}"
+                         f", got {arg}={show(value)}")
+    return value
+
+
+def _nodes(node, arg: str, value, allowed=None) -> tuple:
+    allowed = allowed or _NODE_TYPES
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+        raise TypeError(f"{_where(node)}: {arg} must be a tuple of nodes (Conv, Pool, ...), "
+                        f"got {arg}={show(value)}")
+    for i, v in enumerate(value):
+        if not isinstance(v, allowed):
+            raise TypeError(f"{_where(node)}: {arg}[{i}] must be a node (Conv, Pool, "
+                            f"AdaptivePool, Flatten, Linear, Block, Branches), got {show(v)}")
+    return tuple(value)
+
+
+def _check_fields(node, **rules) -> None:
+    """Check and normalise `node`'s fields (a frozen dataclass): name a str, then each rule."""
+    if not isinstance(node.name, str):
+        raise TypeError(f"{type(node).__name__}: name must be a string, got "
+                        f"name={show(node.name)}")
+    for arg, rule in rules.items():
+        object.__setattr__(node, arg, rule(getattr(node, arg)))
+
+
+def _optional(check):
+    return lambda value: None if value is None else check(value)
+
 
 
 # -- nodes -----------------------------------------------------------------------------------
@@ -60,6 +133,20 @@ class Conv:
     transposed: bool = False
     output_padding: object = 0
 
+    def __post_init__(self):
+        _check_fields(
+            self, out_channels=lambda v: check_int(v, func=_where(self), arg="out_channels"),
+            kernel_size=lambda v: _ints_or_tuple(self, "kernel_size", v),
+            stride=lambda v: _ints_or_tuple(self, "stride", v),
+            padding=lambda v: _padding(self, v),
+            dilation=lambda v: _ints_or_tuple(self, "dilation", v),
+            groups=lambda v: check_int(v, func=_where(self), arg="groups"),
+            bias=lambda v: check_bool(v, func=_where(self), arg="bias"),
+            batch_norm=lambda v: check_bool(v, func=_where(self), arg="batch_norm"),
+            in_channels=_optional(lambda v: check_int(v, func=_where(self), arg="in_channels")),
+            transposed=lambda v: check_bool(v, func=_where(self), arg="transposed"),
+            output_padding=lambda v: _ints_or_tuple(self, "output_padding", v, 0))
+
 
 @dataclass(frozen=True)
 class Pool:
@@ -72,6 +159,15 @@ class Pool:
     dilation: object = 1
     ceil_mode: bool = False
     mode: str = "max"
+
+    def __post_init__(self):
+        _check_fields(
+            self, kernel_size=lambda v: _ints_or_tuple(self, "kernel_size", v),
+            stride=_optional(lambda v: _ints_or_tuple(self, "stride", v)),
+            padding=lambda v: _padding(self, v),
+            dilation=lambda v: _ints_or_tuple(self, "dilation", v),
+            ceil_mode=lambda v: check_bool(v, func=_where(self), arg="ceil_mode"),
+            mode=lambda v: _choice(self, "mode", v, ("max", "avg")))
 
 
 @dataclass(frozen=True)
@@ -87,12 +183,19 @@ class AdaptivePool:
     output_size: object = 1
     mode: str = "avg"
 
+    def __post_init__(self):
+        _check_fields(self, output_size=lambda v: _ints_or_tuple(self, "output_size", v),
+                      mode=lambda v: _choice(self, "mode", v, ("max", "avg")))
+
 
 @dataclass(frozen=True)
 class Flatten:
     """(C, *spatial) to (C * prod(spatial),). Receptive fields end here."""
 
     name: str
+
+    def __post_init__(self):
+        _check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -104,6 +207,12 @@ class Linear:
     bias: bool = True
     in_features: int | None = None
 
+    def __post_init__(self):
+        _check_fields(
+            self, out_features=lambda v: check_int(v, func=_where(self), arg="out_features"),
+            bias=lambda v: check_bool(v, func=_where(self), arg="bias"),
+            in_features=_optional(lambda v: check_int(v, func=_where(self), arg="in_features")))
+
 
 @dataclass(frozen=True)
 class Block:
@@ -113,6 +222,10 @@ class Block:
     name: str
     layers: tuple
     report: bool = True
+
+    def __post_init__(self):
+        _check_fields(self, layers=lambda v: _nodes(self, "layers", v),
+                      report=lambda v: check_bool(v, func=_where(self), arg="report"))
 
 
 @dataclass(frozen=True)
@@ -127,8 +240,19 @@ class Branches:
     paths: tuple
     merge: str = "add"
 
+    def __post_init__(self):
+        def paths(value):
+            if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+                raise TypeError(f"{_where(self)}: paths must be a tuple of paths (tuples of "
+                                f"nodes, or Blocks), got paths={show(value)}")
+            return tuple(p if isinstance(p, Block) else _nodes(self, f"paths[{i}]", p)
+                         for i, p in enumerate(value))
+        _check_fields(self, paths=paths,
+                      merge=lambda v: _choice(self, "merge", v, ("add", "concat")))
+
 
 Node = Union[Conv, Pool, AdaptivePool, Flatten, Linear, Block, Branches]
+_NODE_TYPES = (Conv, Pool, AdaptivePool, Flatten, Linear, Block, Branches)
 
 
 @dataclass(frozen=True)
@@ -153,6 +277,21 @@ class Network:
     output: str | None = None
     endpoints: tuple = ()
     source: str = ""
+
+    def __post_init__(self):
+        def text(arg):
+            def check(value):
+                if not isinstance(value, str):
+                    raise TypeError(f"{_where(self)}: {arg} must be a string, got "
+                                    f"{arg}={show(value)}")
+                return value
+            return check
+        _check_fields(self, layers=lambda v: _nodes(self, "layers", v),
+                      input_shape=lambda v: parse_shape(v, func=_where(self)),
+                      sep=text("sep"), output=_optional(text("output")),
+                      endpoints=lambda v: tuple(text("endpoints")(e) for e in v)
+                      if isinstance(v, (tuple, list)) else text("endpoints")(v),
+                      source=text("source"))
 
 
 # -- analysis --------------------------------------------------------------------------------
@@ -429,13 +568,13 @@ def parse_shape(text, func: str = "parse_shape") -> tuple[int, ...]:
         parts = text.lower().replace(",", "x").split("x")
         if not all(p.strip().isdigit() for p in parts):
             raise ValueError(f"{func}: input shape must look like 3x224x224 (C x spatial "
-                             f"sizes), got {text!r}")
+                             f"sizes), got {show(text)}")
         values = tuple(int(p) for p in parts)
     elif isinstance(text, (tuple, list)) and all(is_int(v) for v in text):
         values = tuple(int(v) for v in text)
     else:
         raise TypeError(f"{func}: input shape must be a string like '3x224x224' or a tuple "
-                        f"of ints, got {text!r}")
+                        f"of ints, got {show(text)}")
     if not values or any(v < 1 for v in values):
-        raise ValueError(f"{func}: input shape must be positive sizes, got {text!r}")
+        raise ValueError(f"{func}: input shape must be positive sizes, got {show(text)}")
     return values

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .._args import check_int, int_per_axis
-from .sizes import kernel_extent
+from .._args import check_int, int_per_axis, show
+from .sizes import kernel_extent, layer_tuples
 
 __all__ = ["ReceptiveField", "rf_identity", "rf_layer", "rf_merge", "rf_stack"]
 
@@ -55,9 +55,23 @@ class ReceptiveField(NamedTuple):
         return index * j - p + (r - 1) / 2
 
 
+def _check_ndim(func: str, ndim) -> int:
+    ndim = check_int(ndim, func=func, arg="ndim")
+    if ndim > 64:
+        raise ValueError(f"{func}: ndim must be at most 64 spatial axes, got ndim={ndim}")
+    return ndim
+
+
+def _check_field(func: str, arg: str, field) -> ReceptiveField:
+    if not isinstance(field, ReceptiveField):
+        raise TypeError(f"{func}: {arg} must be a ReceptiveField (see rf_identity), got "
+                        f"{arg}={show(field)}")
+    return field
+
+
 def rf_identity(ndim: int) -> ReceptiveField:
     """The input itself: every unit sees one input, jump 1, no padding."""
-    ndim = check_int(ndim, func="rf_identity", arg="ndim", minimum=1)
+    ndim = _check_ndim("rf_identity", ndim)
     return ReceptiveField((1,) * ndim, (1,) * ndim, (0,) * ndim)
 
 
@@ -78,7 +92,7 @@ def rf_layer(field: ReceptiveField, kernel_size, stride=1, padding_before=0, dil
         ReceptiveField(size=(7, 7), jump=(2, 2), padding=(3, 3), aligned=True)
     """
     func = "rf_layer"
-    n = field.ndim
+    n = _check_field(func, "field", field).ndim
     ks = int_per_axis(kernel_size, n, func=func, arg="kernel_size", minimum=1)
     ss = int_per_axis(stride, n, func=func, arg="stride", minimum=1)
     ps = int_per_axis(padding_before, n, func=func, arg="padding_before", minimum=0)
@@ -103,7 +117,10 @@ def rf_merge(fields) -> ReceptiveField:
         >>> rf_merge([a, rf_identity(1)])
         ReceptiveField(size=(3,), jump=(1,), padding=(1,), aligned=True)
     """
-    fields = list(fields)
+    if isinstance(fields, (str, bytes, ReceptiveField)) or not hasattr(fields, "__iter__"):
+        raise TypeError(f"rf_merge: fields must be a sequence of ReceptiveFields, got "
+                        f"fields={show(fields)}")
+    fields = [_check_field("rf_merge", f"fields[{i}]", f) for i, f in enumerate(fields)]
     if not fields:
         raise ValueError("rf_merge: needs at least one field, got none")
     n = fields[0].ndim
@@ -132,7 +149,11 @@ def rf_stack(layers, ndim: int = 2) -> ReceptiveField:
         >>> rf_stack([(3, 1, 1, 1)] * 3, ndim=2).size    # 1 + L(K-1) = 7
         (7, 7)
     """
-    field = rf_identity(ndim)
-    for kernel_size, stride, padding_before, dilation in layers:
-        field = rf_layer(field, kernel_size, stride, padding_before, dilation)
+    field = rf_identity(_check_ndim("rf_stack", ndim))
+    fields = "(kernel_size, stride, padding_before, dilation)"
+    for i, layer in enumerate(layer_tuples(layers, func="rf_stack", fields=fields)):
+        try:
+            field = rf_layer(field, *layer)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"rf_stack: layers[{i}]: {exc}") from None
     return field

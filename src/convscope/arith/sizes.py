@@ -15,14 +15,14 @@ Example:
 
 from __future__ import annotations
 
-from .._args import check_int, pad_pair, per_axis, split_padding
+from .._args import check_bool, check_int, pad_pair, per_axis, show, split_padding
 
 __all__ = [
     "conv_output_size", "conv_transpose_output_size", "pool_output_size",
     "conv_output_shape", "conv_transpose_output_shape", "pool_output_shape",
     "same_padding", "resolve_padding", "symmetric_same_padding",
     "padding_for_output_size", "unused_input", "exact_input_sizes",
-    "kernel_extent", "window_count", "transposed_window_count",
+    "kernel_extent", "window_count", "transposed_window_count", "layer_tuples",
 ]
 
 
@@ -101,7 +101,7 @@ def resolve_padding(padding, size, kernel_size, stride=1, dilation=1,
         if mode == "same":
             return same_padding(size, kernel_size, stride, dilation)
         raise ValueError(f"{func}: padding must be an int, a (before, after) pair, 'same' or "
-                         f"'valid', got padding={padding!r}")
+                         f"'valid', got padding={show(padding)}")
     return pad_pair(padding, func=func)
 
 
@@ -148,9 +148,7 @@ def pool_output_size(size, kernel_size, stride=None, padding=0, dilation=1,
     """
     if stride is None:
         stride = kernel_size
-    if not isinstance(ceil_mode, bool):
-        raise TypeError(f"pool_output_size: ceil_mode must be a bool, got "
-                        f"ceil_mode={ceil_mode!r}")
+    ceil_mode = check_bool(ceil_mode, func="pool_output_size", arg="ceil_mode")
     return _window_output_size("pool_output_size", size, kernel_size, stride, padding,
                                dilation, ceil_mode)
 
@@ -170,9 +168,29 @@ def _window_output_size(func, size, kernel_size, stride, padding, dilation, ceil
     return window_count(size, kernel_size, stride, (before, after), dilation, ceil_mode)
 
 
-def kernel_extent(kernel_size: int, dilation: int) -> int:
-    """How many inputs one window covers: d(K-1) + 1 (the effective kernel size)."""
+def kernel_extent(kernel_size: int, dilation: int = 1) -> int:
+    """How many inputs one window covers: d(K-1) + 1 (the effective kernel size).
+
+    Example:
+        >>> kernel_extent(3, dilation=2)
+        5
+    """
+    func = "kernel_extent"
+    kernel_size = check_int(kernel_size, func=func, arg="kernel_size")
+    dilation = check_int(dilation, func=func, arg="dilation")
     return dilation * (kernel_size - 1) + 1
+
+
+def _checked(func, size, kernel_size, stride, padding, dilation):
+    """The ints of `window_count` and `transposed_window_count`, checked."""
+    size = check_int(size, func=func, arg="size", minimum=0)
+    kernel_size = check_int(kernel_size, func=func, arg="kernel_size")
+    stride = check_int(stride, func=func, arg="stride")
+    dilation = check_int(dilation, func=func, arg="dilation")
+    if not (isinstance(padding, (tuple, list)) and len(padding) == 2):
+        raise TypeError(f"{func}: padding must be a (before, after) pair of ints, got "
+                        f"padding={show(padding)}")
+    return size, kernel_size, stride, pad_pair(padding, func=func), dilation
 
 
 def window_count(size: int, kernel_size: int, stride: int, padding: tuple[int, int],
@@ -184,10 +202,15 @@ def window_count(size: int, kernel_size: int, stride: int, padding: tuple[int, i
              minus 1 if the last window would start in the right padding: PyTorch's rule)
 
     `padding` is the (before, after) pair. Returns 0 when the window is larger than the
-    padded input (the callers turn that into their own error). No argument checks: this is
-    below the boundary.
+    padded input (the callers turn that into their own error).
+
+    Example:
+        >>> window_count(32, 5, 1, (0, 0), 1)
+        28
     """
-    before, after = padding
+    size, kernel_size, stride, (before, after), dilation = _checked(
+        "window_count", size, kernel_size, stride, padding, dilation)
+    ceil_mode = check_bool(ceil_mode, func="window_count", arg="ceil_mode")
     room = size + before + after - kernel_extent(kernel_size, dilation)
     if room < 0:
         return 0
@@ -206,8 +229,15 @@ def transposed_window_count(size: int, kernel_size: int, stride: int,
     `window_count`; may be <= 0, which the callers refuse):
 
         W = (W' - 1) * S - p_b - p_a + d(K-1) + output_padding + 1.
+
+    Example:
+        >>> transposed_window_count(14, 4, 2, (1, 1), 0, 1)
+        28
     """
-    before, after = padding
+    func = "transposed_window_count"
+    size, kernel_size, stride, (before, after), dilation = _checked(
+        func, size, kernel_size, stride, padding, dilation)
+    output_padding = check_int(output_padding, func=func, arg="output_padding", minimum=0)
     return ((size - 1) * stride - before - after + kernel_extent(kernel_size, dilation)
             + output_padding)
 
@@ -234,7 +264,7 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
     output_padding = check_int(output_padding, func=func, arg="output_padding", minimum=0)
     if isinstance(padding, str):
         raise ValueError(f"{func}: padding must be an int or a (before, after) pair, "
-                         f"got padding={padding!r}")
+                         f"got padding={show(padding)}")
     before, after = pad_pair(padding, func=func)
     if output_padding >= stride and output_padding >= dilation:
         raise ValueError(f"{func}: output_padding must be smaller than stride or dilation, "
@@ -243,7 +273,7 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
     out = transposed_window_count(size, kernel_size, stride, (before, after), output_padding,
                                   dilation)
     if out < 1:
-        raise ValueError(f"{func}: padding={padding!r} removes the whole output "
+        raise ValueError(f"{func}: padding={show(padding)} removes the whole output "
                          f"(size={size}, kernel_size={kernel_size}, stride={stride} "
                          f"gives {out})")
     return out
@@ -252,7 +282,7 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
 def _shape(func: str, shape) -> tuple[int, ...]:
     if not isinstance(shape, (tuple, list)) or not shape:
         raise TypeError(f"{func}: shape must be a non-empty tuple of spatial sizes, "
-                        f"got shape={shape!r}")
+                        f"got shape={show(shape)}")
     return tuple(check_int(s, func=func, arg="shape", minimum=1) for s in shape)
 
 
@@ -360,10 +390,27 @@ def unused_input(size, kernel_size, stride=1, padding=0, dilation=1, ceil_mode=F
         >>> unused_input(227, 11, stride=4)
         0
     """
+    if stride is None:
+        stride = kernel_size
+    check_bool(ceil_mode, func="unused_input", arg="ceil_mode")
     out = pool_output_size(size, kernel_size, stride, padding, dilation, ceil_mode)
     before, _ = resolve_padding(padding, size, kernel_size, stride, dilation)
     last_covered = (out - 1) * stride - before + kernel_extent(kernel_size, dilation)
     return max(size - last_covered, 0)
+
+
+def layer_tuples(layers, *, func: str, fields: str) -> list[tuple]:
+    """`layers` (a sequence of 4-tuples, one per layer) as a list, or a TypeError naming
+    `func` and the expected `fields`."""
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"{func}: layers must be a sequence of {fields} tuples, got "
+                        f"layers={show(layers)}")
+    layers = list(layers)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, (tuple, list)) or len(layer) != 4:
+            raise TypeError(f"{func}: layers[{i}] must be a {fields} tuple, got "
+                            f"{show(layer)}")
+    return layers
 
 
 def exact_input_sizes(layers, start=1, stop=1024) -> list[int]:
@@ -382,6 +429,17 @@ def exact_input_sizes(layers, start=1, stop=1024) -> list[int]:
     func = "exact_input_sizes"
     start = check_int(start, func=func, arg="start", minimum=1)
     stop = check_int(stop, func=func, arg="stop", minimum=1)
+    layers = layer_tuples(layers, func=func, fields="(kernel_size, stride, padding, dilation)")
+    for i, (kernel_size, stride, padding, dilation) in enumerate(layers):
+        # every layer's own arguments, checked once (at a size its window fits)
+        conv_output_size(kernel_extent(check_int(kernel_size, func=func,
+                                                 arg=f"layers[{i}] kernel_size"),
+                                       check_int(dilation, func=func,
+                                                 arg=f"layers[{i}] dilation")),
+                         kernel_size, stride, padding if isinstance(padding, str) else 0,
+                         dilation)
+        if not isinstance(padding, str):
+            pad_pair(padding, func=f"{func}: layers[{i}]")
     sizes = []
     for size in range(start, stop):
         current = size

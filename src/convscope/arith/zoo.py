@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .._args import show
 from .network import AdaptivePool, Block, Branches, Conv, Flatten, Linear, Network, Pool
 
 __all__ = ["NETWORKS", "get_network", "list_networks", "alexnet", "alexnet_torchvision",
@@ -314,6 +315,8 @@ def get_network(name: str) -> Network:
         >>> get_network("vgg16").output
         'pool5'
     """
+    if not isinstance(name, str):
+        raise TypeError(f"get_network: name must be a string, got name={show(name)}")
     if name not in NETWORKS:
         raise ValueError(f"get_network: unknown network {name!r}; known: "
                          f"{', '.join(NETWORKS)}")

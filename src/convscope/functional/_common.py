@@ -11,8 +11,16 @@ from .. import _args
 from ._graph import _array, _result
 
 
+def required_array(value, func, arg="input"):
+    """The NumPy array behind a required argument (None is a TypeError naming it)."""
+    if value is None:
+        raise TypeError(f"{func}: {arg} must be an array or a Tensor, got None")
+    return _array(value, func, arg)
+
+
 def float_input(value, func, arg="input"):
-    x = _array(value, func, arg)
+    """A required float32 / float64 array argument."""
+    x = required_array(value, func, arg)
     _args.check_float(func, **{arg: x})
     return x
 
@@ -35,11 +43,12 @@ def unary(input, out, grad_fn, op):
     return _result(out, (input,), lambda g: (grad_fn(g),), op)
 
 
-def check_dim(func, dim, ndim):
+def check_dim(func, dim, ndim, arg="dim"):
+    """`dim` as an index in [0, ndim) (negative counts from the end), checked."""
     if not _args.is_int(dim):
-        raise TypeError(f"{func}: dim must be an int, got dim={dim!r}")
+        raise TypeError(f"{func}: {arg} must be an int, got {arg}={_args.show(dim)}")
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise ValueError(f"{func}: dim={dim} is out of range for an input with {ndim} "
+        raise ValueError(f"{func}: {arg}={dim} is out of range for an input with {ndim} "
                          f"dimensions")
     return dim % max(ndim, 1)
 

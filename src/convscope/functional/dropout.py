@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._args import check_bool, show
 from ..random import default_rng
 from ._common import float_input, unary
 
@@ -25,8 +26,11 @@ def dropout(input, p=0.5, training=True, rng=None):
     """
     func = "dropout"
     x = float_input(input, func)
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{func}: p must be a probability in [0, 1], got p={show(p)}")
+    if not 0.0 <= p <= 1.0:
         raise ValueError(f"{func}: p must be a probability in [0, 1], got p={p!r}")
+    training = check_bool(training, func=func, arg="training")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"{func}: rng must be a numpy.random.Generator, got "
                         f"{type(rng).__name__}")

@@ -10,8 +10,6 @@ where ceil_mode rounds up but drops a last window that would start in the right 
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _args
 from ..arith.sizes import kernel_extent, window_count
 from ..kernels import pool as pool_kernel
@@ -32,8 +30,7 @@ def _pool_geometry(func, shape, n, kernel_size, stride, padding, dilation, ceil_
         s = _args.ntuple(stride, n, func=func, arg="stride")
     p = _args.ntuple(padding, n, func=func, arg="padding", minimum=0)
     d = _args.ntuple(dilation, n, func=func, arg="dilation")
-    if not isinstance(ceil_mode, (bool, np.bool_)):
-        raise TypeError(f"{func}: ceil_mode must be a bool, got ceil_mode={ceil_mode!r}")
+    ceil_mode = _args.check_bool(ceil_mode, func=func, arg="ceil_mode")
     if any(pi > k // 2 for pi, k in zip(p, K)):
         raise ValueError(f"{func}: padding={p} must be at most half of kernel_size={K}")
     for S, k, pi, di in zip(shape, K, p, d):
@@ -50,6 +47,9 @@ def _pool_geometry(func, shape, n, kernel_size, stride, padding, dilation, ceil_
 
 
 def _batched(func, input, n, empty_channels=False):
+    n = _args.check_int(n, func=func, arg="ndim")
+    if n > 16:
+        raise ValueError(f"{func}: ndim must be at most 16 spatial dimensions, got ndim={n}")
     x = float_input(input, func)
     batched = _args.check_input_rank(func, x.shape, n)
     # as PyTorch: only the batch (and, for adaptive pooling, the channels) may be empty
@@ -84,8 +84,10 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                         f"count_include_pad={count_include_pad!r:.40}")
     K, s, p, _, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
                                           padding, 1, ceil_mode)
+    count_include_pad = _args.check_bool(count_include_pad, func=_func,
+                                         arg="count_include_pad")
     y, saved = pool_kernel.avg_pool_forward(xb, K, s, p, out_size, ceil_mode,
-                                            bool(count_include_pad))
+                                            count_include_pad)
 
     def backward(g):
         gb = g if batched else g[None]
@@ -101,7 +103,7 @@ def adaptive_avg_pool(input, output_size, *, ndim, _func="adaptive_avg_pool"):
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * ndim
     if len(sizes) != ndim:
         raise ValueError(f"{_func}: output_size needs 1 or {ndim} values, got "
-                         f"output_size={output_size!r}")
+                         f"output_size={_args.show(output_size)}")
     # None keeps the input's size along that dimension, as in PyTorch
     sizes = tuple(S if o is None else o for o, S in zip(sizes, xb.shape[2:]))
     out_size = _args.ntuple(sizes, ndim, func=_func, arg="output_size")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from .._args import check_bool, check_real, show
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh"]
@@ -13,7 +14,7 @@ class ReLU(Module):
 
     def __init__(self, inplace=False):
         super().__init__()
-        self.inplace = inplace
+        self.inplace = check_bool(inplace, func="ReLU", arg="inplace")
 
     def forward(self, input):
         return F.relu(input)
@@ -27,7 +28,9 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope, self.inplace = negative_slope, inplace
+        self.negative_slope = check_real(negative_slope, func="LeakyReLU",
+                                         arg="negative_slope")
+        self.inplace = check_bool(inplace, func="LeakyReLU", arg="inplace")
 
     def forward(self, input):
         return F.leaky_relu(input, self.negative_slope)
@@ -42,9 +45,9 @@ class GELU(Module):
 
     def __init__(self, approximate="none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
+        if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got "
-                             f"approximate={approximate!r}")
+                             f"approximate={show(approximate)}")
         self.approximate = approximate
 
     def forward(self, input):

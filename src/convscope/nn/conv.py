@@ -57,20 +57,18 @@ class _ConvNd(Module):
                                         kernel_size=self.kernel_size, stride=self.stride,
                                         dilation=self.dilation,
                                         allow_strings=not self._transposed)
-        if padding_mode not in PADDING_MODES:
+        if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
             raise ValueError(f"{cls}: padding_mode must be one of {PADDING_MODES}, got "
-                             f"padding_mode={padding_mode!r}")
+                             f"padding_mode={_args.show(padding_mode)}")
+        bias = _args.check_bool(bias, func=cls, arg="bias")
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f"{cls}: only padding_mode='zeros' is supported, got "
                              f"padding_mode={padding_mode!r}")
         self.padding_mode = padding_mode
         self.output_padding = _args.ntuple(output_padding, n, func=cls, arg="output_padding",
                                            minimum=0)
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise TypeError(f"{cls}: dtype must be float32 or float64, got dtype={dtype!r}")
-        if rng is not None and not isinstance(rng, np.random.Generator):
-            raise TypeError(f"{cls}: rng must be a numpy.random.Generator, got "
-                            f"{type(rng).__name__}")
+        dtype = _args.check_dtype(dtype, func=cls)
+        _args.check_rng(rng, func=cls)
         if self._transposed:  # PyTorch's layout for the transposed convolution
             shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         else:
@@ -119,6 +117,7 @@ class _Conv(_ConvNd):
 
     def forward(self, input):
         cls = type(self).__name__
+        _args.check_channels(cls, getattr(input, "shape", ()), self._ndim, self.in_channels)
         if self.padding_mode == "zeros":
             return F.conv(input, self.weight, self.bias, self.stride, self._pads,
                           self.dilation, self.groups, _func=cls)
@@ -166,7 +165,7 @@ class _ConvTranspose(_ConvNd):
 
     def forward(self, input, output_size=None):
         cls = type(self).__name__
-        _args.check_input_rank(cls, getattr(input, "shape", ()), self._ndim)
+        _args.check_channels(cls, getattr(input, "shape", ()), self._ndim, self.in_channels)
         output_padding = self._output_padding(input, output_size)
         return F.conv_transpose(input, self.weight, self.bias, self.stride, self._pads,
                                 output_padding, self.groups, self.dilation, _func=cls)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from .._args import check_bool, check_rng, show
 from ..random import default_rng
 from .module import Module
 
@@ -21,9 +22,13 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, inplace=False, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        if isinstance(p, bool) or not isinstance(p, (int, float)):
+            raise TypeError(f"Dropout: p must be a probability in [0, 1], got p={show(p)}")
+        if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got p={p!r}")
-        self.p, self.inplace = p, inplace
+        self.p = p
+        self.inplace = check_bool(inplace, func="Dropout", arg="inplace")
+        check_rng(rng, func="Dropout")
         self.rng = rng if rng is not None else np.random.default_rng(
             default_rng().integers(2 ** 63))
 

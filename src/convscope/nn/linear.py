@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from .._args import check_int
+from .._args import check_bool, check_dtype, check_int, check_rng
 from .init import init_uniform
 from .module import Module, Parameter
 
@@ -25,6 +25,9 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_int(in_features, func="Linear", arg="in_features")
         self.out_features = check_int(out_features, func="Linear", arg="out_features")
+        bias = check_bool(bias, func="Linear", arg="bias")
+        dtype = check_dtype(dtype, func="Linear")
+        check_rng(rng, func="Linear")
         self.weight = Parameter(np.zeros((out_features, in_features), dtype=dtype))
         self.bias = Parameter(np.zeros(out_features, dtype=dtype)) if bias else None
         self.reset_parameters(rng)
@@ -34,6 +37,10 @@ class Linear(Module):
         init_uniform(rng, 1.0 / math.sqrt(self.in_features), self.weight, self.bias)
 
     def forward(self, input):
+        shape = getattr(input, "shape", None)
+        if shape is not None and (len(shape) == 0 or shape[-1] != self.in_features):
+            raise ValueError(f"Linear: expected input with last dimension in_features="
+                             f"{self.in_features}, got input of shape {tuple(shape)}")
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
@@ -56,7 +63,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = check_int(start_dim, func="Flatten", arg="start_dim", minimum=None)
+        self.end_dim = check_int(end_dim, func="Flatten", arg="end_dim", minimum=None)
 
     def forward(self, input):
         return F.flatten(input, self.start_dim, self.end_dim)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .._args import check_int
+from .._args import check_bool, check_dtype, check_int, check_real
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
@@ -28,9 +28,17 @@ class _BatchNorm(Module):
         super().__init__()
         cls = type(self).__name__
         num_features = check_int(num_features, func=cls, arg="num_features")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{cls}: momentum must be in [0, 1] or None, got "
-                             f"momentum={momentum!r}")
+        eps = check_real(eps, func=cls, arg="eps", minimum=0)
+        if momentum is not None:
+            momentum = check_real(momentum, func=cls, arg="momentum", minimum=0)
+            if momentum > 1:
+                raise ValueError(f"{cls}: momentum must be in [0, 1] or None, got "
+                                 f"momentum={momentum!r}")
+        affine = check_bool(affine, func=cls, arg="affine")
+        track_running_stats = check_bool(track_running_stats, func=cls,
+                                         arg="track_running_stats")
+        bias = check_bool(bias, func=cls, arg="bias")
+        dtype = check_dtype(dtype, func=cls)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -63,6 +71,10 @@ class _BatchNorm(Module):
             want = " or ".join(f"{r}D" for r in self._ranks)
             raise ValueError(f"{cls}: expected {want} input, got {ndim}D input of shape "
                              f"{tuple(getattr(input, 'shape', ()))}")
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"{cls}: expected input with {self.num_features} channels "
+                             f"(num_features={self.num_features}), got {input.shape[1]} "
+                             f"channels in input of shape {tuple(input.shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1

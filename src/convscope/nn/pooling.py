@@ -4,11 +4,27 @@ writes them."""
 
 from __future__ import annotations
 
+from .. import _args
 from .. import functional as F
+from .._args import check_bool, check_int, show
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"]
+
+
+def _check_pool(module, kernel_size, stride, padding, dilation, ceil_mode) -> None:
+    """Check a pooling module's arguments once, at construction (they are kept as given, as
+    PyTorch keeps them, so that `repr` reads the same)."""
+    n, cls = module._ndim, type(module).__name__
+    k = _args.ntuple(kernel_size, n, func=cls, arg="kernel_size")
+    if stride is not None:
+        _args.ntuple(stride, n, func=cls, arg="stride")
+    p = _args.ntuple(padding, n, func=cls, arg="padding", minimum=0)
+    _args.ntuple(dilation, n, func=cls, arg="dilation")
+    check_bool(ceil_mode, func=cls, arg="ceil_mode")
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"{cls}: padding={p} must be at most half of kernel_size={k}")
 
 
 class _MaxPoolNd(Module):
@@ -16,15 +32,15 @@ class _MaxPoolNd(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         super().__init__()
+        _check_pool(self, kernel_size, stride, padding, dilation, ceil_mode)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
 
     def forward(self, input):
         n = self._ndim
-        return F.max_pool(input, self.kernel_size, self.stride, self.padding,
-                                 self.dilation, self.ceil_mode, ndim=n,
-                                 _func=type(self).__name__)
+        return F.max_pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          self.ceil_mode, ndim=n, _func=type(self).__name__)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -37,15 +53,16 @@ class _AvgPoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
         super().__init__()
+        _check_pool(self, kernel_size, stride, padding, 1, ceil_mode)
+        check_bool(count_include_pad, func=type(self).__name__, arg="count_include_pad")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad = count_include_pad
 
     def forward(self, input):
-        return F.avg_pool(input, self.kernel_size, self.stride, self.padding,
-                                 self.ceil_mode, self.count_include_pad, ndim=self._ndim,
-                                 _func=type(self).__name__)
+        return F.avg_pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, ndim=self._ndim, _func=type(self).__name__)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -56,11 +73,20 @@ class _AdaptiveAvgPoolNd(Module):
 
     def __init__(self, output_size):
         super().__init__()
+        n, cls = self._ndim, type(self).__name__
+        # None keeps that input size (PyTorch); every other value is a positive int
+        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * n
+        if len(sizes) != n:
+            raise ValueError(f"{cls}: output_size needs 1 or {n} values, got "
+                             f"output_size={show(output_size)}")
+        for o in sizes:
+            if o is not None:
+                check_int(o, func=cls, arg="output_size")
         self.output_size = output_size
 
     def forward(self, input):
         return F.adaptive_avg_pool(input, self.output_size, ndim=self._ndim,
-                                          _func=type(self).__name__)
+                                   _func=type(self).__name__)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
