@@ -418,7 +418,7 @@ BAD_CALLS = [
     (lambda: optim.OneCycleLR(_sgd(), max_lr=1.0, total_steps=10, pct_start=1.5), ValueError,
      r"OneCycleLR: pct_start=1\.5 must be in \[0, 1\]"),
     (lambda: optim.OneCycleLR(_sgd(), max_lr=1.0, total_steps=10, anneal_strategy="exp"),
-     ValueError, "OneCycleLR: anneal_strategy must be 'cos' or 'linear', got 'exp'"),
+     ValueError, "OneCycleLR: anneal_strategy must be 'cos' or 'linear', got anneal_strategy='exp'"),
     (lambda: optim.OneCycleLR(_sgd(), max_lr=[1.0, 2.0], total_steps=10), ValueError,
      "OneCycleLR: max_lr has 2 values, the optimizer has 1 parameter groups"),
     (lambda: optim.StepLR(_sgd(), step_size=2, last_epoch=3), ValueError,

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -34,6 +35,8 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 import numpy as np
+
+from ._args import check_bool, check_path, show
 
 __all__ = [
     "META_KEY",
@@ -83,9 +86,18 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb",
         >>> open(p).read()
         'hello'
     """
-    if mode not in _MODES:
-        raise ValueError(f"atomic_open: mode={mode!r} is not supported, use one of {_MODES}")
-    path = os.fspath(path)
+    if not isinstance(mode, str) or mode not in _MODES:
+        raise ValueError(f"atomic_open: mode={show(mode)} is not supported, use one of "
+                         f"{_MODES}")
+    path = check_path(path, func="atomic_open")
+    if "b" not in mode:
+        if not isinstance(encoding, str):
+            raise TypeError(f"atomic_open: encoding must be a str, got "
+                            f"encoding={show(encoding)}")
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(f"atomic_open: unknown encoding={encoding!r}") from None
     if os.path.isdir(path):
         raise IsADirectoryError(f"atomic_open: path={path!r} is a directory")
     directory = os.path.dirname(os.path.abspath(path))
@@ -190,6 +202,7 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray],
         >>> load_arrays(p)[1]
         {'step': 1}
     """
+    path = check_path(path, func="save_arrays")
     checked = _check_arrays(arrays)
     if meta is None:
         meta = {}
@@ -201,6 +214,7 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray],
         raise TypeError(f"save_arrays: meta must be JSON-serialisable: {exc}") from None
     checked[META_KEY] = np.frombuffer(meta_json.encode("utf-8"), dtype=np.uint8)
 
+    compress = check_bool(compress, func="save_arrays", arg="compress")
     compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     # Written member by member as np.savez does, which also lets names like "file" through.
     with atomic_open(path, "wb") as f:
@@ -233,7 +247,7 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
         >>> sorted(arrays), meta
         (['b/c.d'], {'x': [1, 2]})
     """
-    path = os.fspath(path)
+    path = check_path(path, func="load_arrays")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_arrays: {path}: no such file")
     if os.path.isdir(path):

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._args import check_path
 from .io import atomic_write_text
 
 __all__ = ["to_plain", "write_json"]
@@ -39,4 +40,9 @@ def to_plain(value: Any) -> Any:
 
 def write_json(path: str | os.PathLike, value: Any) -> None:
     """Write `to_plain(value)` as indented JSON (with a final newline), atomically."""
-    atomic_write_text(path, json.dumps(to_plain(value), indent=2) + "\n")
+    try:
+        text = json.dumps(to_plain(value), indent=2) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"write_json: value must be JSON data (dicts, lists, numbers, "
+                        f"strings, NumPy arrays), {exc}") from None
+    atomic_write_text(check_path(path, func="write_json"), text)

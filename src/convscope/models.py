@@ -8,8 +8,10 @@ Every model is a `convscope.nn.Sequential` built from the same block, the lectur
 (the convolution has no bias because the batch norm right after it subtracts the mean and
 adds its own bias). Models differ in how they shrink the image between blocks:
 
-- `fashion_cnn`: 28x28 grayscale (Fashion-MNIST, MNIST). One block per width, a 2x2 max
-  pooling after each block (28 -> 14 -> 7 -> 3), then Flatten and one Linear layer.
+- `fashion_cnn`: 28x28 grayscale (Fashion-MNIST, MNIST). One block per width with a 2x2 max
+  pooling inside it, right after the convolution (conv -> pool -> batch norm -> ReLU: the
+  batch norm and the ReLU then run on a quarter of the values; 28 -> 14 -> 7 -> 3), then
+  Flatten and one Linear layer.
 - `cifar_cnn`: 32x32 RGB (CIFAR-10/100). Two blocks per width; the first block of every
   stage but the first downsamples with a K3 P1 S2 convolution (32 -> 16 -> 8 -> 4); then a
   global average pooling and one Linear layer.
@@ -40,7 +42,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import arith, nn
-from ._args import check_int
+from ._args import check_int, show
 
 __all__ = ["MODELS", "DATASET_MODELS", "build_model", "cifar_cnn", "cifar_cnn_parameters",
            "count_parameters", "fashion_cnn", "fashion_cnn_parameters", "model_for_dataset",
@@ -50,7 +52,7 @@ __all__ = ["MODELS", "DATASET_MODELS", "build_model", "cifar_cnn", "cifar_cnn_pa
 def _check_widths(func: str, widths) -> tuple[int, ...]:
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
         raise TypeError(f"{func}: widths must be a non-empty sequence of ints, "
-                        f"got widths={widths!r}")
+                        f"got widths={show(widths)}")
     return tuple(check_int(w, func=func, arg=f"widths[{i}]") for i, w in enumerate(widths))
 
 
@@ -73,6 +75,9 @@ def _block(ndim: int, in_channels: int, out_channels: int, stride: int, rng,
 
 def count_parameters(model) -> int:
     """The number of trainable values of `model` (BatchNorm's running statistics excluded)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"count_parameters: model must be an nn.Module, got "
+                        f"{type(model).__name__}")
     return sum(int(p.data.size) for p in model.parameters())
 
 
@@ -135,6 +140,11 @@ def _final_side(func: str, image_size, pools: int) -> int:
 def fashion_cnn_parameters(in_channels: int = 1, num_classes: int = 10,
                            widths: Sequence[int] = (32, 64, 128), image_size: int = 28) -> int:
     """`fashion_cnn`'s parameter count in closed form (no model is built)."""
+    func = "fashion_cnn_parameters"
+    in_channels = check_int(in_channels, func=func, arg="in_channels")
+    num_classes = check_int(num_classes, func=func, arg="num_classes")
+    widths = _check_widths(func, widths)
+    _final_side(func, image_size, len(widths))
     side = image_size // 2 ** len(widths)
     chans = (in_channels, *widths)
     convs = sum(9 * a * b + 2 * b for a, b in zip(chans, chans[1:]))
@@ -185,6 +195,11 @@ def cifar_cnn_parameters(in_channels: int = 3, num_classes: int = 10,
                          widths: Sequence[int] = (32, 64, 128, 256),
                          blocks_per_stage: int = 2, first_kernel_size: int = 3) -> int:
     """`cifar_cnn`'s parameter count in closed form."""
+    func = "cifar_cnn_parameters"
+    in_channels = check_int(in_channels, func=func, arg="in_channels")
+    num_classes = check_int(num_classes, func=func, arg="num_classes")
+    widths = _check_widths(func, widths)
+    blocks_per_stage = check_int(blocks_per_stage, func=func, arg="blocks_per_stage")
     chans = [in_channels]
     for w in widths:
         chans += [w] * blocks_per_stage
@@ -254,6 +269,11 @@ def signal_cnn(in_channels: int = 1, num_classes: int = 10, length: int = 128,
 def signal_cnn_parameters(in_channels: int = 1, num_classes: int = 10, length: int = 128,
                           widths: Sequence[int] = (16, 32, 64)) -> int:
     """`signal_cnn`'s parameter count in closed form."""
+    func = "signal_cnn_parameters"
+    in_channels = check_int(in_channels, func=func, arg="in_channels")
+    num_classes = check_int(num_classes, func=func, arg="num_classes")
+    length = check_int(length, func=func, arg="length")
+    widths = _check_widths(func, widths)
     size = length
     for _ in widths[1:]:
         size = (size - 1) // 2 + 1
@@ -286,6 +306,8 @@ def model_for_dataset(name: str) -> str:
     >>> model_for_dataset("cifar10")
     'cifar_cnn'
     """
+    if not isinstance(name, str):
+        raise TypeError(f"model_for_dataset: name must be a string, got name={show(name)}")
     if name not in DATASET_MODELS:
         raise ValueError(f"model_for_dataset: no default model for data set name={name!r}; "
                          f"known: {', '.join(DATASET_MODELS)}")
@@ -298,6 +320,8 @@ def build_model(name: str, **kwargs) -> nn.Sequential:
     >>> build_model("fashion_cnn", widths=[4, 8]).__class__.__name__
     'Sequential'
     """
+    if not isinstance(name, str):
+        raise TypeError(f"build_model: name must be a string, got name={show(name)}")
     if name not in MODELS:
         raise ValueError(f"build_model: unknown model name={name!r}; known: "
                          f"{', '.join(MODELS)}")

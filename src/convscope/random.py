@@ -25,7 +25,7 @@ def manual_seed(seed: int) -> np.random.Generator:
     """
     global _generator
     if not _args.is_int(seed):
-        raise TypeError(f"manual_seed: seed must be an int, got seed={seed!r}")
+        raise TypeError(f"manual_seed: seed must be an int, got seed={_args.show(seed)}")
     if seed < 0:
         raise ValueError(f"manual_seed: seed must be non-negative, got seed={seed}")
     _generator = np.random.default_rng(int(seed))

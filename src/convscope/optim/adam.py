@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._args import check_real
+from .._args import check_bool, check_real, show
 from .optimizer import Optimizer, decayed_grad
 
 __all__ = ["Adam", "AdamW"]
@@ -47,6 +47,9 @@ class Adam(Optimizer):
 
     _decoupled_weight_decay = False
 
+    _state_kinds = {"step": "int", "exp_avg": "array", "exp_avg_sq": "array",
+                    "max_exp_avg_sq": "array"}
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, maximize=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -59,11 +62,14 @@ class Adam(Optimizer):
             check_real(group[name], func=where, arg=name, minimum=0)
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"{where}: betas must be a pair (beta1, beta2), got {betas!r}")
+            raise TypeError(f"{where}: betas must be a pair (beta1, beta2), got "
+                            f"{show(betas)}")
         for i, beta in enumerate(betas):
             check_real(beta, func=where, arg=f"betas[{i}]")
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{where}: betas[{i}]={beta!r} must be in [0, 1)")
+        for name in ("amsgrad", "maximize"):
+            check_bool(group[name], func=where, arg=name)
 
     def _update(self, param, grad, state, group):
         lr, weight_decay, eps = group["lr"], group["weight_decay"], group["eps"]

@@ -8,12 +8,43 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 
-from .._args import check_int, check_real
+from .._args import check_bool, check_int, check_real, show
 from ..jsonutil import to_plain
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "OneCycleLR"]
+
+
+def _check_like(where: str, key: str, current, saved) -> None:
+    """`saved` has the kind of `current` (recursively for lists and dicts)."""
+    def fail(expected):
+        raise ValueError(f"{where}: {key} must be {expected}, got {show(saved)}")
+
+    if isinstance(current, bool):
+        if not isinstance(saved, bool):
+            fail("a bool")
+    elif isinstance(current, numbers.Real):
+        if isinstance(saved, bool) or not isinstance(saved, numbers.Real):
+            fail("a number")
+        if isinstance(current, int) and not isinstance(saved, numbers.Integral):
+            fail("an int")
+    elif isinstance(current, str):
+        if not isinstance(saved, str):
+            fail("a string")
+    elif isinstance(current, (list, tuple)):
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(current):
+            fail(f"a list of {len(current)} values")
+        for i, (c, s) in enumerate(zip(current, saved)):
+            _check_like(where, f"{key}[{i}]", c, s)
+    elif isinstance(current, dict):
+        if not isinstance(saved, dict) or set(saved) != set(current):
+            fail(f"a dict with keys {sorted(current)}")
+        for k in current:
+            _check_like(where, f"{key}[{k!r}]", current[k], saved[k])
+    elif current is None and saved is not None:
+        fail("None")
 
 
 def _check_optimizer(where: str, optimizer) -> None:
@@ -46,6 +77,7 @@ class LRScheduler:
     def __init__(self, optimizer, last_epoch: int = -1):
         where = type(self).__name__
         _check_optimizer(where, optimizer)
+        last_epoch = check_int(last_epoch, func=where, arg="last_epoch", minimum=-1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -87,7 +119,24 @@ class LRScheduler:
                 if k not in ("optimizer", "_is_initial")}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Load a state from `state_dict()`; load the optimizer's state dict too."""
+        """Load a state from `state_dict()`; load the optimizer's state dict too.
+
+        The state dict must have this scheduler's keys, each holding a value of the same kind
+        (a number, a bool, a string, or a list of as many of them), so that a damaged
+        checkpoint is refused here rather than failing later in `step()`.
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{where}: state_dict must be a dict, got "
+                            f"{type(state_dict).__name__}")
+        current = self.state_dict()
+        missing = sorted(set(current) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(current))
+        if missing or unexpected:
+            raise ValueError(f"{where}: the state dict does not fit {type(self).__name__}: "
+                             f"missing keys {missing}, unexpected keys {unexpected}")
+        for key, value in current.items():
+            _check_like(where, key, value, state_dict[key])
         self.__dict__.update(copy.deepcopy(state_dict))
 
 
@@ -250,9 +299,12 @@ class OneCycleLR(LRScheduler):
         check_real(pct_start, func=where, arg="pct_start")
         if not 0 <= pct_start <= 1:
             raise ValueError(f"{where}: pct_start={pct_start!r} must be in [0, 1]")
-        if anneal_strategy not in ("cos", "linear"):
+        if not isinstance(anneal_strategy, str) or anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"{where}: anneal_strategy must be 'cos' or 'linear', "
-                             f"got {anneal_strategy!r}")
+                             f"got anneal_strategy={show(anneal_strategy)}")
+        three_phase = check_bool(three_phase, func=where, arg="three_phase")
+        cycle_momentum = check_bool(cycle_momentum, func=where, arg="cycle_momentum")
+        last_epoch = check_int(last_epoch, func=where, arg="last_epoch", minimum=-1)
         for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
             check_real(value, func=where, arg=name)
             if not value > 0:
@@ -281,7 +333,7 @@ class OneCycleLR(LRScheduler):
             ]
 
         groups = optimizer.param_groups
-        max_lrs = self._per_group("max_lr", max_lr)
+        max_lrs = self._per_group("max_lr", max_lr, positive=True)
         if last_epoch == -1:
             for group, lr in zip(groups, max_lrs):
                 group["initial_lr"] = lr / div_factor
@@ -304,14 +356,20 @@ class OneCycleLR(LRScheduler):
                     group["base_momentum"] = m_base
         super().__init__(optimizer, last_epoch)
 
-    def _per_group(self, name: str, value) -> list:
+    def _per_group(self, name: str, value, positive: bool = False) -> list:
+        """One real number per parameter group (`value` given once or per group)."""
         n = len(self.optimizer.param_groups)
         if isinstance(value, (list, tuple)):
             if len(value) != n:
                 raise ValueError(f"OneCycleLR: {name} has {len(value)} values, the optimizer "
                                  f"has {n} parameter groups")
-            return list(value)
-        return [value] * n
+            values = list(value)
+        else:
+            values = [value] * n
+        for v in values:
+            check_real(v, func="OneCycleLR", arg=name, minimum=None if positive else 0,
+                       positive=positive)
+        return values
 
     def _set_momentum(self, group: dict, momentum: float) -> None:
         if self.use_beta1:

@@ -9,6 +9,7 @@ so that they can be written as ``.npz`` arrays plus JSON without pickle.
 from __future__ import annotations
 
 import copy
+import numbers
 
 import numpy as np
 
@@ -168,6 +169,57 @@ class Optimizer:
         state = {index[id(p)]: dict(s) for p, s in self.state.items() if s and id(p) in index}
         return {"state": state, "param_groups": groups}
 
+    #: The per-parameter state a subclass keeps: name -> "array" (the parameter's shape) or
+    #: "int" (a step count).
+    _state_kinds: dict = {}
+
+    def _check_state_dict(self, where: str, state_dict) -> None:
+        """The structure of a state dict, checked before anything is loaded: a damaged
+        checkpoint gets an error naming what is wrong, not a KeyError later."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{where}: state_dict must be a dict with 'state' and "
+                            f"'param_groups', got {type(state_dict).__name__}")
+        missing = [k for k in ("state", "param_groups") if k not in state_dict]
+        if missing:
+            raise ValueError(f"{where}: the state dict has no {' or '.join(map(repr, missing))}"
+                             f" (keys: {sorted(map(str, state_dict))})")
+        groups, state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(groups, (list, tuple)):
+            raise ValueError(f"{where}: param_groups must be a list of dicts, got "
+                             f"{type(groups).__name__}")
+        n_params = 0
+        for i, group in enumerate(groups):
+            if not isinstance(group, dict) or not isinstance(group.get("params"), (list, tuple)):
+                raise ValueError(f"{where}: param_groups[{i}] must be a dict with a 'params' "
+                                 f"list")
+            if not all(_index(p) is not None for p in group["params"]):
+                raise ValueError(f"{where}: param_groups[{i}]['params'] must list parameter "
+                                 f"indices (ints)")
+            absent = sorted(set(self.defaults) - set(group))
+            if absent:
+                raise ValueError(f"{where}: param_groups[{i}] lacks {absent}")
+            n_params += len(group["params"])
+        if not isinstance(state, dict):
+            raise ValueError(f"{where}: state must be a dict of parameter index -> dict, got "
+                             f"{type(state).__name__}")
+        for key, entry in state.items():
+            index = _index(key)
+            if index is None or not 0 <= index < n_params or not isinstance(entry, dict):
+                raise ValueError(f"{where}: state[{key!r}] must be a dict under a parameter "
+                                 f"index in [0, {n_params})")
+            for name, value in entry.items():
+                kind = self._state_kinds.get(name)
+                if kind is None:
+                    raise ValueError(f"{where}: state[{key!r}] holds {name!r}, which "
+                                     f"{type(self).__name__} does not keep (it keeps "
+                                     f"{sorted(self._state_kinds)})")
+                if kind == "array" and not isinstance(value, np.ndarray):
+                    raise ValueError(f"{where}: state[{key!r}][{name!r}] must be an array, "
+                                     f"got {type(value).__name__}")
+                if kind == "int" and (_index(value) is None or _index(value) < 0):
+                    raise ValueError(f"{where}: state[{key!r}][{name!r}] must be a "
+                                     f"non-negative int, got {value!r:.40}")
+
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state from `state_dict()` (index keys may be ints or strings, as from JSON).
 
@@ -175,6 +227,7 @@ class Optimizer:
         calling this, since creating one resets the learning rates.
         """
         where = f"{type(self).__name__}.load_state_dict"
+        self._check_state_dict(where, state_dict)
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{where}: the state dict has {len(saved_groups)} parameter "
@@ -229,3 +282,16 @@ def decayed_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float,
         out = np.multiply(param, weight_decay)
         return np.subtract(out, grad, out=out) if maximize else np.add(out, grad, out=out)
     return np.negative(grad) if maximize else grad
+
+
+def _index(value) -> int | None:
+    """An int, or a string / whole float of one (JSON keys and numbers), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return None

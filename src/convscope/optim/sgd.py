@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._args import check_real
+from .._args import check_bool, check_real
 from .optimizer import Optimizer, decayed_grad
 
 __all__ = ["SGD"]
@@ -46,6 +46,8 @@ class SGD(Optimizer):
         array([-0.5, -1. ])
     """
 
+    _state_kinds = {"momentum_buffer": "array"}
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, maximize=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
@@ -57,6 +59,8 @@ class SGD(Optimizer):
         for name in ("lr", "momentum", "weight_decay"):
             check_real(group[name], func=where, arg=name, minimum=0)
         check_real(group["dampening"], func=where, arg="dampening")
+        for name in ("nesterov", "maximize"):
+            check_bool(group[name], func=where, arg=name)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"{where}: nesterov=True needs momentum > 0 and dampening=0, "
                              f"got momentum={group['momentum']!r}, "

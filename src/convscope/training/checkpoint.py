@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import models, random
+from .._args import check_path
 from ..io import load_arrays, save_arrays
 from ..jsonutil import to_plain
 from .config import TrainConfig
@@ -79,7 +80,7 @@ def save_checkpoint(path: str, *, config: TrainConfig, model, optimizer, schedul
 
 
 def checkpoint_path(path) -> str:
-    path = os.fspath(path)
+    path = check_path(path, func="load_checkpoint")
     if os.path.isdir(path):
         inside = os.path.join(path, CHECKPOINT_NAME)
         if not os.path.isfile(inside):

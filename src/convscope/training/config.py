@@ -4,15 +4,15 @@ checked on construction; the command line's options and defaults come from here.
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 import os
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
 from .. import models
-from .._args import check_int
+from .._args import check_int, show
 from ..data import dataset_info
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES"]
@@ -100,8 +100,8 @@ class TrainConfig:
         for name in ("lr", "momentum", "weight_decay", "label_smoothing"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{who}: {name} must be a number, got {name}={value!r}")
-            if not (np.isfinite(value) and value >= 0):
+                raise TypeError(f"{who}: {name} must be a number, got {name}={show(value)}")
+            if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{who}: {name}={value!r} must be finite and >= 0")
             setattr(self, name, float(value))
         if self.lr <= 0:
