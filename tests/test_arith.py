@@ -283,6 +283,50 @@ BAD = [
     (lambda: arith.rf_merge([]), ValueError, r"rf_merge: needs at least one field"),
     (lambda: arith.rf_layer(arith.rf_identity(2), 3, stride=(1, 2, 3)), ValueError,
      r"rf_layer: stride needs 1 or 2 values"),
+    # the examples, and the same kind of mistake elsewhere
+    (lambda: arith.conv_macs(3, 64, (7, 7), (112, 112), groups=0), ValueError,
+     r"conv_macs: groups must be positive, got groups=0"),
+    (lambda: arith.conv_macs(3, 64, (7, 7), (112, 0)), ValueError,
+     r"conv_macs: out_shape must be positive, got out_shape=0"),
+    (lambda: arith.conv_macs("3", 64, (7, 7), (8, 8)), TypeError,
+     r"conv_macs: in_channels must be an int, got in_channels='3'"),
+    (lambda: arith.linear_params(-5, 10), ValueError,
+     r"linear_params: in_features must be positive, got in_features=-5"),
+    (lambda: arith.linear_params(5, 10, bias=None), TypeError,
+     r"linear_params: bias must be a bool, got bias=None"),
+    (lambda: arith.conv_params(3, 8, (3, -1)), ValueError,
+     r"conv_params: kernel_size must be positive, got kernel_size=-1"),
+    (lambda: arith.conv_params(3, 8, "3x3"), TypeError,
+     r"conv_params: kernel_size must be an int or a non-empty tuple of ints, got "
+     r"kernel_size='3x3'"),
+    (lambda: arith.rf_stack([(3, 1)]), TypeError,
+     r"rf_stack: layers\[0\] must be a \(kernel_size, stride, padding_before, dilation\) "
+     r"tuple, got \(3, 1\)"),
+    (lambda: arith.rf_stack([(3, 0, 1, 1)]), ValueError,
+     r"rf_stack: layers\[0\]: rf_layer: stride must be positive, got stride=0"),
+    (lambda: arith.rf_stack(3), TypeError, r"rf_stack: layers must be a sequence"),
+    (lambda: arith.rf_stack([], ndim=0), ValueError, r"rf_stack: ndim must be positive"),
+    (lambda: arith.rf_layer((1, 1), 3), TypeError,
+     r"rf_layer: field must be a ReceptiveField \(see rf_identity\), got field=\(1, 1\)"),
+    (lambda: arith.rf_merge([arith.rf_identity(1), 3]), TypeError,
+     r"rf_merge: fields\[1\] must be a ReceptiveField"),
+    (lambda: arith.exact_input_sizes([(3, 2)]), TypeError,
+     r"exact_input_sizes: layers\[0\] must be a \(kernel_size, stride, padding, dilation\)"),
+    (lambda: arith.exact_input_sizes([(3, 0, 0, 1)]), ValueError,
+     r"stride must be positive, got stride=0"),
+    (lambda: arith.unused_input(8, 3, ceil_mode="no"), TypeError,
+     r"unused_input: ceil_mode must be a bool, got ceil_mode='no'"),
+    (lambda: arith.window_count(8, 3, 0, (0, 0), 1), ValueError,
+     r"window_count: stride must be positive, got stride=0"),
+    (lambda: arith.window_count(8, 3, 1, 1, 1), TypeError,
+     r"window_count: padding must be a \(before, after\) pair of ints, got padding=1"),
+    (lambda: arith.transposed_window_count(8, 3, 1, (0, 0), -1, 1), ValueError,
+     r"transposed_window_count: output_padding must be >= 0, got output_padding=-1"),
+    (lambda: arith.kernel_extent(3, dilation=0), ValueError,
+     r"kernel_extent: dilation must be positive"),
+    (lambda: arith.conv_output_size(np.zeros((3, 3)), 3), TypeError,
+     r"conv_output_size: size must be an int, got size=ndarray\(shape=\(3, 3\), "
+     r"dtype=float64\)$"),   # one line, whatever the value
 ]
 
 
@@ -293,12 +337,14 @@ def test_bad_arguments(call, exc, pattern):
 
 
 def test_arith_is_pure_python():
-    # the arith package and the argument helpers it uses import no NumPy
+    # the arith package and the argument helpers it uses import no NumPy (the helpers
+    # for modules with parameters import it inside the function that needs it)
     package = pathlib.Path(arith.__file__).parent
     for path in [*package.glob("*.py"), package.parent / "_args.py"]:
         tree = ast.parse(path.read_text())
+        top = tree.body if path.name == "_args.py" else list(ast.walk(tree))
         imported = {(node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
-                    for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                    for node in top if isinstance(node, (ast.Import, ast.ImportFrom))
                     for alias in node.names}
         assert not any(name.split(".")[0] == "numpy" for name in imported), path
 

@@ -4,10 +4,12 @@ parameters against actually running it (PyTorch as the reference)."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
 
+import convscope.functional as F
 from convscope import networks as N
 from convscope.networks import analyze, get_network
 
@@ -303,3 +305,115 @@ def test_unknown_network_lists_the_known_ones():
 def test_docstring_examples_run():
     import doctest
     assert doctest.testmod(N).failed == 0
+
+
+# -- the layer grammar, every documented form, in 1D, 2D and 3D ------------------------------
+
+def _tf_same(size, k, s, d):
+    """TensorFlow's 'SAME' written out here from its definition (output ceil(W / S))."""
+    total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+# (layer text, per-axis (kernel, stride, dilation, (before, after)) from the docs' grammar:
+# a value for all axes, 3x5-style values per axis, 'same'/'valid', a before-after pair on
+# all axes (0-1) or one per axis (0-1x1-2)), written for rank n.
+def _grammar_cases(n):
+    per_axis = lambda values: "x".join(str(v) for v in values)  # noqa: E731
+    ks, ss, ds = (2, 3, 2)[:n], (1, 2, 1)[:n], (1, 1, 2)[:n]
+    pairs = ((0, 1), (1, 2), (2, 0))[:n]
+    return [
+        ("conv:c2,k2,p0-1", [(2, 1, 1, (0, 1))] * n),
+        (f"conv:c2,k{per_axis(ks)},s{per_axis(ss)},d{per_axis(ds)},p1",
+         [(k, s, d, (1, 1)) for k, s, d in zip(ks, ss, ds)]),
+        ("conv:c2,k3,s2,pvalid", [(3, 2, 1, (0, 0))] * n),
+        ("conv:c2,k3,s2,psame", "same"),
+        ("conv:c2,k3,d2,psame", "same"),
+        ("conv:c2,k3,p" + "x".join(f"{a}-{b}" for a, b in pairs),
+         [(3, 1, 1, pair) for pair in pairs]),
+        ("conv:c2,k2,p1-0,s2", [(2, 2, 1, (1, 0))] * n),
+    ]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_layer_grammar_matches_running_convscope_functional(n):
+    sizes = (7, 6, 5)[:n]
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((1, 3, *sizes))
+    for text, axes in _grammar_cases(n):
+        layer = N.parse_layer(text)
+        if axes == "same":
+            k, s, d = layer.kernel_size, layer.stride, layer.dilation
+            axes = [(k, s, d, _tf_same(size, k, s, d)) for size in sizes]
+        w = rng.standard_normal((2, 3, *(a[0] for a in axes)))
+        y = F.conv(x, w, stride=tuple(a[1] for a in axes), dilation=tuple(a[2] for a in axes),
+                   padding=tuple(a[3] for a in axes))
+        row = analyze(N.Network("g", (layer,), (3, *sizes)))[-1]
+        assert row.output_shape == y.shape[1:], text
+        assert row.padding == tuple(a[3] for a in axes), text
+
+
+def test_p0_1_is_one_pair_on_every_axis():
+    # the issue's example: a 2x2 kernel with one row/column of padding after keeps 4x4
+    for shape in ("1x4", "1x4x4", "1x4x4x4"):
+        net = N.parse_spec(f"input {shape}\nconv:c1,k2,p0-1\n")
+        assert analyze(net)[-1].output_shape == tuple(int(v) for v in shape.split("x"))
+    assert N.parse_layer("conv:c1,k2,p0-1").padding == ((0, 1),)
+    assert N.describe(N.parse_layer("conv:c1,k2,p0-1")) == "conv:c1,k2,p0-1"
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_pool_grammar_matches_running_convscope_functional(n):
+    sizes = (9, 8, 7)[:n]
+    x = np.random.default_rng(0).standard_normal((1, 2, *sizes))
+    for text, kwargs in [("maxpool:k3,s2,p1", dict(kernel_size=3, stride=2, padding=1)),
+                         ("maxpool:k2", dict(kernel_size=2)),
+                         ("maxpool:k3,s2,ceil", dict(kernel_size=3, stride=2, ceil_mode=True)),
+                         ("avgpool:k2,s1", dict(kernel_size=2, stride=1))]:
+        pool = F.max_pool if text.startswith("max") else F.avg_pool
+        y = pool(x, ndim=n, **kwargs)
+        row = analyze(N.Network("g", (N.parse_layer(text),), (2, *sizes)))[-1]
+        assert row.output_shape == y.shape[1:], text
+
+
+# -- bad specs -------------------------------------------------------------------------------
+
+SPEC_ERRORS = [
+    (lambda: N.parse_layer("conv:c2,k3,p0-1-2"), ValueError,
+     r"a before-after pair has two values, like 0-1, got padding='0-1-2'"),
+    (lambda: N.parse_layer("conv:c2,k2-3"), ValueError,
+     r"only padding takes before-after pairs, got kernel_size='2-3'"),
+    (lambda: N.parse_layer(3), TypeError, r"parse_layer: a layer must be a string"),
+    (lambda: N.parse_spec(None), TypeError, r"parse_spec: text must be a string"),
+    (lambda: N.parse_spec('{"layers": [{"type": "conv", "out_channels": 0, '
+                          '"kernel_size": 3}]}'), ValueError,
+     r"spec: layers\[0\] \(conv\): Conv\(name='layers\[0\]'\): out_channels must be positive"),
+    (lambda: N.parse_spec('{"layers": [{"type": "conv"'), ValueError,
+     r"spec 'spec': invalid JSON"),
+    (lambda: N.load_spec(3), TypeError, r"load_spec: path must be a file name, got path=3"),
+    (lambda: N.load_spec("/nonexistent/net.json"), FileNotFoundError,
+     r"load_spec: no such spec file: /nonexistent/net.json"),
+    (lambda: N.Conv("c", 0, 3), ValueError,
+     r"Conv\(name='c'\): out_channels must be positive, got out_channels=0"),
+    (lambda: N.Conv("c", 8, (3, "x")), TypeError,
+     r"Conv\(name='c'\): kernel_size must be an int, got kernel_size='x'"),
+    (lambda: N.Conv("c", 8, 3, padding="full"), ValueError,
+     r"Conv\(name='c'\): padding must be an int, a \(before, after\) pair, 'SAME' or 'VALID'"),
+    (lambda: N.Conv("c", 8, 3, bias=1), TypeError, r"Conv\(name='c'\): bias must be a bool"),
+    (lambda: N.Pool("p", 2, mode="min"), ValueError,
+     r"Pool\(name='p'\): mode must be one of 'max', 'avg', got mode='min'"),
+    (lambda: N.Block("b", (N.Conv("c", 8, 3), "relu")), TypeError,
+     r"Block\(name='b'\): layers\[1\] must be a node"),
+    (lambda: N.Branches("r", ((), ()), merge="mul"), ValueError,
+     r"Branches\(name='r'\): merge must be one of 'add', 'concat'"),
+    (lambda: N.Network("n", (N.Flatten("f"),), input_shape="3xA"), ValueError,
+     r"Network\(name='n'\): input shape must look like 3x224x224"),
+    (lambda: N.Conv(7, 8, 3), TypeError, r"Conv: name must be a string, got name=7"),
+    (lambda: N.get_network(["vgg16"]), TypeError, r"get_network: name must be a string"),
+]
+
+
+@pytest.mark.parametrize("call,exc,pattern", SPEC_ERRORS)
+def test_bad_specs_get_clear_errors(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()

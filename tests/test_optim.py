@@ -446,3 +446,104 @@ def test_grad_shape_mismatch():
     with pytest.raises(ValueError, match=r"SGD.step: gradient of shape \(3,\) does not match "
                                          r"its parameter of shape \(2, 3\)"):
         optim.SGD([p]).step()
+
+
+# -- damaged state dicts: a clear error at load time, never an AttributeError at step() -----
+
+def _adam():
+    opt = optim.Adam([Tensor(np.zeros((2, 3)), requires_grad=True)], lr=0.1)
+    opt.param_groups[0]["params"][0].grad = np.ones((2, 3))
+    opt.step()
+    return opt
+
+
+def _with(state, path, value):
+    """A deep copy of `state` with the item at `path` replaced (or deleted if value is ...)."""
+    import copy
+    out = copy.deepcopy(state)
+    target = out
+    for key in path[:-1]:
+        target = target[key]
+    if value is ...:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return out
+
+
+OPTIMIZER_STATES = [
+    ({}, ValueError, r"Adam.load_state_dict: the state dict has no 'state' or 'param_groups'"),
+    ([], TypeError, r"Adam.load_state_dict: state_dict must be a dict"),
+    ((("param_groups",), "x"), ValueError, r"param_groups must be a list of dicts"),
+    ((("param_groups", 0, "params"), ...), ValueError,
+     r"param_groups\[0\] must be a dict with a 'params' list"),
+    ((("param_groups", 0, "params"), ["a"]), ValueError, r"must list parameter indices"),
+    ((("param_groups", 0, "betas"), ...), ValueError, r"param_groups\[0\] lacks \['betas'\]"),
+    ((("param_groups", 0, "lr"), "fast"), TypeError, r"Adam: lr must be a real number"),
+    ((("state", 0, "exp_avg"), [1.0]), ValueError,
+     r"state\[0\]\['exp_avg'\] must be an array, got list"),
+    ((("state", 0, "exp_avg"), np.zeros(4)), ValueError,
+     r"state 'exp_avg' of parameter 0 has shape \(4,\), the parameter has shape \(2, 3\)"),
+    ((("state", 0, "step"), "3"), ValueError, r"state\[0\]\['step'\] must be a non-negative int"),
+    ((("state", 0, "momentum_buffer"), np.zeros((2, 3))), ValueError,
+     r"holds 'momentum_buffer', which Adam does not keep"),
+    ((("state", 7), {}), ValueError, r"state\[7\] must be a dict under a parameter index"),
+]
+
+
+@pytest.mark.parametrize("change,exc,pattern", OPTIMIZER_STATES)
+def test_damaged_optimizer_state_is_refused(change, exc, pattern):
+    good = _adam().state_dict()
+    damaged = _with(good, *change) if isinstance(change, tuple) else change
+    opt = _adam()
+    with pytest.raises(exc, match=pattern):
+        opt.load_state_dict(damaged)
+    opt.load_state_dict(good)   # the good one still loads, and the optimizer still steps
+    opt.step()
+
+
+SCHEDULER_STATES = [
+    ("junk", TypeError, r"StepLR.load_state_dict: state_dict must be a dict"),
+    ({"junk": 1, "last_epoch": 2}, ValueError,
+     r"StepLR.load_state_dict: the state dict does not fit StepLR: missing keys "
+     r"\['_last_lr', '_step_count', 'base_lrs', 'gamma', 'step_size'\], unexpected keys "
+     r"\['junk'\]"),
+    ((("last_epoch",), "x"), ValueError, r"StepLR.load_state_dict: last_epoch must be a number"),
+    ((("last_epoch",), 2.5), ValueError, r"last_epoch must be an int, got 2.5"),
+    ((("base_lrs",), [0.1, 0.2]), ValueError, r"base_lrs must be a list of 1 values"),
+    ((("gamma",), None), ValueError, r"gamma must be a number, got None"),
+]
+
+
+@pytest.mark.parametrize("change,exc,pattern", SCHEDULER_STATES)
+def test_damaged_scheduler_state_is_refused(change, exc, pattern):
+    sched = optim.StepLR(_sgd(), step_size=2)
+    good = sched.state_dict()
+    damaged = _with(good, *change) if isinstance(change, tuple) else change
+    with pytest.raises(exc, match=pattern):
+        sched.load_state_dict(damaged)
+    sched.load_state_dict(good)
+    sched.step()
+
+
+@pytest.mark.parametrize("call,exc,pattern", [
+    (lambda: optim.OneCycleLR(_sgd(), max_lr=None, total_steps=3), TypeError,
+     r"OneCycleLR: max_lr must be a real number, got max_lr=None"),
+    (lambda: optim.OneCycleLR(_sgd(), max_lr=0.0, total_steps=3), ValueError,
+     r"OneCycleLR: max_lr=0.0 must be > 0"),
+    (lambda: optim.OneCycleLR(optim.SGD(_p(), lr=0.1, momentum=0.9), max_lr=0.1,
+                              total_steps=3, base_momentum="low"), TypeError,
+     r"OneCycleLR: base_momentum must be a real number"),
+    (lambda: optim.OneCycleLR(_sgd(), max_lr=0.1, total_steps=3, three_phase="yes"),
+     TypeError, r"OneCycleLR: three_phase must be a bool"),
+    (lambda: optim.StepLR(_sgd(), 2, last_epoch="x"), TypeError,
+     r"StepLR: last_epoch must be an int, got last_epoch='x'"),
+    (lambda: optim.CosineAnnealingLR(_sgd(), 2, last_epoch=-2), ValueError,
+     r"CosineAnnealingLR: last_epoch must be >= -1"),
+    (lambda: optim.SGD(_p(), lr=0.1, momentum=0.9, nesterov=1), TypeError,
+     r"SGD: nesterov must be a bool"),
+    (lambda: optim.Adam(_p(), amsgrad="no"), TypeError, r"Adam: amsgrad must be a bool"),
+])
+def test_bad_scheduler_and_optimizer_arguments(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()

@@ -24,7 +24,8 @@ def show(value, limit: int = 60) -> str:
     """`repr(value)` on one line and at most about `limit` characters, for error messages
     (an array shows as its shape and dtype)."""
     shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
-    if shape is not None and dtype is not None and not isinstance(value, (int, float)):
+    if (shape is not None and dtype is not None and not isinstance(value, (int, float, type))
+            and isinstance(shape, tuple)):
         return f"{type(value).__name__}(shape={tuple(shape)}, dtype={dtype})"
     text = " ".join(repr(value).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."

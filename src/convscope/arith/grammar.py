@@ -240,7 +240,9 @@ def _node_from_dict(data, where: str):
             raise ValueError(f"spec: {where} has unknown type {kind!r}; expected one of "
                              f"{', '.join(list(_FIELDS) + ['block', 'branches'])}")
         return _FIELDS[kind](**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
+        if str(exc).startswith("spec:"):
+            raise
         raise ValueError(f"spec: {where} ({kind}): {exc}") from None
 
 

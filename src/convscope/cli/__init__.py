@@ -45,6 +45,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
-        print(f"convscope {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, RuntimeError, OSError) as exc:
+        print(error_line(args.command, exc), file=sys.stderr)
         return 1
+    except Exception as exc:  # noqa: BLE001 - a user never gets a traceback
+        print(error_line(args.command, exc, internal=True), file=sys.stderr)
+        return 1
+
+
+def error_line(command: str, exc: BaseException, internal: bool = False) -> str:
+    """The one line on stderr for an error: ``convscope CMD: error: MESSAGE``.
+
+    The library's messages name the function, the argument, the value and the rule; an
+    unexpected exception (a bug) also names its type.
+    """
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if internal:
+        message = f"{type(exc).__name__}: {message} (an internal error; please report it)"
+    return f"convscope {command}: error: {message}"

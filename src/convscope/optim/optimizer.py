@@ -216,7 +216,8 @@ class Optimizer:
                 if kind == "array" and not isinstance(value, np.ndarray):
                     raise ValueError(f"{where}: state[{key!r}][{name!r}] must be an array, "
                                      f"got {type(value).__name__}")
-                if kind == "int" and (_index(value) is None or _index(value) < 0):
+                if kind == "int" and (isinstance(value, str) or _index(value) is None
+                                      or _index(value) < 0):
                     raise ValueError(f"{where}: state[{key!r}][{name!r}] must be a "
                                      f"non-negative int, got {value!r:.40}")
 
