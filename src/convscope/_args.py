@@ -197,18 +197,6 @@ def check_float(func: str, **arrays):
     return dtype
 
 
-def check_path(path, *, func: str, arg: str = "path") -> str:
-    """A file name (str or os.PathLike) as a str, or a TypeError naming `func`."""
-    import os
-
-    if isinstance(path, (str, os.PathLike)):
-        text = os.fspath(path)
-        if isinstance(text, str) and text:
-            return text
-    raise TypeError(f"{func}: {arg} must be a file name (a non-empty str or os.PathLike), "
-                    f"got {arg}={show(path)}")
-
-
 def check_dtype(dtype, *, func: str):
     """A float32 / float64 dtype argument of a module (as a NumPy dtype)."""
     import numpy as np  # only modules with parameters ask; arith stays NumPy-free

@@ -5,4 +5,3 @@ like go on working; see `convscope.training` for the rooms.
 """
 
 from .training import *  # noqa: F401,F403
-from .training import __all__  # noqa: F401
