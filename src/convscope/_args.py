@@ -259,4 +259,4 @@ def check_path(value, *, func: str, arg: str = "path") -> str:
         if isinstance(path, str):
             return path
     raise TypeError(f"{func}: {arg} must be a path (a str or an os.PathLike), got "
-                    f"{type(value).__name__} {value!r:.60}")
+                    f"{type(value).__name__} {show(value)}")

@@ -145,6 +145,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` atomically (see `atomic_open`)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"atomic_write_bytes: data must be bytes, got {type(data).__name__}")
+    path = check_path(path, func="atomic_write_bytes")
     with atomic_open(path, "wb") as f:
         f.write(data)
 
@@ -153,6 +154,7 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     """Write the string `text` to `path` atomically (see `atomic_open`)."""
     if not isinstance(text, str):
         raise TypeError(f"atomic_write_text: text must be str, got {type(text).__name__}")
+    path = check_path(path, func="atomic_write_text")
     with atomic_open(path, "w", encoding=encoding) as f:
         f.write(text)
 
