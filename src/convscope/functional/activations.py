@@ -10,6 +10,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 
 from ._common import check_dim, float_input, log_softmax_array, unary
+from ._graph import _array
 
 __all__ = ["relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "erf"]
 
@@ -65,7 +66,9 @@ def erf(x):
     >>> float(erf(np.array(0.5)))  # doctest: +ELLIPSIS
     0.5204998778...
     """
-    x = np.asarray(x)
+    x = _array(x, "erf", "x")
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"erf: x must be a real array or number, got dtype {x.dtype}")
     a = np.abs(x).astype(np.float64)
     out = np.ones_like(a)
     out[np.isnan(a)] = np.nan

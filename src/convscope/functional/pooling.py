@@ -79,9 +79,6 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
              count_include_pad=True, *, ndim, _func="avg_pool"):
     """N-d average pooling; see `avg_pool2d` for the arguments."""
     x, xb, batched = _batched(_func, input, ndim)
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise TypeError(f"{_func}: count_include_pad must be a bool, got "
-                        f"count_include_pad={count_include_pad!r:.40}")
     K, s, p, _, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
                                           padding, 1, ceil_mode)
     count_include_pad = _args.check_bool(count_include_pad, func=_func,
