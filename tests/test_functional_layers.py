@@ -307,8 +307,6 @@ BAD = [
     (lambda: F.avg_pool2d(X4, 2, count_include_pad=None), TypeError,
      r"avg_pool2d: count_include_pad must be a bool"),
     (lambda: F.max_pool(X4, 2, ndim=2.0), TypeError, r"max_pool: ndim must be an int"),
-    (lambda: F.avg_pool2d(X4, 2, stride=10 ** 30), ValueError, r"avg_pool2d: stride is too "
-                                                              r"large"),
     (lambda: F.cross_entropy(np.zeros((2, 3)), None), TypeError,
      r"cross_entropy: target must be an array or a Tensor, got None"),
     (lambda: F.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), ignore_index=[1]), TypeError,

@@ -12,7 +12,7 @@ import numbers
 import os
 
 SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
-_LARGEST = 2 ** 62  # sizes past this overflow NumPy's index arithmetic
+_LARGEST = 2 ** 63 - 1  # the largest size NumPy's index arithmetic holds (a C long)
 
 
 def is_int(value) -> bool:
@@ -96,8 +96,6 @@ def ntuple(value, n: int, *, func: str, arg: str, minimum: int | None = 1) -> tu
                         f"got {arg}={show(value)}")
     if minimum is not None and any(v < minimum for v in values):
         raise ValueError(f"{func}: {arg} must be {_rule(minimum)}, got {arg}={value!r}")
-    if any(v > _LARGEST for v in values):
-        raise ValueError(f"{func}: {arg} is too large, got {arg}={value!r}")
     return values
 
 
