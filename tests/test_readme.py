@@ -5,10 +5,12 @@ A one-line statement whose comment starts with a value, or holds one in parenthe
 checked: ``F.conv2d(x, w, b).shape  # (8, 6, 28, 28): W' = W - K + 1`` must give
 (8, 6, 28, 28); ``arith.conv_output_size(32, 5)  # 28: ...`` must give 28; an assignment or
 an expression that gives an array is compared through its shape
-(``y = F.conv2d(x, w, stride=2)  # (8, 6, 14, 14)``).
+(``y = F.conv2d(x, w, stride=2)  # (8, 6, 14, 14)``); a ``print(...)`` whose output is one
+line must print what its comment begins with.
 """
 
 import ast
+import contextlib
 import io
 import pathlib
 import re
@@ -45,6 +47,11 @@ def shown_value(comment: str):
     return None
 
 
+def _is_print(stmt) -> bool:
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+            and getattr(stmt.value.func, "id", None) == "print")
+
+
 def run_block(source: str, name: str) -> list[tuple[int, object, object]]:
     """Run `source` statement by statement; return (line, shown, actual) for each checked
     statement."""
@@ -54,7 +61,17 @@ def run_block(source: str, name: str) -> list[tuple[int, object, object]]:
     for stmt in ast.parse(source).body:
         code = compile(ast.Module([stmt], type_ignores=[]), name, "exec")
         shown = None
-        if stmt.lineno == stmt.end_lineno and stmt.lineno in comments:
+        one_line = stmt.lineno == stmt.end_lineno and stmt.lineno in comments
+        if one_line and _is_print(stmt):
+            # print(...)  # what it prints: a one-line output must begin the comment
+            output = io.StringIO()
+            with contextlib.redirect_stdout(output):
+                exec(code, namespace)
+            printed = output.getvalue().strip()
+            if printed and "\n" not in printed:
+                checked.append((stmt.lineno, comments[stmt.lineno][:len(printed)], printed))
+            continue
+        if one_line:
             shown = shown_value(comments[stmt.lineno])
         if shown is None or not isinstance(stmt, (ast.Expr, ast.Assign)):
             exec(code, namespace)
