@@ -378,36 +378,7 @@ TARGETS = [
            dict(model=nn.Linear(2, 3))),
 ]
 
-# Targets whose argument checks (issue 8's other half) were not on main when this test
-# landed: they run, and are expected to fail until those checks land (then they XPASS:
-# take them out of this set). Found on main at that time: bare TypeErrors from None
-# (arith counts, OneCycleLR momenta, signal_cnn_parameters), NumPy's "Maximum allowed
-# dimension exceeded" for 2**63 channels (nn), unhashable names (zoo, build_model), a bool
-# optimizer state, a scheduler's last_epoch=None, load_spec/load_arrays given an int
-# (a file descriptor), arith iterating a 0-d array, network_from_dict(name=None).
-PENDING = {
-    "arith.exact_input_sizes", "arith.rf_stack", "arith.conv_macs", "arith.linear_params",
-    "grammar.parse_spec", "grammar.network_from_dict", "grammar.load_spec", "zoo.get_network",
-    "nn.Conv2d", "nn.ConvTranspose1d", "nn.BatchNorm2d", "nn.Linear", "optim.OneCycleLR",
-    "SGD.load_state_dict(state)", "Adam.load_state_dict(state)",
-    "Adam.load_state_dict(exp_avg)", "StepLR.load_state_dict", "OneCycleLR.load_state_dict",
-    "io.load_arrays", "models.signal_cnn_parameters", "models.count_parameters"}
-# Until their path check lands these two open an int "path" as a file descriptor (0, 1
-# or 2: the test runner's own stdin/stdout), so they do not run at all before then.
-UNSAFE = {"grammar.load_spec", "io.load_arrays"}
-
-
-def _param(t):
-    if t.name in UNSAFE:
-        return pytest.param(t, id=t.name, marks=pytest.mark.skip(
-            reason="opens an int path as a file descriptor until its check lands (issue 8)"))
-    if t.name in PENDING:
-        return pytest.param(t, id=t.name, marks=pytest.mark.xfail(
-            reason="argument checks of this module not on main yet (issue 8)", strict=False))
-    return pytest.param(t, id=t.name)
-
-
-FUZZED = [_param(t) for t in TARGETS]
+FUZZED = list(TARGETS)
 
 VALID_ONLY_FAILS = {  # valid calls that are meant to fail (files that do not exist)
     "grammar.load_spec", "data.read_idx", "data.load_mnist_like", "data.load_cifar10",

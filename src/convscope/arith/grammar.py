@@ -200,6 +200,8 @@ def network_from_dict(data: dict, name: str = "spec") -> Network:
     the fields of `Conv`, `Pool`, `AdaptivePool`, `Flatten`, `Linear`, `Block` and
     `Branches`. A path of "branches" is a list of nodes or a "block" object.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"network_from_dict: name must be a str, got name={name!r}")
     if not isinstance(data, dict) or "layers" not in data:
         raise ValueError(f"spec {name!r}: a JSON spec is an object with a 'layers' list")
     layers = tuple(_node_from_dict(d, f"layers[{i}]") for i, d in enumerate(data["layers"]))
