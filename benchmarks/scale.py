@@ -18,7 +18,7 @@ Usage:
     python benchmarks/scale.py --size 4096 --workers 1 2 --chunk 1024 --json out.json
     python benchmarks/scale.py --cases 2d --workers 2      # the 16k image, 2 workers only
 
-The model: the trained run in /work/runs/baseline when it exists (--checkpoint), else the
+The model: the trained run in runs/baseline when it exists (--checkpoint), else the
 default `fashion_cnn` with seeded random weights (the speed does not depend on the values).
 """
 
@@ -52,7 +52,7 @@ def _default_model(checkpoint):
     if checkpoint and os.path.exists(checkpoint):
         from convscope import training
         model = training.model_from_checkpoint(training.load_checkpoint(checkpoint))
-        return conv_part(model.eval()), "fashion_cnn (trained, /work/runs/baseline)"
+        return conv_part(model.eval()), "fashion_cnn (trained, runs/baseline)"
     model = models.fashion_cnn(rng=np.random.default_rng(0))
     return conv_part(model.eval()), "fashion_cnn (seeded random weights)"
 
@@ -167,8 +167,8 @@ def main(argv=None):
                         help="worker counts to run (default: 1 2)")
     parser.add_argument("--cases", nargs="+", default=["2d", "1d", "3d"],
                         choices=["2d", "1d", "3d"], help="cases (default: all)")
-    parser.add_argument("--checkpoint", default="/work/runs/baseline",
-                        help="trained run for the 2-D model (default: /work/runs/baseline, "
+    parser.add_argument("--checkpoint", default="runs/baseline",
+                        help="trained run for the 2-D model (default: runs/baseline, "
                              "random weights if missing)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes unless given: 2-D 2048, 1-D 2^20, 3-D 64 "
