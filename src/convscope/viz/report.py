@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib
 import json
 import os
 import tempfile
@@ -148,16 +147,6 @@ def _table(header, rows, numeric_from: int = 1) -> str:
 
 def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}%"
-
-
-def _viz(name: str):
-    """A convscope.viz picture module, or None when this version does not have it."""
-    try:
-        return importlib.import_module(f"convscope.viz.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"convscope.viz.{name}":
-            return None
-        raise
 
 
 def _need(run: _Run, *what: str) -> str | None:
@@ -326,9 +315,8 @@ def _section_filters(run: _Run):
 
 def _section_maps(run: _Run):
     title = "Feature maps"
-    maps = _viz("maps")
-    reason = _need(run, "model", "data") or (
-        None if maps else "this version has no convscope.viz.maps")
+    from . import maps
+    reason = _need(run, "model", "data")
     if reason:
         return "maps", title, _missing(reason)
     parts = [f"<p>What each convolution layer computes from {run.images} test image(s) "
@@ -343,9 +331,8 @@ def _section_maps(run: _Run):
 
 def _section_rf(run: _Run):
     title = "Receptive fields: theoretical vs effective"
-    rf = _viz("rf")
-    reason = _need(run, "model", "data") or (
-        None if rf else "this version has no convscope.viz.rf")
+    from . import rf
+    reason = _need(run, "model", "data")
     if reason:
         return "rf", title, _missing(reason)
     inputs = run.x_test[:run.erf_images]
@@ -367,9 +354,8 @@ def _section_rf(run: _Run):
 
 def _section_patches(run: _Run):
     title = "Top patches"
-    patches = _viz("patches")
-    reason = _need(run, "model", "data") or (
-        None if patches else "this version has no convscope.viz.patches")
+    from . import patches
+    reason = _need(run, "model", "data")
     if reason:
         return "patches", title, _missing(reason)
     n = min(run.patch_images, len(run.x_test))
@@ -384,9 +370,8 @@ def _section_patches(run: _Run):
 
 def _section_cam(run: _Run):
     title = "Class activation maps (Grad-CAM) across layers"
-    cam = _viz("cam")
-    reason = _need(run, "model", "data") or (
-        None if cam else "this version has no convscope.viz.cam")
+    from . import cam
+    reason = _need(run, "model", "data")
     if reason:
         return "cam", title, _missing(reason)
     parts = ["<p>Where each layer's evidence for the predicted class sits (Grad-CAM, "
