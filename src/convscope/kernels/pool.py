@@ -64,15 +64,19 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
         for j, win in enumerate(windows[1:], start=1):
             v = xp[ch][win]
             better = v > yc  # strictly greater: on ties the earlier offset keeps the gradient
-            # PyTorch's `val > maxval || isnan(val)`: a NaN takes the gradient from anything,
-            # a later NaN from an earlier one, and nothing takes it from a NaN
-            np.logical_or(better, np.isnan(v), out=better)
             # fc = where(better, j, fc) as unsigned arithmetic (mod 2^bits), several times
             # faster than a masked assignment: fc + better * (j - fc)
             step = np.subtract(fc.dtype.type(j), fc)
             step *= better
             fc += step
             np.maximum(yc, v, out=yc)  # np.maximum propagates NaN, like PyTorch
+        # PyTorch's `val > maxval || isnan(val)` sends a NaN window's gradient to its last
+        # NaN. Such windows are the ones whose output is NaN: mend only those, after the
+        # loop, so that inputs without NaN pay one check per output instead of one per tap.
+        nan = np.isnan(yc)
+        if nan.any():
+            for j, win in enumerate(windows):
+                fc[nan & np.isnan(xp[ch][win])] = j
 
     over_channels(run, y.shape[1], xp.size)
     if any(padding):
