@@ -16,11 +16,13 @@ def run(capsys, *argv):
 
 
 @pytest.mark.parametrize("layer, shape, expected", [
-    ("conv:c128,k3,p1", "64x56x56", "im2col"),
+    ("conv:c128,k3,p1", "64x56x56", "shifted"),
+    ("conv:c128,k3,p1", "64x7x7", "im2col"),
     ("conv:c512,k1,s2", "256x14x14", "pointwise"),
     ("conv:c128,k3,p1,g128", "128x56x56", "depthwise"),
     ("convT:c8,k1,s2", "4x5x5", "pointwise"),
-    ("conv:c32,k3,p1", "16x16x64x64", "im2col"),
+    ("conv:c32,k3,p1", "16x16x64x64", "shifted"),
+    ("conv:c32,k3,p1,s2", "16x16x64x64", "im2col"),
 ])
 def test_explain_names_the_algorithm_and_the_reason(capsys, layer, shape, expected):
     code, out, err = run(capsys, "bench", "--explain", layer, "--input", shape, "--batch", "2")
@@ -35,8 +37,9 @@ def test_explain_json_and_timings_of_the_algorithms_that_apply(capsys):
     assert code == 0
     result = json.loads(out)
     assert result["algorithm"] == "im2col" and result["weight"] == [4, 3, 3, 3]
-    # 3x3 stride 1: im2col and both Winograd kernels apply; 1x1 and depthwise do not
-    assert set(result["forward_ms"]) == {"auto", "im2col", "winograd2", "winograd4"}
+    # 3x3 stride 1: im2col, shifted and both Winograd kernels apply; 1x1 and depthwise not
+    assert set(result["forward_ms"]) == {"auto", "im2col", "shifted", "winograd2",
+                                         "winograd4"}
     assert all(v > 0 for v in result["forward_ms"].values())
 
 
@@ -56,6 +59,23 @@ def test_errors_are_one_line_on_stderr(capsys, argv, pattern):
     code, out, err = run(capsys, "bench", *argv)
     assert code == 1 and not out
     assert pattern in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("x_shape, w_shape, padding, expected", [
+    ((8, 64, 56, 56), (64, 64, 3, 3), 1, "shifted"),     # grid 58^2 / 56^2 = 1.07
+    ((8, 64, 14, 14), (64, 64, 3, 3), 1, "shifted"),     # 16^2 / 14^2 = 1.31 <= 1.35
+    ((8, 64, 12, 12), (64, 64, 3, 3), 1, "im2col"),      # 14^2 / 12^2 = 1.36 > 1.35
+    ((8, 7, 56, 56), (64, 7, 3, 3), 1, "im2col"),        # 63 rows of columns < 64
+    ((8, 8, 56, 56), (64, 8, 3, 3), 1, "shifted"),       # 72 rows >= 64
+    ((8, 1, 56, 56), (64, 1, 3, 3), 1, "im2col"),        # 9 rows < 64
+    ((8, 128, 28, 28), (128, 128, 3, 3), 1, "im2col"),   # 147,456 weights > 2^17
+    ((8, 128, 28, 28), (113, 128, 3, 3), 1, "shifted"),  # 130,176 weights <= 2^17
+    ((4, 64, 4096), (64, 64, 5), 2, "shifted"),          # 1-D: 4100 / 4096
+    ((2, 16, 16, 64, 64), (32, 16, 3, 3, 3), 1, "shifted"),  # 3-D: 1.20
+])
+def test_auto_picks_shifted_by_the_rules_written_in_choose(x_shape, w_shape, padding,
+                                                           expected):
+    assert F.conv_algorithm(x_shape, w_shape, padding=padding)[0] == expected
 
 
 def test_conv_algorithm_choices_and_errors():

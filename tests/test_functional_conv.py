@@ -17,7 +17,7 @@ TF = torch.nn.functional
 SPATIAL = {1: (11,), 2: (7, 6), 3: (5, 4, 5)}
 KERNEL = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}
 GENERAL = ["auto", "im2col", "direct"]  # every convolution
-FAST = ["pointwise", "depthwise", "winograd2", "winograd4"]  # each for its own shapes
+FAST = ["pointwise", "depthwise", "shifted", "winograd2", "winograd4"]  # each for its own shapes
 ALGORITHMS = GENERAL + FAST
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 
@@ -49,6 +49,8 @@ def _applies(algorithm, stride, dilation, groups, cin):
         v == 1 for v in np.atleast_1d(dilation))
     if algorithm.startswith("winograd"):
         return ones
+    if algorithm == "shifted":
+        return all(v == 1 for v in np.atleast_1d(stride))
     if algorithm == "depthwise":
         return groups == cin
     return True

@@ -17,13 +17,14 @@ unfold, the fold and pooling are split over (see `_parallel`); the results are t
 bits for any number.
 """
 
-from . import depthwise, direct, im2col, pointwise, winograd
+from . import depthwise, direct, im2col, pointwise, shifted, winograd
 from ._parallel import MIN_ELEMENTS as PARALLEL_MIN_ELEMENTS
 from ._parallel import get_num_threads, set_num_threads
 from .choose import choose
 
 ALGORITHMS = {"direct": direct, "im2col": im2col, "pointwise": pointwise,
-              "depthwise": depthwise, "winograd2": winograd.F2, "winograd4": winograd.F4}
+              "depthwise": depthwise, "shifted": shifted,
+              "winograd2": winograd.F2, "winograd4": winograd.F4}
 DEFAULT_ALGORITHM = "auto"
 
 __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "PARALLEL_MIN_ELEMENTS", "choose",

@@ -10,7 +10,22 @@ algorithms on the same layers):
 2. A depthwise layer (groups == in_channels, one input channel per filter) runs `depthwise`:
    per-channel multiply-accumulate over the taps. im2col would run one tiny matrix product
    per group (C_out/G x K per group, e.g. 1 x 9) after a 9x unfold.
-3. Everything else runs `im2col`. The Winograd kernels (`winograd2`, `winograd4`) do 2.25x
+3. A stride-1 layer with a large output map runs `shifted` (the columns as views of the
+   flattened padded input, copied only in cache-sized chunks of contiguous runs; no
+   col2im) when all of these hold:
+   * prod(padded size) / prod(output size) <= 1.35 (it computes the product on the whole
+     padded grid: 1.07x at 56x56 and 1.31x at 14x14 with padding 1, but 1.65x at 7x7);
+   * at least 64 rows in the columns (C_in/G prod(K)): a 1-channel 3x3 layer's columns are
+     cheap for im2col too, and its weight gradient is one long product either way;
+   * at most 2^17 weights per group: the weight gradient adds one weight-sized partial sum
+     per chunk, which costs more than it saves for wide layers (256->256 3x3: 590k).
+   Measured (2 threads, SkylakeX kernel, min of 20-30 alternating calls; im2col -> shifted,
+   forward / input gradient / weight gradient, ms): 64->64 56x56 batch 8
+   7.6/10.5/9.7 -> 5.9/6.2/6.3; conv3d 16->32 16x64x64 batch 2 32.4/39.4/30.9 ->
+   19.0/24.6/18.2; conv1d 64->64 L=4096 k5 batch 32 22.6/22.8/28.5 -> 18.7/18.7/30.0;
+   32->64 14x14 batch 128 4.1/7.8/3.8 -> 4.1/5.9/4.4; and the other way on 7x7 maps
+   (64->128 batch 128: 4.3/6.0/2.9 -> 4.1/5.5/4.1) and on 256 and 512 channels.
+4. Everything else runs `im2col`. The Winograd kernels (`winograd2`, `winograd4`) do 2.25x
    (F(4x4, 3x3)) to 4x fewer multiplications in the matrix product, but in NumPy each of
    their transforms is a separate pass over an array as large as the expanded tiles; in
    single-thread CPU time on the 3x3 layers of the benchmark table they measured 1.2-2.3x
@@ -19,6 +34,13 @@ algorithms on the same layers):
 """
 
 from __future__ import annotations
+
+import math
+
+#: `shifted`'s limits (rule 3): grid / output size, columns' rows, weights per group.
+SHIFTED_MAX_WASTE = 1.35
+SHIFTED_MIN_ROWS = 64
+SHIFTED_MAX_WEIGHTS = 1 << 17
 
 
 def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
@@ -29,4 +51,15 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
     if groups == C_in and w_shape[1] == 1 and C_in > 1:
         return "depthwise", ("depthwise (groups == in_channels): per-channel multiply-"
                              "accumulate over the kernel taps, no per-group matrix products")
+    if all(st == 1 for st in stride):
+        O = [s + b + a - d * (k - 1) for s, (b, a), d, k in
+             zip(x_shape[2:], pads, dilation, w_shape[2:])]
+        grid = [o + d * (k - 1) for o, d, k in zip(O, dilation, w_shape[2:])]
+        waste = math.prod(grid) / max(1, math.prod(O))
+        rows = math.prod(w_shape[1:])
+        if (waste <= SHIFTED_MAX_WASTE and rows >= SHIFTED_MIN_ROWS
+                and w_shape[0] // groups * rows <= SHIFTED_MAX_WEIGHTS):
+            return "shifted", (f"stride 1 on a large map: the columns as views of the flat "
+                               f"padded input ({waste:.2f}x the outputs computed), no "
+                               f"unfold copy of strided windows and no col2im")
     return "im2col", "general case: unfold into columns, then one matrix product per group"

@@ -1,0 +1,109 @@
+"""The shifted-view convolution: both input-gradient paths, chunk boundaries, and the
+padded-grid bookkeeping (crops, output_padding), against PyTorch in float64."""
+
+import numpy as np
+import pytest
+
+import convscope.functional as F
+from convscope import Tensor
+from convscope.kernels import shifted
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+SPATIAL = {1: (13,), 2: (6, 7), 3: (5, 6, 5)}
+
+
+def _both(n, x, w, **kw):
+    """Forward and both gradients from convscope's 'shifted' and from PyTorch."""
+    g = np.random.default_rng(1).standard_normal(
+        getattr(TF, f"conv{n}d")(torch.tensor(x), torch.tensor(w), **kw).shape)
+    xt, wt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    y = F.conv(xt, wt, None, algorithm="shifted", **kw)
+    y.backward(g)
+    xr, wr = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ref = getattr(TF, f"conv{n}d")(xr, wr, **kw)
+    ref.backward(torch.tensor(g))
+    return (y.data, xt.grad, wt.grad), (ref.detach().numpy(), xr.grad.numpy(), wr.grad.numpy())
+
+
+def _close(ours, theirs):
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("cin,groups", [(4, 1), (64, 1), (128, 2), (8, 2)])
+@pytest.mark.parametrize("padding,dilation", [(1, 1), (0, 2), ("same", 1), (3, 1)])
+def test_matches_torch_both_input_gradient_paths(n, cin, groups, padding, dilation):
+    """cin/groups >= ADJOINT_FROM takes the adjoint convolution, fewer the folded product;
+    padding 3 is wider than a 3-tap kernel (the adjoint then crops dL/dy)."""
+    rng = np.random.default_rng(n * 100 + cin + groups)
+    x = rng.standard_normal((2, cin, *SPATIAL[n]))
+    w = rng.standard_normal((6, cin // groups, *(3,) * n))
+    ours, theirs = _both(n, x, w, padding=padding, dilation=dilation, groups=groups)
+    _close(ours, theirs)
+
+
+def test_the_two_input_gradient_paths_are_the_same_function(monkeypatch):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 9, 8))
+    w = rng.standard_normal((4, 3, 3, 2))
+    g = rng.standard_normal((2, 4, 9, 8))
+    args = (g, w, x.shape, (1, 1), ((1, 1), (0, 1)), (1, 1), 2)
+    monkeypatch.setattr(shifted, "ADJOINT_FROM", 1)
+    adjoint = shifted.backward_input(*args)
+    monkeypatch.setattr(shifted, "ADJOINT_FROM", 10 ** 6)
+    folded = shifted.backward_input(*args)
+    np.testing.assert_allclose(adjoint, folded, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_many_small_chunks_give_the_same_result(monkeypatch, n):
+    """Chunk boundaries fall everywhere: 7 positions per chunk over a grid of hundreds."""
+    rng = np.random.default_rng(7 + n)
+    x = rng.standard_normal((3, 5, *SPATIAL[n]))
+    w = rng.standard_normal((4, 5, *(3,) * n))
+    whole = _both(n, x, w, padding=1)[0]
+    monkeypatch.setattr(shifted, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(shifted, "MIN_CHUNK", 7)
+    for adjoint_from in (1, 10 ** 6):
+        monkeypatch.setattr(shifted, "ADJOINT_FROM", adjoint_from)
+        ours, theirs = _both(n, x, w, padding=1)
+        _close(ours, theirs)
+        _close(ours, whole)
+
+
+@pytest.mark.parametrize("output_padding,dilation", [(0, 1), (1, 2), (0, 3)])
+def test_transposed_convolution_with_output_padding(output_padding, dilation):
+    """A stride-1 transposed convolution asks the input gradient for more rows than the
+    forward convolution gives back (output_padding < dilation)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 6, 7))
+    w = rng.standard_normal((5, 3, 3, 3))
+    kw = dict(padding=1, output_padding=output_padding, dilation=dilation)
+    xt, wt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    y = F.conv_transpose2d(xt, wt, algorithm="shifted", **kw)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    xr, wr = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ref = TF.conv_transpose2d(xr, wr, **kw)
+    ref.backward(torch.tensor(g))
+    _close((y.data, xt.grad, wt.grad), (ref.detach().numpy(), xr.grad.numpy(),
+                                        wr.grad.numpy()))
+
+
+def test_output_is_a_view_of_the_padded_grid_and_float32_stays_float32():
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    y = F.conv2d(x, w, padding=1, algorithm="shifted")
+    assert y.dtype == np.float32 and y.shape == (2, 4, 8, 8)
+    assert y.base is not None and y.base.size == 4 * 2 * 10 * 10  # computed on 10x10
+    ref = F.conv2d(x, w, padding=1, algorithm="direct")
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_strided_convolutions_are_refused_by_name():
+    with pytest.raises(ValueError, match="algorithm='shifted' needs stride 1"):
+        F.conv2d(np.zeros((1, 2, 8, 8)), np.zeros((2, 2, 3, 3)), stride=2, algorithm="shifted")
