@@ -34,7 +34,7 @@ def _close(ours, theirs):
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
-@pytest.mark.parametrize("cin,groups", [(4, 1), (64, 1), (128, 2), (8, 2)])
+@pytest.mark.parametrize("cin,groups", [(4, 1), (64, 1), (128, 2), (8, 2), (6, 6), (3, 3)])
 @pytest.mark.parametrize("padding,dilation", [(1, 1), (0, 2), ("same", 1), (3, 1)])
 def test_matches_torch_both_input_gradient_paths(n, cin, groups, padding, dilation):
     """cin/groups >= ADJOINT_FROM takes the adjoint convolution, fewer the folded product;

@@ -9,12 +9,20 @@ a whole-array multiply-add (Chainer's and tinygrad's offset loop, without the un
 work runs in channel blocks small enough to stay in cache, split over the cores. Backward
 passes are the same loop: the input gradient adds w * dy back onto each window, the weight
 gradient reduces dy * window over the batch and the positions.
+
+Stride 1 (the common case) runs `shifted` instead: on the flattened padded input every tap
+is a contiguous run, each chunk of a channel's taps is copied into a small (prod K, t)
+block and multiplied by the channel's (M, prod K) filters, the channels split over the
+threads; the input gradient is the adjoint, a depthwise convolution again. Measured (128
+channels 56x56 batch 8, 2 threads, min of 20 calls): forward 6.2 -> 3.2 ms, input
+gradient 7.8 -> 3.2 ms, weight gradient 6.9 -> 3.9 ms.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import shifted
 from ._parallel import over_channels
 from ._windows import interior, offsets
 from .im2col import pad_channel_major
@@ -34,7 +42,9 @@ def _blocks(c0, c1, per_channel):
 
 
 def forward(x, w, stride, pads, dilation, groups, out_size):
-    """y (N, C*M, *O), a channel-major view; nothing saved."""
+    """y (N, C*M, *O), a channel-major view; nothing saved (stride 1: `shifted`'s)."""
+    if all(s == 1 for s in stride):
+        return shifted.forward(x, w, stride, pads, dilation, groups, out_size)
     N, C = x.shape[:2]
     M = w.shape[0] // C
     K = w.shape[2:]
@@ -71,6 +81,8 @@ def _channel_major(gy, C, M):
 
 def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     """dL/dx (N, C, *S): each window gets w * dy added back."""
+    if all(s == 1 for s in stride):
+        return shifted.backward_input(gy, w, in_shape, stride, pads, dilation, groups)
     N, C, *S = in_shape
     M = w.shape[0] // C
     K = w.shape[2:]
@@ -98,6 +110,8 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
 
 def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     """dL/dW (C*M, 1, *K): sum over the batch and the positions of dy * window."""
+    if all(s == 1 for s in stride):
+        return shifted.backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups)
     N, C = x.shape[:2]
     M = w_shape[0] // C
     K = w_shape[2:]

@@ -101,17 +101,42 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     wg = w.reshape(G, C_out // G, CK)
     y = np.empty((C_out, N * math.prod(Sp)), dtype=x.dtype)
     T = min(positions, _chunk(rows, x.itemsize))
+    if G > 1:
+        _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions, T)
+        return _cropped(y, N, Sp, out_size), (line, Sp)
     buf = np.empty(rows * T, dtype=x.dtype)
     for l0 in range(0, positions, T):
         t = min(T, positions - l0)
         b = buf[:rows * t]
         b.reshape(C, *K, t)[...] = cols[..., l0:l0 + t]
-        out = y[:, l0:l0 + t]
-        if G == 1:
-            np.matmul(wg[0], b.reshape(CK, t), out=out)
-        else:
-            out.reshape(G, C_out // G, t)[...] = np.matmul(wg, b.reshape(G, CK, t))
+        np.matmul(wg[0], b.reshape(CK, t), out=y[:, l0:l0 + t])
     return _cropped(y, N, Sp, out_size), (line, Sp)
+
+
+def _grouped(product, w3, cols, y, positions, T):
+    """Per-group products over chunks of positions, the groups split over the threads.
+
+    For each chunk and each thread's groups [g0, g1): their columns are copied into the
+    thread's own buffer b (g1 - g0, C_in/G prod(K), t), then product(w3[g0:g1], b,
+    y-part) is called with the (g1 - g0, rows, t) part of y (C_out or weight rows,
+    positions) for that chunk. Many small groups (depthwise: one channel each) make small
+    products; threads over groups keep both cores busy where BLAS alone would not.
+    """
+    G, Cg = w3.shape[:2]
+    C_in_g = cols.shape[0] // G
+    per_group = math.prod(cols.shape[:-1]) // G
+
+    def run(g0, g1):
+        buf = np.empty((g1 - g0) * per_group * T, dtype=cols.dtype)
+        for l0 in range(0, positions, T):
+            t = min(T, positions - l0)
+            b = buf[:(g1 - g0) * per_group * t]
+            b.reshape((g1 - g0) * C_in_g, *cols.shape[1:-1], t)[...] = \
+                cols[g0 * C_in_g:g1 * C_in_g, ..., l0:l0 + t]
+            product(w3[g0:g1], b.reshape(g1 - g0, per_group, t),
+                    y[g0 * Cg:g1 * Cg, l0:l0 + t].reshape(g1 - g0, Cg, t))
+
+    over_channels(run, G, y.shape[0] * positions)
 
 
 def _on_grid(gy, Sp):
@@ -179,17 +204,18 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     """dL/dx, one of two ways by the number of input channels per group (the rows of the
     matrix product that makes it):
 
-    * from 64 on, the adjoint convolution of dL/dy through `forward` (`_adjoint`: the
-      flipped, transposed weight; a negative adjoint padding crops dL/dy);
-    * below, `_input_grad_folded`: the adjoint's product would have C_in/G rows, too few
-      for BLAS (140-180 GFLOP/s at 32 rows against 300-400 at 64 and more), while
-      W^T @ dL/dy has C_in/G prod(K) rows.
+    * with groups, or from 64 input channels on, the adjoint convolution of dL/dy through
+      `forward` (`_adjoint`: the flipped, transposed weight; a negative adjoint padding
+      crops dL/dy);
+    * one group and fewer channels: `_input_grad_folded`; the adjoint's product would
+      have C_in rows, too few for BLAS (140-180 GFLOP/s at 32 rows against 300-400 at 64
+      and more), while W^T @ dL/dy has C_in prod(K) rows.
 
     Measured (2 threads, min of 20 calls): 64->64 56x56 batch 8, 10.5 ms with im2col,
     9.6 folded, 6.2 adjoint; 32->64 14x14 batch 128: 7.8, 5.9, 6.2; conv3d 16->32
     16x64x64 batch 2: 39.4, 24.6, 28.9.
     """
-    if w.shape[1] < ADJOINT_FROM:
+    if groups == 1 and w.shape[1] < ADJOINT_FROM:
         return _input_grad_folded(gy, w, in_shape, pads, dilation, groups)
     K = w.shape[2:]
     pads2 = tuple((d * (k - 1) - b, d * (k - 1) - a) for k, (b, a), d in zip(K, pads, dilation))
@@ -212,11 +238,21 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
         return np.zeros(w_shape, dtype=gy.dtype)
     line, Sp = saved if saved is not None else _padded_line(x, pads, K, dilation, out_size)
     cols, positions = _columns(line, K, dilation, Sp, N)
+    CK = C_in_g * math.prod(K)
+    if G > 1:  # dW_g (C_out/G, CK) += dY_g @ cols_g^T, channel-major dY, threads over groups
+        gw = np.zeros((G, Cg, CK), dtype=gy.dtype)
+        gline = _on_grid(gy, Sp).reshape(C_out, -1)
+        T = min(positions, _chunk(C * math.prod(K), x.itemsize))
+
+        def accumulate(gw_part, b, gy_part):
+            gw_part += np.matmul(gy_part, b.transpose(0, 2, 1))
+
+        _grouped(accumulate, gw, cols, gline, positions, T)
+        return gw.reshape(w_shape)
     gyp = np.zeros((N, *Sp, C_out), dtype=gy.dtype)  # dL/dy on the padded grid
     gyp[(slice(None),) + tuple(slice(0, o) for o in out_size)] = gy.transpose(
         0, *range(2, n + 2), 1)
     gline = gyp.reshape(-1, G, Cg).transpose(1, 0, 2)  # (G, positions, Cg)
-    CK = C_in_g * math.prod(K)
     rows = C * math.prod(K)
     gwt = np.zeros((G, CK, Cg), dtype=gy.dtype)
     T = min(positions, _chunk(rows, x.itemsize))
