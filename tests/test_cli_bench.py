@@ -78,6 +78,17 @@ def test_auto_picks_shifted_by_the_rules_written_in_choose(x_shape, w_shape, pad
     assert F.conv_algorithm(x_shape, w_shape, padding=padding)[0] == expected
 
 
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, expected", [
+    ((8, 3, 224, 224), (64, 3, 7, 7), 2, 3, "shifted"),   # 147 rows, grid 115^2 / 112^2
+    ((8, 64, 56, 56), (128, 64, 3, 3), 2, 1, "im2col"),   # 576 rows > 192
+    ((8, 16, 56, 56), (32, 16, 3, 3), 2, 1, "shifted"),   # 144 rows, grid 29^2 / 28^2
+    ((8, 16, 12, 12), (32, 16, 3, 3), 2, 1, "im2col"),    # grid 7^2 / 6^2 = 1.36
+])
+def test_auto_picks_stride_phases_for_few_channel_strided_layers(x_shape, w_shape, stride,
+                                                                  padding, expected):
+    assert F.conv_algorithm(x_shape, w_shape, stride=stride, padding=padding)[0] == expected
+
+
 def test_conv_algorithm_choices_and_errors():
     assert F.conv_algorithm((8, 256, 14, 14), (512, 256, 1, 1), stride=2)[0] == "pointwise"
     assert F.conv_algorithm((128, 56, 56), (128, 1, 3, 3), padding=1,

@@ -49,8 +49,6 @@ def _applies(algorithm, stride, dilation, groups, cin):
         v == 1 for v in np.atleast_1d(dilation))
     if algorithm.startswith("winograd"):
         return ones
-    if algorithm == "shifted":
-        return all(v == 1 for v in np.atleast_1d(stride))
     if algorithm == "depthwise":
         return groups == cin
     return True

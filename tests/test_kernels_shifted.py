@@ -104,6 +104,28 @@ def test_output_is_a_view_of_the_padded_grid_and_float32_stays_float32():
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
 
 
-def test_strided_convolutions_are_refused_by_name():
-    with pytest.raises(ValueError, match="algorithm='shifted' needs stride 1"):
-        F.conv2d(np.zeros((1, 2, 8, 8)), np.zeros((2, 2, 3, 3)), stride=2, algorithm="shifted")
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("K,stride,dilation,padding", [
+    (3, 2, 1, 1), (7, 2, 1, 3), (3, 3, 1, 0), (3, 2, 2, 2), (4, 2, 3, 1), (2, 3, 1, 1),
+    (5, 4, 2, 0), (1, 2, 1, 0)])
+@pytest.mark.parametrize("cin,groups", [(4, 1), (6, 3), (4, 4)])
+def test_strided_as_stride_phase_convolutions_matches_torch(n, K, stride, dilation, padding,
+                                                            cin, groups):
+    """Every tap in exactly one phase: strides that divide the kernel and strides that do
+    not, dilations sharing a factor with the stride (phases without taps), groups."""
+    rng = np.random.default_rng(n * 1000 + K * 100 + stride * 10 + dilation)
+    size = {1: (17,), 2: (13, 12), 3: (9, 10, 9)}[n]
+    x = rng.standard_normal((2, cin, *size))
+    w = rng.standard_normal((2 * groups, cin // groups, *(K,) * n))
+    ours, theirs = _both(n, x, w, stride=stride, padding=padding, dilation=dilation,
+                         groups=groups)
+    _close(ours, theirs)
+
+
+def test_phase_plan_holds_every_tap_once():
+    from convscope.kernels import phase
+    plan = phase.Plan((3, 7), (2, 2), (1, 1), (5, 5), 3)
+    assert plan.CK == 3 * 3 * 7
+    w = np.arange(2 * 3 * 3 * 7, dtype=float).reshape(2, 3, 3, 7)
+    assert sorted(plan.weight(w).ravel()) == sorted(w.ravel())
+    np.testing.assert_array_equal(plan.unweight(plan.weight(w), w.shape), w)

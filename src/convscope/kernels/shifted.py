@@ -20,7 +20,8 @@ contiguous runs of thousands of values, and no col2im fold is ever needed:
 
 This is im2col's arithmetic with an implicit unfold (Cho & Brand 2017, "MEC", lower along
 one axis and take overlapping views; here the lowering is along all axes at once in the flat
-line). It needs stride 1; `choose` says where it beats im2col.
+line). A stride > 1 first splits the input into its stride phases (`phase`); `choose`
+says where it beats im2col.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _adjoint
+from . import _adjoint, phase
 from ._parallel import over_channels
 from .im2col import pad_channel_major
 
@@ -43,8 +44,8 @@ MIN_CHUNK = 512
 
 
 def supports(x_shape, w_shape, stride, pads, dilation, groups):
-    """None when this algorithm applies, else the rule it needs."""
-    return None if all(s == 1 for s in stride) else "stride 1"
+    """None: every convolution (a stride > 1 runs as stride-phase convolutions, `phase`)."""
+    return None
 
 
 def _padded_line(x, pads, K, dilation, out_size):
@@ -94,6 +95,8 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     G = groups
     if N == 0:
         return np.zeros((0, C_out, *out_size), dtype=x.dtype), None
+    if any(s > 1 for s in stride):
+        return phase.forward(x, w, stride, pads, dilation, groups, out_size)
     line, Sp = _padded_line(x, pads, K, dilation, out_size)
     cols, positions = _columns(line, K, dilation, Sp, N)
     CK = C_in_g * math.prod(K)
@@ -215,6 +218,10 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     9.6 folded, 6.2 adjoint; 32->64 14x14 batch 128: 7.8, 5.9, 6.2; conv3d 16->32
     16x64x64 batch 2: 39.4, 24.6, 28.9.
     """
+    if in_shape[0] == 0:
+        return np.zeros(in_shape, dtype=gy.dtype)
+    if any(s > 1 for s in stride):
+        return phase.backward_input(gy, w, in_shape, stride, pads, dilation, groups)
     if groups == 1 and w.shape[1] < ADJOINT_FROM:
         return _input_grad_folded(gy, w, in_shape, pads, dilation, groups)
     K = w.shape[2:]
@@ -236,6 +243,8 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     n = len(out_size)
     if N == 0:
         return np.zeros(w_shape, dtype=gy.dtype)
+    if any(s > 1 for s in stride):
+        return phase.backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups)
     line, Sp = saved if saved is not None else _padded_line(x, pads, K, dilation, out_size)
     cols, positions = _columns(line, K, dilation, Sp, N)
     CK = C_in_g * math.prod(K)
