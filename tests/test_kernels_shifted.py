@@ -94,14 +94,29 @@ def test_transposed_convolution_with_output_padding(output_padding, dilation):
                                         wr.grad.numpy()))
 
 
-def test_output_is_a_view_of_the_padded_grid_and_float32_stays_float32():
+def test_output_is_a_view_of_the_grid_and_float32_stays_float32():
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
     w = np.ones((4, 3, 3, 3), np.float32)
     y = F.conv2d(x, w, padding=1, algorithm="shifted")
     assert y.dtype == np.float32 and y.shape == (2, 4, 8, 8)
-    assert y.base is not None and y.base.size == 4 * 2 * 10 * 10  # computed on 10x10
+    # computed on a 9x9 grid per image: one shared gap of padding between rows and images
+    assert y.base is not None and y.base.size == 4 * 2 * 9 * 9
     ref = F.conv2d(x, w, padding=1, algorithm="direct")
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("size,K,pads,expected", [
+    ((7, 7), (3, 3), ((1, 1), (1, 1)), (8, 8)),      # 'same' 3x3: one shared zero gap
+    ((14, 14), (3, 3), ((1, 1), (1, 1)), (15, 15)),
+    ((6, 5), (5, 3), ((2, 2), (0, 2)), (8, 7)),      # the gap is the larger padding
+    ((5,), (3,), ((0, 0),), (5,)),                   # 'valid': no gap at all
+    ((4,), (3,), ((3, 3),), (8,)),                   # padding wider than the kernel: the
+])                                                   # outputs (8) need the room
+def test_grid_shares_the_padding_between_rows(size, K, pads, expected):
+    out = tuple(s + b + a - k + 1 for s, (b, a), k in zip(size, pads, K))
+    grid = shifted.Grid(size, pads, K, (1,) * len(K), out, 3)
+    assert grid.G == expected
+    assert grid.waste() == np.prod(expected) / np.prod(out)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])

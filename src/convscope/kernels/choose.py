@@ -8,28 +8,35 @@ algorithms on the same layers):
    same product as im2col without the copy into columns (im2col's unfold of a 1x1 layer is
    a plain copy of the input).
 2. A depthwise layer (groups == in_channels, one input channel per filter) runs `depthwise`:
-   per-channel multiply-accumulate over the taps. im2col would run one tiny matrix product
-   per group (C_out/G x K per group, e.g. 1 x 9) after a 9x unfold.
-3. A layer with a large output map runs `shifted` (the columns as views of the
-   flattened padded input, copied only in cache-sized chunks of contiguous runs; no
-   col2im; a stride > 1 splits the input into its stride phases first) when all hold:
-   * prod(grid) / prod(output size) <= 1.35, the grid being the output plus the largest
-     tap offset d(K-1)//s per axis (it computes the product on the whole grid: 1.07x at
-     56x56 and 1.31x at 14x14 for a 3x3 stride-1 layer, but 1.65x at 7x7);
+   with stride 1, small per-channel products on `shifted`'s flat lines, the channels split
+   over the threads; strided, a per-channel multiply-accumulate over the taps. im2col would
+   run one tiny matrix product per group (C_out/G x K per group, e.g. 1 x 9) after a 9x
+   unfold.
+3. A layer with a large enough output map runs `shifted` (the columns as views of the
+   input's flat lines, copied only in cache-sized chunks of contiguous runs; no col2im; a
+   stride > 1 splits the input into its stride phases first) when all of these hold:
+   * prod(grid) / prod(output size) <= 1.35: it computes the product on every grid
+     position; for stride 1 the grid is the input plus one shared gap of padding per row
+     (1.04x at 56x56, 1.15x at 14x14, 1.31x at 7x7 for a 3x3 'same' layer), for a stride
+     the outputs plus the largest tap offset d(K-1)//s per axis;
    * at least 64 rows in the columns (C_in/G prod(K)): a 1-channel 3x3 layer's columns are
-     cheap for im2col too, and its weight gradient is one long product either way;
-   * at most 2^17 weights per group: the weight gradient adds one weight-sized partial sum
-     per chunk, which costs more than it saves for wide layers (256->256 3x3: 590k).
+     cheap for im2col too, and its weight gradient, one long product with 9 columns, is
+     faster from im2col's kept columns (1->32 at 28x28 batch 128: 1.9 ms against 2.2);
+   * at most 2^20 weights per group: the weight gradient of a wider layer comes from
+     columns made again (im2col keeps its own from the forward pass), which costs more than
+     the unfold it saves (512->512 3x3 at 7x7 batch 8: 5.5/7.2/4.2 ms with im2col, forward /
+     input gradient / weight gradient, against 5.8/7.7/6.2);
    * with a stride > 1, at most 192 rows: the few-channel stems whose strided windows are
      slowest to unfold (ResNet's 3->64 7x7 stride 2 at 224x224, batch 8: 11.0/17.1/14.0
      -> 6.4/12.3/11.5 ms), not 3x3 stride-2 layers of 32 or 64 channels, whose columns
      im2col makes quickly (64->128 at 56x56: 4.1/4.8/2.7 -> 4.6/7.3/4.2).
-   Measured (2 threads, SkylakeX kernel, min of 20-30 alternating calls; im2col -> shifted,
-   forward / input gradient / weight gradient, ms): 64->64 56x56 batch 8
-   7.6/10.5/9.7 -> 5.9/6.2/6.3; conv3d 16->32 16x64x64 batch 2 32.4/39.4/30.9 ->
-   19.0/24.6/18.2; conv1d 64->64 L=4096 k5 batch 32 22.6/22.8/28.5 -> 18.7/18.7/30.0;
-   32->64 14x14 batch 128 4.1/7.8/3.8 -> 4.1/5.9/4.4; and the other way on 7x7 maps
-   (64->128 batch 128: 4.3/6.0/2.9 -> 4.1/5.5/4.1) and on 256 and 512 channels.
+   Measured (2 threads, SkylakeX kernel, min of 15-30 alternating calls in one process;
+   im2col -> shifted, forward / input gradient / weight gradient, ms): 64->64 56x56
+   batch 8 7.8/10.5/9.7 -> 5.8/5.8/6.1; 128->128 28x28 batch 8 6.7/7.9/5.4 -> 6.1/6.1/5.3;
+   256->256 14x14 batch 8 5.6/7.0/4.3 -> 5.2/5.6/5.7; conv3d 16->32 16x64x64 batch 2
+   32.2/39.9/32.8 -> 18.1/23.4/18.0; conv1d 64->64 L=4096 k5 batch 32 22.5/23.4/29.1 ->
+   18.3/18.0/25.1; 32->64 14x14 batch 128 5.3/7.7/3.8 -> 3.9/5.1/3.7; 64->128 7x7 batch
+   128 3.3/5.8/2.8 -> 3.4/4.6/3.2.
 4. Everything else runs `im2col`. The Winograd kernels (`winograd2`, `winograd4`) do 2.25x
    (F(4x4, 3x3)) to 4x fewer multiplications in the matrix product, but in NumPy each of
    their transforms is a separate pass over an array as large as the expanded tiles; in
@@ -45,7 +52,7 @@ import math
 #: `shifted`'s limits (rule 3): grid / output size, columns' rows, weights per group.
 SHIFTED_MAX_WASTE = 1.35
 SHIFTED_MIN_ROWS = 64
-SHIFTED_MAX_WEIGHTS = 1 << 17
+SHIFTED_MAX_WEIGHTS = 1 << 20
 SHIFTED_STRIDED_MAX_ROWS = 192
 
 
@@ -59,10 +66,13 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
                              "accumulate over the kernel taps, no per-group matrix products")
     O = [(s + b + a - d * (k - 1) - 1) // st + 1 for s, (b, a), d, k, st in
          zip(x_shape[2:], pads, dilation, w_shape[2:], stride)]
-    grid = [o + d * (k - 1) // st for o, d, k, st in zip(O, dilation, w_shape[2:], stride)]
+    strided = any(st > 1 for st in stride)
+    if strided:  # the grid of stride phases: the outputs plus the largest tap offset
+        grid = [o + d * (k - 1) // st for o, d, k, st in zip(O, dilation, w_shape[2:], stride)]
+    else:  # the input plus one shared gap of padding per row (`shifted.Grid`)
+        grid = [s + max(b, a, o - s, 0) for s, (b, a), o in zip(x_shape[2:], pads, O)]
     waste = math.prod(grid) / max(1, math.prod(O))
     rows = math.prod(w_shape[1:])
-    strided = any(st > 1 for st in stride)
     if (waste <= SHIFTED_MAX_WASTE and rows >= SHIFTED_MIN_ROWS
             and w_shape[0] // groups * rows <= SHIFTED_MAX_WEIGHTS
             and (not strided or rows <= SHIFTED_STRIDED_MAX_ROWS)):

@@ -1,22 +1,30 @@
-"""Stride-1 convolution on shifted views of the flattened, padded input (any rank).
+"""Convolution on shifted views of the flattened input (any rank; strides via `phase`).
 
-Pad the input channel-major, (C, N, *Sp), and flatten each channel into one line of
-N * prod(Sp) values. A kernel offset k then moves every output position by the same number
-of values along that line, off(k) = sum_i k_i d_i prod(Sp[i+1:]), so the columns of im2col
-are windows of one line, ``cols[c, *k, l] = line_c[l + off(k)]``: a strided *view* with no
-copy (numpy's as_strided, the offsets along each kernel axis being a constant step). The
-product W @ cols is computed for every position l of the padded grid; the positions that
-are not outputs (the last d(K-1) of each padded row, plane and image) are computed and
-dropped, so the work grows by prod(Sp) / prod(O) (1.31x at 14x14 with padding 1, 1.07x at
-56x56, 1.65x at 7x7) while every copy into the matrix product's operand becomes a copy of
-contiguous runs of thousands of values, and no col2im fold is ever needed:
+Lay the input out channel-major on a grid, one flat line per channel: image n, position h
+(per spatial axis) at index M0 + n prod(G) + sum_i h_i step_i, where G_i = S_i + gap_i is the
+grid size and step_i = prod(G[i+1:]). A kernel offset k then moves every output position by
+the same number of values along that line, off(k) = sum_i k_i d_i step_i, so the columns of
+im2col are windows of one line, ``cols[c, *k, q] = line_c[q + off(k)]``: a strided *view*
+with no copy (numpy's as_strided, the offsets along each kernel axis being a constant step),
+for the output at grid position q = n prod(G) + sum_i o_i step_i.
+
+The zero padding is shared: between two rows (planes, images) of the line lies one gap of
+max(P_before, P_after) zeros that serves as the after-padding of the row before it and the
+before-padding of the row after it (reading before the start of a row lands in the previous
+row's gap; M0 zeros lead the line). The product W @ cols is computed for every grid
+position; those that are not outputs (the gap positions) are computed and dropped, so the
+work grows by prod(G) / prod(O): 1.31x at 7x7, 1.15x at 14x14, 1.04x at 56x56 for a 3x3
+'same' layer (a separately padded grid, S + 2P per axis, would cost 1.65x, 1.31x, 1.07x),
+while every copy into the matrix product's operand becomes a copy of contiguous runs of
+thousands of values, and no col2im fold with strided windows is ever needed:
 
 * forward: the view is copied chunk by chunk (a few MB, in cache) into one reused buffer and
   multiplied there, W (C_out/G, C_in/G prod K) @ chunk, straight into the output;
 * input gradient: a stride-1 convolution of dL/dy with the flipped, transposed weight (the
-  adjoint, `_adjoint`), through the same forward;
-* weight gradient: dL/dy placed on the padded grid (zeros on the dropped positions) times
-  the same chunks, transposed: one long reduction per chunk, summed.
+  adjoint, `_adjoint`), through the same forward, or W^T @ dL/dy added back onto the line
+  (see `backward_input`);
+* weight gradient: dL/dy placed on the grid (zeros on the dropped positions) times the same
+  chunks: one long reduction per chunk, summed.
 
 This is im2col's arithmetic with an implicit unfold (Cho & Brand 2017, "MEC", lower along
 one axis and take overlapping views; here the lowering is along all axes at once in the flat
@@ -33,12 +41,13 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import _adjoint, phase
 from ._parallel import over_channels
-from .im2col import pad_channel_major
 
 #: Bytes of one chunk of columns (C_in/G prod(K) rows); a few MB, in the L2/L3 caches.
 CHUNK_BYTES = 4 << 20
 #: Input channels per group from which the input gradient is the adjoint convolution.
 ADJOINT_FROM = 64
+#: Weights (per group) above which the weight gradient is made channel-major.
+CHANNELS_LAST_WEIGHTS = 1 << 20
 #: Fewest positions per chunk (long enough for the matrix product to run at full speed).
 MIN_CHUNK = 512
 
@@ -48,31 +57,91 @@ def supports(x_shape, w_shape, stride, pads, dilation, groups):
     return None
 
 
-def _padded_line(x, pads, K, dilation, out_size):
-    """x (N, C, *S) as (C, N * prod(Sp)) on the padded grid that gives out_size outputs.
+class Grid:
+    """Where a stride-1 convolution's input and outputs sit on the flat lines.
 
-    The after-padding is what out_size needs (a transposed convolution's output_padding
-    asks for more than `pads`; a negative pad crops).
+    The input is first cropped where a padding is negative (a transposed convolution's
+    adjoint can ask for that); `crop` is what was kept of each axis.
     """
-    S = x.shape[2:]
-    before = [b for b, _ in pads]
-    after = [o + d * (k - 1) - s - b for o, k, d, s, b in zip(out_size, K, dilation, S, before)]
-    crop = tuple(slice(max(-b, 0), s + min(a, 0)) for s, b, a in zip(S, before, after))
-    x = x[(slice(None), slice(None)) + crop]
-    xp = pad_channel_major(x, [(max(b, 0), max(a, 0)) for b, a in zip(before, after)])
-    return xp.reshape(xp.shape[0], -1), xp.shape[2:]
 
+    def __init__(self, in_size, pads, K, dilation, out_size, N):
+        self.N, self.K, self.dilation, self.out_size = N, tuple(K), tuple(dilation), out_size
+        before = [b for b, _ in pads]
+        # the after-padding that out_size needs (output_padding can ask for more)
+        after = [o + d * (k - 1) - s - b for o, k, d, s, b in zip(out_size, K, dilation,
+                                                                   in_size, before)]
+        self.crop = tuple(slice(max(-b, 0), s + min(a, 0))
+                          for s, b, a in zip(in_size, before, after))
+        self.S = tuple(c.stop - c.start for c in self.crop)
+        before = [max(b, 0) for b in before]
+        after = [max(a, 0) for a in after]
+        self.G = tuple(s + max(b, a, o - s) for s, b, a, o in zip(self.S, before, after,
+                                                                   out_size))
+        self.step = [math.prod(self.G[i + 1:]) for i in range(len(self.G))]
+        self.M0 = sum(b * st for b, st in zip(before, self.step))
+        self.P = math.prod(self.G)
+        # grid positions up to the last output, and the farthest tap from a position
+        self.positions = (N - 1) * self.P + sum((o - 1) * st for o, st in
+                                                zip(out_size, self.step)) + 1
+        self.span = sum(d * (k - 1) * st for k, d, st in zip(K, dilation, self.step))
+        self.length = max(self.positions + self.span, self.M0 + N * self.P)
 
-def _columns(line, K, dilation, Sp, N):
-    """The view cols[c, *k, l] = line[c, l + off(k)] and the number of positions l."""
-    step = [math.prod(Sp[i + 1:]) for i in range(len(Sp))]
-    span = sum((k - 1) * d * s for k, d, s in zip(K, dilation, step))
-    positions = N * math.prod(Sp) - span
-    item = line.itemsize
-    view = as_strided(line, shape=(line.shape[0], *K, positions),
-                      strides=(line.strides[0], *(d * s * item for d, s in zip(dilation, step)),
-                               item), writeable=False)
-    return view, positions
+    def waste(self):
+        """Grid positions computed per output."""
+        return self.P / math.prod(self.out_size)
+
+    def data(self, line):
+        """The (C, N, *S) view of a line array's input positions."""
+        grid = line[:, self.M0:self.M0 + self.N * self.P].reshape(-1, self.N, *self.G)
+        return grid[(slice(None), slice(None)) + tuple(slice(0, s) for s in self.S)]
+
+    def line(self, x):
+        """x (N, C, *S) on its lines: (C, length), zeros off the input positions."""
+        x = x[(slice(None), slice(None)) + self.crop]
+        line = np.empty((x.shape[1], self.length), dtype=x.dtype)
+        line[:, :self.M0] = 0
+        line[:, self.M0 + self.N * self.P:] = 0
+        grid = line[:, self.M0:self.M0 + self.N * self.P].reshape(-1, self.N, *self.G)
+        for i, s in enumerate(self.S):  # the gaps
+            grid[(slice(None),) * (2 + i) + (slice(s, None),)] = 0
+        xt = x.transpose(1, 0, *range(2, x.ndim))
+        dst = self.data(line)
+
+        def copy(c0, c1):
+            dst[c0:c1] = xt[c0:c1]
+
+        over_channels(copy, x.shape[1], line.size)
+        return line
+
+    def columns(self, line):
+        """The view cols[c, *k, q] = line[c, q + off(k)] over the grid positions."""
+        item = line.itemsize
+        return as_strided(line, shape=(line.shape[0], *self.K, self.positions),
+                          strides=(line.strides[0],
+                                   *(d * st * item for d, st in zip(self.dilation,
+                                                                    self.step)), item),
+                          writeable=False)
+
+    def offsets(self):
+        """off(k) along the line for every kernel offset k, in kernel (C) order."""
+        grid = np.zeros((), dtype=np.int64)
+        for k, d, st in zip(self.K, self.dilation, self.step):
+            grid = grid[..., None] + np.arange(k) * d * st
+        return [int(v) for v in grid.ravel()]
+
+    def outputs(self, y):
+        """(C, N * P) values on the grid -> the outputs (N, C, *O), a view."""
+        y = y.reshape(y.shape[0], self.N, *self.G)[
+            (slice(None), slice(None)) + tuple(slice(0, o) for o in self.out_size)]
+        return y.transpose(1, 0, *range(2, y.ndim))
+
+    def on_grid(self, gy):
+        """dL/dy (N, C_out, *O) on the grid, (C_out, N * P), zeros elsewhere."""
+        N, C_out, *O = gy.shape
+        gyp = np.zeros((C_out, N, *self.G), dtype=gy.dtype)
+        gyp[(slice(None), slice(None)) + tuple(slice(0, o) for o in O)] = \
+            gy.transpose(1, 0, *range(2, gy.ndim))
+        return gyp.reshape(C_out, -1)
 
 
 def _chunk(rows, itemsize):
@@ -80,16 +149,9 @@ def _chunk(rows, itemsize):
     return max(MIN_CHUNK, CHUNK_BYTES // max(1, rows * itemsize))
 
 
-def _cropped(y, N, Sp, out_size):
-    """(C, N * prod(Sp)) values on the padded grid -> the outputs (N, C, *O), a view."""
-    y = y.reshape(y.shape[0], N, *Sp)[(slice(None), slice(None))
-                                      + tuple(slice(0, o) for o in out_size)]
-    return y.transpose(1, 0, *range(2, y.ndim))
-
-
 def forward(x, w, stride, pads, dilation, groups, out_size):
-    """y (N, C_out, *O), a view into a channel-major array on the padded grid; the padded
-    line is kept for the weight gradient."""
+    """y (N, C_out, *O), a view into a channel-major array on the grid; the lines and the
+    grid are kept for the weight gradient."""
     N, C = x.shape[:2]
     C_out, C_in_g, *K = w.shape
     G = groups
@@ -97,23 +159,24 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
         return np.zeros((0, C_out, *out_size), dtype=x.dtype), None
     if any(s > 1 for s in stride):
         return phase.forward(x, w, stride, pads, dilation, groups, out_size)
-    line, Sp = _padded_line(x, pads, K, dilation, out_size)
-    cols, positions = _columns(line, K, dilation, Sp, N)
+    grid = Grid(x.shape[2:], pads, K, dilation, out_size, N)
+    line = grid.line(x)
+    cols, positions = grid.columns(line), grid.positions
     CK = C_in_g * math.prod(K)
     rows = C * math.prod(K)
     wg = w.reshape(G, C_out // G, CK)
-    y = np.empty((C_out, N * math.prod(Sp)), dtype=x.dtype)
+    y = np.empty((C_out, N * grid.P), dtype=x.dtype)
     T = min(positions, _chunk(rows, x.itemsize))
     if G > 1:
         _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions, T)
-        return _cropped(y, N, Sp, out_size), (line, Sp)
+        return grid.outputs(y), (line, grid)
     buf = np.empty(rows * T, dtype=x.dtype)
     for l0 in range(0, positions, T):
         t = min(T, positions - l0)
         b = buf[:rows * t]
         b.reshape(C, *K, t)[...] = cols[..., l0:l0 + t]
         np.matmul(wg[0], b.reshape(CK, t), out=y[:, l0:l0 + t])
-    return _cropped(y, N, Sp, out_size), (line, Sp)
+    return grid.outputs(y), (line, grid)
 
 
 def _grouped(product, w3, cols, y, positions, T):
@@ -142,39 +205,18 @@ def _grouped(product, w3, cols, y, positions, T):
     over_channels(run, G, y.shape[0] * positions)
 
 
-def _on_grid(gy, Sp):
-    """dL/dy (N, C_out, *O) placed on the padded grid, (C_out, N, *Sp), zeros elsewhere."""
-    N, C_out, *O = gy.shape
-    gyp = np.zeros((C_out, N, *Sp), dtype=gy.dtype)
-    gyp[(slice(None), slice(None)) + tuple(slice(0, o) for o in O)] = \
-        gy.transpose(1, 0, *range(2, gy.ndim))
-    return gyp
-
-
-def _offsets(K, dilation, Sp):
-    """off(k) along the flat line for every kernel offset k, in kernel (C) order."""
-    step = [math.prod(Sp[i + 1:]) for i in range(len(Sp))]
-    grid = np.zeros((), dtype=np.int64)
-    for k, d, s in zip(K, dilation, step):
-        grid = grid[..., None] + np.arange(k) * d * s
-    return [int(v) for v in grid.ravel()]
-
-
 def _input_grad_folded(gy, w, in_shape, pads, dilation, groups):
-    """dL/dx: W^T @ dL/dy on the padded grid, chunk by chunk, each chunk's rows added back
-    onto the flat line at their offsets (contiguous runs: a col2im with no strided
-    windows), then the input's part of the grid taken out."""
+    """dL/dx: W^T @ dL/dy on the grid, chunk by chunk, each chunk's rows added back onto
+    the lines at their offsets (contiguous runs: a col2im with no strided windows), then
+    the input's positions taken out."""
     N, C, *S = in_shape
     C_out, C_in_g, *K = w.shape
     G = groups
-    out_size = gy.shape[2:]
-    if N == 0:
-        return np.zeros(in_shape, dtype=gy.dtype)
-    Sp = tuple(o + d * (k - 1) for o, k, d in zip(out_size, K, dilation))
-    gline = _on_grid(gy, Sp).reshape(G, C_out // G, -1)
-    offs = _offsets(K, dilation, Sp)
-    positions = N * math.prod(Sp) - offs[-1]
-    gxp = np.zeros((C, N * math.prod(Sp)), dtype=gy.dtype)
+    grid = Grid(S, pads, K, dilation, gy.shape[2:], N)
+    gline = grid.on_grid(gy).reshape(G, C_out // G, -1)
+    offs = grid.offsets()
+    positions = grid.positions
+    gxp = np.zeros((C, grid.length), dtype=gy.dtype)
     CK = C_in_g * math.prod(K)
     rows = C * math.prod(K)
     wt = np.ascontiguousarray(w.reshape(G, C_out // G, CK).transpose(0, 2, 1))
@@ -191,15 +233,9 @@ def _input_grad_folded(gy, w, in_shape, pads, dilation, groups):
                 gxp[c0:c1, l0 + off:l0 + off + t] += gc[c0:c1, j]
 
         over_channels(add, C, rows * t)
-    # the input sits at [b, b + S) on the grid (a negative b: its first -b rows were
-    # cropped and get no gradient)
+    # the input's positions (parts cropped by a negative padding get no gradient)
     gx = np.zeros((C, N, *S), dtype=gy.dtype)
-    src, dst = [slice(None), slice(None)], [slice(None), slice(None)]
-    for s, (b, _), sp in zip(S, pads, Sp):
-        lo, hi = max(b, 0), min(b + s, sp)
-        src.append(slice(lo, max(hi, lo)))
-        dst.append(slice(lo - b, lo - b + max(hi - lo, 0)))
-    gx[tuple(dst)] = gxp.reshape(C, N, *Sp)[tuple(src)]
+    gx[(slice(None), slice(None)) + grid.crop] = grid.data(gxp)
     return gx.transpose(1, 0, *range(2, gx.ndim))
 
 
@@ -233,8 +269,9 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
 
 def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     """dL/dW (C_out, C_in/G, *K): dW^T = sum over chunks of cols_chunk @ dY_chunk, with
-    dL/dy placed channels-last on the padded grid (zeros on the dropped positions), so
-    that each chunk of it is a contiguous (positions, C_out/G) block."""
+    dL/dy placed channels-last on the grid (zeros on the dropped positions), so that each
+    chunk of it is a contiguous (positions, C_out/G) block; with groups, per group and
+    channel-major, the groups split over the threads."""
     N, C = x.shape[:2]
     C_out, C_in_g, *K = w_shape
     G = groups
@@ -245,12 +282,16 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
         return np.zeros(w_shape, dtype=gy.dtype)
     if any(s > 1 for s in stride):
         return phase.backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups)
-    line, Sp = saved if saved is not None else _padded_line(x, pads, K, dilation, out_size)
-    cols, positions = _columns(line, K, dilation, Sp, N)
+    if saved is None:
+        grid = Grid(x.shape[2:], pads, K, dilation, out_size, N)
+        line = grid.line(x)
+    else:
+        line, grid = saved
+    cols, positions = grid.columns(line), grid.positions
     CK = C_in_g * math.prod(K)
     if G > 1:  # dW_g (C_out/G, CK) += dY_g @ cols_g^T, channel-major dY, threads over groups
         gw = np.zeros((G, Cg, CK), dtype=gy.dtype)
-        gline = _on_grid(gy, Sp).reshape(C_out, -1)
+        gline = grid.on_grid(gy)
         T = min(positions, _chunk(C * math.prod(K), x.itemsize))
 
         def accumulate(gw_part, b, gy_part):
@@ -258,7 +299,19 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
 
         _grouped(accumulate, gw, cols, gline, positions, T)
         return gw.reshape(w_shape)
-    gyp = np.zeros((N, *Sp, C_out), dtype=gy.dtype)  # dL/dy on the padded grid
+    if Cg * CK > CHANNELS_LAST_WEIGHTS:  # no transposition of a large gradient at the end
+        gline = grid.on_grid(gy)
+        gw = np.zeros((C_out, CK), dtype=gy.dtype)
+        rows = C * math.prod(K)
+        T = min(positions, _chunk(rows, x.itemsize))
+        buf = np.empty(rows * T, dtype=x.dtype)
+        for l0 in range(0, positions, T):
+            t = min(T, positions - l0)
+            b = buf[:rows * t]
+            b.reshape(C, *K, t)[...] = cols[..., l0:l0 + t]
+            gw += np.matmul(gline[:, l0:l0 + t], b.reshape(CK, t).T)
+        return gw.reshape(w_shape)
+    gyp = np.zeros((N, *grid.G, C_out), dtype=gy.dtype)  # dL/dy on the grid
     gyp[(slice(None),) + tuple(slice(0, o) for o in out_size)] = gy.transpose(
         0, *range(2, n + 2), 1)
     gline = gyp.reshape(-1, G, Cg).transpose(1, 0, 2)  # (G, positions, Cg)
