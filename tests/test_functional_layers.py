@@ -159,17 +159,30 @@ def test_pooling_finite_differences(fn, shape):
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_batch_norm_matches_torch(shape, training, affine, dtype):
+@pytest.mark.parametrize("relu", [False, True])
+def test_batch_norm_matches_torch(shape, training, affine, dtype, relu):
+    """batch_norm, and batch_norm_relu against torch's relu(batch_norm(...))."""
     C = shape[1]
     x = RNG.standard_normal(shape) * 2 + 1
     rm, rv = RNG.standard_normal(C).astype(dtype), RNG.uniform(0.5, 2, C).astype(dtype)
     rmt, rvt = torch.tensor(rm), torch.tensor(rv)
     arrays = [x] + ([RNG.standard_normal(C), RNG.standard_normal(C)] if affine else [])
-    compare(lambda x, *wb: F.batch_norm(x, rm, rv, *wb, training=training, momentum=0.3),
-            lambda x, *wb: TF.batch_norm(x, rmt, rvt, *wb, training=training, momentum=0.3),
+    ours = F.batch_norm_relu if relu else F.batch_norm
+    after = torch.relu if relu else (lambda t: t)
+    compare(lambda x, *wb: ours(x, rm, rv, *wb, training=training, momentum=0.3),
+            lambda x, *wb: after(TF.batch_norm(x, rmt, rvt, *wb, training=training,
+                                               momentum=0.3)),
             arrays, dtype)
     np.testing.assert_allclose(rm, rmt.numpy(), **TOL[dtype])
     np.testing.assert_allclose(rv, rvt.numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_relu_finite_differences(training):
+    x = RNG.standard_normal((3, 2, 2, 2))
+    w, b = RNG.standard_normal(2), RNG.standard_normal(2)
+    rm, rv = np.zeros(2), np.ones(2) * 1.5
+    gradcheck(lambda t: F.batch_norm_relu(t, rm.copy(), rv.copy(), w, b, training=training), x)
 
 
 @pytest.mark.parametrize("training", [True, False])

@@ -119,3 +119,23 @@ def test_set_num_threads_checks_its_argument():
         kernels.set_num_threads(1.5)
     with pytest.raises(ValueError, match=r"set_num_threads: n must be a positive int, got n=0"):
         kernels.set_num_threads(0)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_forward_and_backward_are_the_same_bits_on_one_and_two_threads(relu,
+                                                                                   training):
+    xa = _data((8, 6, 48, 48), 4)
+    assert xa.size >= MIN
+    rng = np.random.default_rng(0)
+    wa, ba = rng.standard_normal(6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    fn = F.batch_norm_relu if relu else F.batch_norm
+
+    def run():
+        x, w, b = (tensor(a, requires_grad=True) for a in (xa, wa, ba))
+        rm, rv = np.zeros(6, np.float32), np.ones(6, np.float32)
+        y = fn(x, rm, rv, w, b, training=training)
+        y.backward(np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape))
+        return y.data, x.grad, w.grad, b.grad, rm, rv
+
+    _same_on_one_and_two_threads(run)

@@ -329,3 +329,55 @@ BAD = [
 def test_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+# -- Sequential fuses BatchNorm + ReLU -------------------------------------------------------
+def _bn_relu_model(seed=0):
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, rng=rng), nn.BatchNorm2d(4),
+                          nn.ReLU(), nn.Conv2d(4, 3, 3, rng=rng), nn.BatchNorm2d(3), nn.ReLU())
+    model.double()
+    return model
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_sequential_fused_batch_norm_relu_equals_the_modules_one_by_one(training):
+    x = np.random.default_rng(1).standard_normal((3, 2, 7, 7))
+    results = []
+    for fused in (True, False):
+        model = _bn_relu_model()
+        model.train(training)
+        xt = Tensor(x, requires_grad=True)
+        y = model(xt) if fused else _one_by_one(model, xt)
+        (y * y).sum().backward()
+        results.append([y.data, xt.grad] + [p.grad for p in model.parameters()]
+                       + [model[1].running_mean, model[1].running_var, model[4].running_var])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def _one_by_one(model, x):
+    for m in model:
+        x = m(x)
+    return x
+
+
+def test_a_forward_hook_sees_the_batch_norm_output_before_the_relu():
+    """Fusion would hide the batch norm's own output: a hook on it turns fusion off."""
+    model = _bn_relu_model()
+    seen = []
+    model[1].register_forward_hook(lambda m, args, out: seen.append(out.data.copy()))
+    y = model(np.random.default_rng(2).standard_normal((3, 2, 7, 7)))
+    assert len(seen) == 1 and (seen[0] < 0).any()  # the batch norm's output, not relu'd
+    np.testing.assert_array_equal(model[2](seen[0]), np.maximum(seen[0], 0))
+    assert y.shape == (3, 3, 5, 5)
+
+
+def test_fusion_respects_a_subclass_that_overrides_forward():
+    class Shifted(nn.BatchNorm2d):
+        def forward(self, input):
+            return super().forward(input) + 10.0  # positive everywhere: ReLU keeps it all
+
+    model = nn.Sequential(Shifted(2), nn.ReLU())
+    y = model(np.random.default_rng(3).standard_normal((4, 2, 3, 3)).astype(np.float32))
+    assert np.all(y.data >= 10.0 - 3.0)  # the +10 ran: fusion did not bypass the override

@@ -9,11 +9,11 @@ from ..autograd import Tensor
 from ..kernels import norm as norm_kernel
 from ._graph import _array, _result, _wants
 
-__all__ = ["batch_norm"]
+__all__ = ["batch_norm", "batch_norm_relu"]
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+               momentum=0.1, eps=1e-5, *, _relu=False, _func="batch_norm"):
     """Batch normalisation per channel, PyTorch's `F.batch_norm`.
 
     y = (x - mean) / sqrt(var + eps) * weight + bias, per channel c over the batch and the
@@ -34,7 +34,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     array([[-1.],
            [ 1.]])
     """
-    func = "batch_norm"
+    func = _func
     x = _array(input, func, "input")
     w, b = _array(weight, func, "weight", True), _array(bias, func, "bias", True)
     rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
@@ -66,7 +66,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training and (rm is None or rv is None):
         raise ValueError(f"{func}: running_mean and running_var are needed when "
                          f"training=False")
-    y, saved, (mean, var) = norm_kernel.batch_norm_forward(x, rm, rv, w, b, eps, training)
+    y, saved, (mean, var) = norm_kernel.batch_norm_forward(x, rm, rv, w, b, eps, training,
+                                                           relu=_relu)
     if training and momentum is not None:
         if rm is not None:
             rm *= 1.0 - momentum
@@ -80,3 +81,21 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                                _wants(bias))
 
     return _result(y, (input, weight, bias), backward, func)
+
+
+def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None,
+                    training=False, momentum=0.1, eps=1e-5):
+    """relu(batch_norm(...)) in one pass: the same values and gradients as the two calls.
+
+    The ReLU is applied to the normalised values while they are written, and its backward
+    pass (the mask y > 0) is taken inside batch norm's, so the pair makes one activation
+    array and one graph node instead of two. `nn.Sequential` runs a `BatchNorm` followed by
+    a `ReLU` this way (when neither has forward hooks). Arguments as `batch_norm`.
+
+    >>> x = np.array([[1.0], [3.0]])
+    >>> batch_norm_relu(x, None, None, training=True).round(3)
+    array([[0.],
+           [1.]])
+    """
+    return batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+                      eps, _relu=True, _func="batch_norm_relu")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from .. import _args
+from .activation import ReLU
 from .module import Module
+from .normalization import _BatchNorm
 
 __all__ = ["Sequential"]
 
@@ -52,6 +54,24 @@ class Sequential(Module):
         return self
 
     def forward(self, input):
-        for module in self._modules.values():
+        """Each module on the output of the one before. A batch norm followed by a ReLU runs
+        as one fused pass (`F.batch_norm_relu`: the same values and gradients) unless either
+        has forward hooks or overrides `forward`."""
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            module = modules[i]
+            if i + 1 < len(modules) and _fusable(module, modules[i + 1]):
+                input = module._forward(input, relu=True)
+                i += 2
+                continue
             input = module(input)
+            i += 1
         return input
+
+
+def _fusable(norm, act) -> bool:
+    """Whether `norm` then `act` may run as one batch_norm_relu."""
+    return (isinstance(norm, _BatchNorm) and type(norm).forward is _BatchNorm.forward
+            and type(act).forward is ReLU.forward and isinstance(act, ReLU)
+            and not norm._forward_hooks and not act._forward_hooks)

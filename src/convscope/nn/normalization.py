@@ -65,6 +65,11 @@ class _BatchNorm(Module):
             self.num_batches_tracked[...] = 0
 
     def forward(self, input):
+        return self._forward(input, relu=False)
+
+    def _forward(self, input, relu):
+        """The forward pass, followed by a ReLU in the same pass when `relu` (see
+        `F.batch_norm_relu`; `Sequential` fuses a BatchNorm and the ReLU after it)."""
         cls = type(self).__name__
         ndim = len(getattr(input, "shape", ()))
         if ndim not in self._ranks:
@@ -82,9 +87,10 @@ class _BatchNorm(Module):
                 factor = 1.0 / float(self.num_batches_tracked)
         use_batch = self.training or self.running_mean is None
         keep = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if keep else None,
-                            self.running_var if keep else None, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+        fn = F.batch_norm_relu if relu else F.batch_norm
+        return fn(input, self.running_mean if keep else None,
+                  self.running_var if keep else None, self.weight, self.bias, use_batch,
+                  factor, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
