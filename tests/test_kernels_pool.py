@@ -143,3 +143,28 @@ def test_pooling_an_empty_batch_like_torch(name, shape):
     theirs = getattr(torch.nn.functional, name)(torch.from_numpy(x), 2)
     assert ours.shape == tuple(theirs.shape) == shape[:2] + (2, 2)
     ours.sum().backward()
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("kernel,stride,padding,dilation,ceil", [
+    (2, 2, 0, 1, False), (3, 2, 1, 1, True), (3, 1, 1, 2, False), (2, 3, 1, 1, True)])
+def test_max_pool_without_grad_gives_the_same_values(ndim, kernel, stride, padding,
+                                                     dilation, ceil):
+    """Under no_grad (or on arrays) only the maxima are computed: the same values, NaN and
+    -inf windows included, as the forward pass that also records where they are."""
+    from convscope import Tensor, no_grad
+    import convscope.functional as F
+    rng = np.random.default_rng(ndim + kernel)
+    x = rng.standard_normal((2, 3, *(9,) * ndim)).astype(np.float32)
+    x[0, 0, ..., 2] = np.nan
+    x[1, 1] = -np.inf
+    pool = getattr(F, f"max_pool{ndim}d")
+    kw = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+              ceil_mode=ceil)
+    with_grad = pool(Tensor(x, requires_grad=True), **kw).data
+    with no_grad():
+        without = pool(Tensor(x, requires_grad=True), **kw).data
+    np.testing.assert_array_equal(pool(x, **kw), with_grad)
+    np.testing.assert_array_equal(without, with_grad)
+    ref = getattr(torch.nn.functional, f"max_pool{ndim}d")(torch.tensor(x), **kw).numpy()
+    np.testing.assert_array_equal(without, ref)

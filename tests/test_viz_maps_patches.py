@@ -101,3 +101,15 @@ def test_any_rank_and_one_image_only():
         feature_maps(model, np.stack([x, x]))
     with pytest.raises(ValueError, match=r"draws 2-D maps"):
         plot_feature_maps(maps)
+
+
+def test_mosaic_places_each_map_with_gaps_and_room_for_its_label():
+    from convscope.viz.maps import mosaic
+    maps = np.arange(5 * 2 * 3, dtype=float).reshape(5, 2, 3)
+    m = mosaic(maps, cols=2, gap=1, top=2)
+    assert m.shape == (3 * (2 + 2) + 2 * 1, 2 * 3 + 1)  # 3 rows of tiles, 2 per row
+    for c in range(5):
+        r, q = divmod(c, 2)
+        y0, x0 = r * (2 + 2 + 1) + 2, q * (3 + 1)
+        np.testing.assert_array_equal(m[y0:y0 + 2, x0:x0 + 3], maps[c])
+    assert np.isnan(m).sum() == m.size - maps.size  # everything else is background

@@ -14,7 +14,7 @@ from .. import _args
 from ..arith.sizes import kernel_extent, window_count
 from ..kernels import pool as pool_kernel
 from ._common import check_shape, float_input, window_stride
-from ._graph import _result
+from ._graph import _needs_grad, _result
 
 __all__ = ["max_pool", "avg_pool", "adaptive_avg_pool",
            "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
@@ -65,6 +65,9 @@ def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     x, xb, batched = _batched(_func, input, ndim)
     K, s, p, d, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
                                           padding, dilation, ceil_mode)
+    if not _needs_grad(input):  # no graph: the maxima only, not where they are
+        y = pool_kernel.max_pool_values(xb, K, s, p, d, out_size)
+        return _result(y if batched else y[0], (input,), None, f"max_pool{ndim}d")
     y, saved = pool_kernel.max_pool_forward(xb, K, s, p, d, out_size)
 
     def backward(g):

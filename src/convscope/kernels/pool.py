@@ -88,6 +88,25 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
     return y, (first, xp.shape)
 
 
+def max_pool_values(x, kernel_size, stride, padding, dilation, out_size):
+    """y of `max_pool_forward` without the gradient's bookkeeping (inference, no_grad):
+    one np.maximum per tap instead of five operations. The same values: np.maximum
+    propagates NaN as the forward pass does."""
+    xp = _pad_for_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
+    windows = _windows(kernel_size, stride, dilation, out_size)
+    y = np.empty_like(xp[windows[0]])
+
+    def run(c0, c1):
+        ch = (slice(None), slice(c0, c1))
+        yc = y[ch]
+        yc[...] = xp[ch][windows[0]]
+        for win in windows[1:]:
+            np.maximum(yc, xp[ch][win], out=yc)
+
+    over_channels(run, y.shape[1], xp.size)
+    return y
+
+
 def _first_taps_inside(kernel_size, stride, padding, dilation, out_size):
     """(1, 1, *out_size): the kernel offset (in kernel order) of each window's first tap that
     falls inside the input, not in the padding before it."""

@@ -64,12 +64,31 @@ def feature_maps(model, image, layers=None) -> FeatureMaps:
     return FeatureMaps(x[0], [(n, np.asarray(out[n].data[0])) for n in order])
 
 
+def mosaic(maps: np.ndarray, cols: int, gap: int, top: int) -> np.ndarray:
+    """Maps (k, h, w) tiled row by row, `cols` per row, into one array with NaN between
+    them: `gap` columns between tiles and `top` rows above each row of tiles (room for a
+    label)."""
+    k, h, w = maps.shape
+    rows = math.ceil(k / cols)
+    out = np.full((rows * (top + h) + (rows - 1) * gap, cols * (w + gap) - gap), np.nan)
+    for c in range(k):
+        r, q = divmod(c, cols)
+        y0, x0 = r * (top + h + gap) + top, q * (w + gap)
+        out[y0:y0 + h, x0:x0 + w] = maps[c]
+    return out
+
+
 def plot_feature_maps(maps: FeatureMaps, path: str | os.PathLike | None = None,
                       max_channels: int = 16, title: str | None = None):
     """The input beside one panel per layer showing its first `max_channels` channels;
-    PNG written to `path`, or the Figure returned."""
+    PNG written to `path`, or the Figure returned.
+
+    Each layer's channels are tiled into one image (one axes, not one per channel: drawing
+    stays fast for many layers), numbered above each tile, on one zero-centred scale."""
     if any(a.ndim != 3 for _, a in maps.layers):
         raise ValueError("plot_feature_maps: draws 2-D maps (C, H, W) only")
+    from matplotlib import colormaps
+
     cols = 4
     n_layers = len(maps.layers)
     rows_per = [math.ceil(min(max_channels, a.shape[0]) / cols) for _, a in maps.layers]
@@ -80,20 +99,23 @@ def plot_feature_maps(maps: FeatureMaps, path: str | os.PathLike | None = None,
     ax.imshow(shown, interpolation="nearest", **kw)
     ax.set_title(f"input {'x'.join(map(str, maps.image.shape))}", fontsize=9)
     ax.set_axis_off()
+    cmap = colormaps["RdBu_r"].with_extremes(bad="white")
     for sub, (name, a) in zip(top[1:], maps.layers):
         k = min(max_channels, a.shape[0])
         vmax = float(np.abs(a[:k]).max()) or 1.0
-        axes = sub.subplots(math.ceil(k / cols), cols, squeeze=False)
-        image = None
-        for c, axc in enumerate(axes.flat):
-            axc.set_axis_off()
-            if c < k:
-                image = axc.imshow(a[c], cmap="RdBu_r", vmin=-vmax, vmax=vmax,
-                                   interpolation="nearest")
-                axc.set_title(str(c), fontsize=6, pad=1)
+        h, w = a.shape[1:]
+        gap, label = max(1, round(w / 6)), max(2, round(h / 3.5))
+        axc = sub.subplots()
+        image = axc.imshow(mosaic(a[:k], cols, gap, label), cmap=cmap, vmin=-vmax,
+                           vmax=vmax, interpolation="nearest")
+        for c in range(k):
+            r, q = divmod(c, cols)
+            axc.text(q * (w + gap) + (w - 1) / 2, r * (label + h + gap) + label - 0.9,
+                     str(c), ha="center", va="bottom", fontsize=6)
+        axc.set_axis_off()
         sub.suptitle(f"layer {name}: {'x'.join(map(str, a.shape))}"
                      + (f" (first {k})" if k < a.shape[0] else ""), fontsize=9)
-        sub.colorbar(image, ax=axes, shrink=0.7, location="bottom", aspect=25)
+        sub.colorbar(image, ax=axc, shrink=0.7, location="bottom", aspect=25)
     fig.suptitle(title or "activation maps of one image (red > 0 > blue, one scale per "
                  "layer)", fontsize=10)
     return finish(fig, path)
