@@ -144,3 +144,23 @@ def test_phase_plan_holds_every_tap_once():
     w = np.arange(2 * 3 * 3 * 7, dtype=float).reshape(2, 3, 3, 7)
     assert sorted(plan.weight(w).ravel()) == sorted(w.ravel())
     np.testing.assert_array_equal(plan.unweight(plan.weight(w), w.shape), w)
+
+
+@pytest.mark.parametrize("stride,groups", [(1, 1), (1, 2), (2, 1), (2, 2), (1, 4)])
+def test_bias_added_chunk_by_chunk_matches_torch(monkeypatch, stride, groups):
+    """The bias folded into the forward pass (one group, groups, stride phases), over
+    several chunks, and its gradient."""
+    monkeypatch.setattr(shifted, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(shifted, "MIN_CHUNK", 11)
+    rng = np.random.default_rng(stride * 10 + groups)
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((8, 4 // groups, 3, 3))
+    b = rng.standard_normal(8)
+    ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = F.conv2d(*ts, stride=stride, padding=1, groups=groups, algorithm="shifted")
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    rs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    ref = TF.conv2d(*rs, stride=stride, padding=1, groups=groups)
+    ref.backward(torch.tensor(g))
+    _close((y.data, *(t.grad for t in ts)), (ref.detach().numpy(), *(r.grad.numpy() for r in rs)))
