@@ -147,9 +147,7 @@ def test_phase_plan_holds_every_tap_once():
 
 
 @pytest.mark.parametrize("stride,groups", [(1, 1), (1, 2), (2, 1), (2, 2), (1, 4)])
-def test_bias_added_chunk_by_chunk_matches_torch(monkeypatch, stride, groups):
-    """The bias folded into the forward pass (one group, groups, stride phases), over
-    several chunks, and its gradient."""
+def test_bias_and_its_gradient_match_torch_over_many_chunks(monkeypatch, stride, groups):
     monkeypatch.setattr(shifted, "CHUNK_BYTES", 1)
     monkeypatch.setattr(shifted, "MIN_CHUNK", 11)
     rng = np.random.default_rng(stride * 10 + groups)
@@ -163,4 +161,5 @@ def test_bias_added_chunk_by_chunk_matches_torch(monkeypatch, stride, groups):
     rs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
     ref = TF.conv2d(*rs, stride=stride, padding=1, groups=groups)
     ref.backward(torch.tensor(g))
-    _close((y.data, *(t.grad for t in ts)), (ref.detach().numpy(), *(r.grad.numpy() for r in rs)))
+    _close((y.data, *(t.grad for t in ts)),
+           (ref.detach().numpy(), *(r.grad.numpy() for r in rs)))

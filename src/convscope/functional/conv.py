@@ -180,12 +180,9 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
 
     _, kernel = _algorithm(func, algorithm, xb.shape, w.shape, stride, pads, dilation,
                            groups)
-    if b is not None and getattr(kernel, "FOLDS_BIAS", False):  # added chunk by chunk
-        y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size, bias=b)
-    else:
-        y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size)
-        if b is not None:
-            y += b.reshape((1, C_out) + (1,) * n)  # y is the kernel's own new array
+    y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size)
+    if b is not None:
+        y += b.reshape((1, C_out) + (1,) * n)  # y is the kernel's own new array
     out = y if batched else y[0]
     if not _wants(weight):
         saved = None  # no weight gradient: don't keep the columns alive

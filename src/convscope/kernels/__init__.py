@@ -12,9 +12,6 @@ Arguments are already validated and explicit: tuples per spatial dimension, `pad
 (before, after) pair per dimension. 'auto' is not an algorithm but a choice among them by
 shape: see `choose`.
 
-A kernel whose `forward` also takes `bias=` (added while each chunk of the output is in
-cache) says so with `FOLDS_BIAS = True` (`shifted`); for the others the caller adds it.
-
 `set_num_threads` / `get_num_threads` set how many threads the per-channel copies of the
 unfold, the fold and pooling are split over (see `_parallel`); the results are the same
 bits for any number.

@@ -144,9 +144,8 @@ def chunk_size(rows, itemsize):
     return _chunk(rows, itemsize)
 
 
-def forward(x, w, stride, pads, dilation, groups, out_size, bias=None):
-    """y (N, C_out, *O), a view of the phase grid; the phase lines kept for dW. A `bias`
-    is added to each chunk of the output right after its product."""
+def forward(x, w, stride, pads, dilation, groups, out_size):
+    """y (N, C_out, *O), a view of the phase grid; the phase lines kept for dW."""
     N, C = x.shape[:2]
     C_out, C_in_g, *K = w.shape
     G = groups
@@ -164,8 +163,6 @@ def forward(x, w, stride, pads, dilation, groups, out_size, bias=None):
         fill(b, views, l0, t)
         out = y[:, l0:l0 + t].reshape(G, C_out // G, t)
         np.matmul(wr, b, out=out)
-        if bias is not None:
-            out += bias.reshape(G, C_out // G, 1)
     y = y.reshape(C_out, N, *plan.Q)[(slice(None), slice(None))
                                       + tuple(slice(0, o) for o in out_size)]
     return y.transpose(1, 0, *range(2, y.ndim)), (lines, plan)

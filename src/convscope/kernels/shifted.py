@@ -42,8 +42,6 @@ from numpy.lib.stride_tricks import as_strided
 from . import _adjoint, phase
 from ._parallel import over_channels
 
-#: `forward` takes the bias and adds it to each chunk of the output while it is in cache.
-FOLDS_BIAS = True
 #: Bytes of one chunk of columns (C_in/G prod(K) rows); a few MB, in the L2/L3 caches.
 CHUNK_BYTES = 4 << 20
 #: Input channels per group from which the input gradient is the adjoint convolution.
@@ -151,17 +149,16 @@ def _chunk(rows, itemsize):
     return max(MIN_CHUNK, CHUNK_BYTES // max(1, rows * itemsize))
 
 
-def forward(x, w, stride, pads, dilation, groups, out_size, bias=None):
+def forward(x, w, stride, pads, dilation, groups, out_size):
     """y (N, C_out, *O), a view into a channel-major array on the grid; the lines and the
-    grid are kept for the weight gradient. A `bias` (C_out,) is added chunk by chunk, right
-    after each chunk's product, while it is in cache (no separate pass over y)."""
+    grid are kept for the weight gradient."""
     N, C = x.shape[:2]
     C_out, C_in_g, *K = w.shape
     G = groups
     if N == 0:
         return np.zeros((0, C_out, *out_size), dtype=x.dtype), None
     if any(s > 1 for s in stride):
-        return phase.forward(x, w, stride, pads, dilation, groups, out_size, bias)
+        return phase.forward(x, w, stride, pads, dilation, groups, out_size)
     grid = Grid(x.shape[2:], pads, K, dilation, out_size, N)
     line = grid.line(x)
     cols, positions = grid.columns(line), grid.positions
@@ -172,17 +169,13 @@ def forward(x, w, stride, pads, dilation, groups, out_size, bias=None):
     T = min(positions, _chunk(rows, x.itemsize))
     if G > 1:
         _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions, T)
-        if bias is not None:
-            y[:, :positions] += bias[:, None]
         return grid.outputs(y), (line, grid)
     buf = np.empty(rows * T, dtype=x.dtype)
     for l0 in range(0, positions, T):
         t = min(T, positions - l0)
         b = buf[:rows * t]
         b.reshape(C, *K, t)[...] = cols[..., l0:l0 + t]
-        out = np.matmul(wg[0], b.reshape(CK, t), out=y[:, l0:l0 + t])
-        if bias is not None:
-            out += bias[:, None]
+        np.matmul(wg[0], b.reshape(CK, t), out=y[:, l0:l0 + t])
     return grid.outputs(y), (line, grid)
 
 
