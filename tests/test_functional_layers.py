@@ -178,25 +178,18 @@ def test_batch_norm_matches_torch(shape, training, affine, dtype, relu):
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_relu_finite_differences(training):
+@pytest.mark.parametrize("fn", [F.batch_norm, F.batch_norm_relu])
+def test_batch_norm_finite_differences(training, fn):
     x = RNG.standard_normal((3, 2, 2, 2))
     w, b = RNG.standard_normal(2), RNG.standard_normal(2)
     rm, rv = np.zeros(2), np.ones(2) * 1.5
-    gradcheck(lambda t: F.batch_norm_relu(t, rm.copy(), rv.copy(), w, b, training=training), x)
-
-
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_finite_differences(training):
-    x = RNG.standard_normal((3, 2, 2, 2))
-    w, b = RNG.standard_normal(2), RNG.standard_normal(2)
-    rm, rv = np.zeros(2), np.ones(2) * 1.5
-    gradcheck(lambda t: F.batch_norm(t, rm.copy(), rv.copy(), w, b, training=training), x)
+    gradcheck(lambda t: fn(t, rm.copy(), rv.copy(), w, b, training=training), x)
     for which in (0, 1):  # weight and bias
-        def fn(p, which=which):
+        def of_param(p, which=which):
             args = [w, b]
             args[which] = p
-            return F.batch_norm(x, None, None, *args, training=True)
-        gradcheck(fn, [w, b][which].copy())
+            return fn(x, None, None, *args, training=True)
+        gradcheck(of_param, [w, b][which].copy())
 
 
 # -- dropout, flatten --------------------------------------------------------------------------

@@ -139,9 +139,27 @@ def fill(buf, views, l0, t):
         dst.reshape(view.shape[:-1] + (t,))[...] = view[..., l0:l0 + t]
 
 
+# `shifted` imports this module for its strided case, so this one takes the helpers it
+# shares with `shifted` (the chunk rule and loop, dL/dy on a grid) when called.
 def chunk_size(rows, itemsize):
-    from .shifted import _chunk  # one rule for both
+    from .shifted import _chunk
     return _chunk(rows, itemsize)
+
+
+def on_grid(gy, grid_size):
+    from .shifted import on_grid as shifted_on_grid
+    return shifted_on_grid(gy, grid_size)
+
+
+def _chunks(views, plan, positions, groups, T, dtype):
+    """`shifted.chunks` over the phase columns: (l0, t, b (G, CK, t))."""
+    from .shifted import chunks
+
+    def fill_phases(b, l0, t):
+        fill(b.reshape(groups, plan.CK, t), views, l0, t)
+
+    for l0, t, b in chunks(fill_phases, groups * plan.CK, positions, T, dtype):
+        yield l0, t, b.reshape(groups, plan.CK, t)
 
 
 def forward(x, w, stride, pads, dilation, groups, out_size):
@@ -156,24 +174,11 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     wr = plan.weight(w).reshape(G, C_out // G, plan.CK)
     y = np.empty((C_out, N * math.prod(plan.Q)), dtype=x.dtype)
     T = min(positions, chunk_size(C * math.prod(K), x.itemsize))
-    buf = np.empty(G * plan.CK * T, dtype=x.dtype)
-    for l0 in range(0, positions, T):
-        t = min(T, positions - l0)
-        b = buf[:G * plan.CK * t].reshape(G, plan.CK, t)
-        fill(b, views, l0, t)
-        out = y[:, l0:l0 + t].reshape(G, C_out // G, t)
-        np.matmul(wr, b, out=out)
+    for l0, t, b in _chunks(views, plan, positions, G, T, x.dtype):
+        np.matmul(wr, b, out=y[:, l0:l0 + t].reshape(G, C_out // G, t))
     y = y.reshape(C_out, N, *plan.Q)[(slice(None), slice(None))
                                       + tuple(slice(0, o) for o in out_size)]
     return y.transpose(1, 0, *range(2, y.ndim)), (lines, plan)
-
-
-def _on_grid(gy, Q):
-    N, C_out, *O = gy.shape
-    gyp = np.zeros((C_out, N, *Q), dtype=gy.dtype)
-    gyp[(slice(None), slice(None)) + tuple(slice(0, o) for o in O)] = \
-        gy.transpose(1, 0, *range(2, gy.ndim))
-    return gyp.reshape(C_out, -1)
 
 
 def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
@@ -188,14 +193,10 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
         lines, plan = saved
     positions = N * math.prod(plan.Q) - plan.span
     views = _views(lines, plan, positions, G)
-    gline = _on_grid(gy, plan.Q).reshape(G, C_out // G, -1)
+    gline = on_grid(gy, plan.Q).reshape(G, C_out // G, -1)
     gw = np.zeros((G, C_out // G, plan.CK), dtype=gy.dtype)
     T = min(positions, chunk_size(C * math.prod(K), x.itemsize))
-    buf = np.empty(G * plan.CK * T, dtype=x.dtype)
-    for l0 in range(0, positions, T):
-        t = min(T, positions - l0)
-        b = buf[:G * plan.CK * t].reshape(G, plan.CK, t)
-        fill(b, views, l0, t)
+    for l0, t, b in _chunks(views, plan, positions, G, T, x.dtype):
         gw += np.matmul(gline[:, :, l0:l0 + t], b.transpose(0, 2, 1))
     return plan.unweight(gw.reshape(C_out, plan.CK), w_shape)
 
@@ -208,7 +209,7 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     G = groups
     plan = Plan(K, stride, dilation, gy.shape[2:], C_in_g)
     positions = N * math.prod(plan.Q) - plan.span
-    gline = _on_grid(gy, plan.Q).reshape(G, C_out // G, -1)
+    gline = on_grid(gy, plan.Q).reshape(G, C_out // G, -1)
     lines = np.zeros((math.prod(stride), C, N * math.prod(plan.Q)), dtype=gy.dtype)
     wt = np.ascontiguousarray(plan.weight(w).reshape(G, C_out // G, plan.CK)
                               .transpose(0, 2, 1))

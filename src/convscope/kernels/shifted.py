@@ -137,16 +137,40 @@ class Grid:
 
     def on_grid(self, gy):
         """dL/dy (N, C_out, *O) on the grid, (C_out, N * P), zeros elsewhere."""
-        N, C_out, *O = gy.shape
-        gyp = np.zeros((C_out, N, *self.G), dtype=gy.dtype)
-        gyp[(slice(None), slice(None)) + tuple(slice(0, o) for o in O)] = \
-            gy.transpose(1, 0, *range(2, gy.ndim))
-        return gyp.reshape(C_out, -1)
+        return on_grid(gy, self.G)
 
 
 def _chunk(rows, itemsize):
     """Positions per chunk for columns of `rows` rows."""
     return max(MIN_CHUNK, CHUNK_BYTES // max(1, rows * itemsize))
+
+
+def chunks(fill, rows, positions, T, dtype):
+    """(l0, t, b) for each chunk [l0, l0 + t) of the positions, b a (rows, t) view of one
+    reused buffer that fill(b, l0, t) has just filled with that chunk's columns."""
+    buf = np.empty(rows * min(T, positions), dtype=dtype)
+    for l0 in range(0, positions, T):
+        t = min(T, positions - l0)
+        b = buf[:rows * t].reshape(rows, t)
+        fill(b, l0, t)
+        yield l0, t, b
+
+
+def _copier(cols):
+    """fill(b, l0, t) copying positions [l0, l0 + t) of the view cols (C, *K, positions)."""
+    def fill(b, l0, t):
+        b.reshape(cols.shape[:-1] + (t,))[...] = cols[..., l0:l0 + t]
+    return fill
+
+
+def on_grid(gy, grid_size):
+    """dL/dy (N, C_out, *O) on a grid of size `grid_size` per axis, (C_out, N * prod), zeros
+    on the positions that are not outputs."""
+    N, C_out, *O = gy.shape
+    gyp = np.zeros((C_out, N, *grid_size), dtype=gy.dtype)
+    gyp[(slice(None), slice(None)) + tuple(slice(0, o) for o in O)] = \
+        gy.transpose(1, 0, *range(2, gy.ndim))
+    return gyp.reshape(C_out, -1)
 
 
 def forward(x, w, stride, pads, dilation, groups, out_size):
@@ -170,12 +194,8 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     if G > 1:
         _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions, T)
         return grid.outputs(y), (line, grid)
-    buf = np.empty(rows * T, dtype=x.dtype)
-    for l0 in range(0, positions, T):
-        t = min(T, positions - l0)
-        b = buf[:rows * t]
-        b.reshape(C, *K, t)[...] = cols[..., l0:l0 + t]
-        np.matmul(wg[0], b.reshape(CK, t), out=y[:, l0:l0 + t])
+    for l0, t, b in chunks(_copier(cols), rows, positions, T, x.dtype):
+        np.matmul(wg[0], b, out=y[:, l0:l0 + t])
     return grid.outputs(y), (line, grid)
 
 
@@ -302,14 +322,9 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     if Cg * CK > CHANNELS_LAST_WEIGHTS:  # no transposition of a large gradient at the end
         gline = grid.on_grid(gy)
         gw = np.zeros((C_out, CK), dtype=gy.dtype)
-        rows = C * math.prod(K)
-        T = min(positions, _chunk(rows, x.itemsize))
-        buf = np.empty(rows * T, dtype=x.dtype)
-        for l0 in range(0, positions, T):
-            t = min(T, positions - l0)
-            b = buf[:rows * t]
-            b.reshape(C, *K, t)[...] = cols[..., l0:l0 + t]
-            gw += np.matmul(gline[:, l0:l0 + t], b.reshape(CK, t).T)
+        T = min(positions, _chunk(CK, x.itemsize))
+        for l0, t, b in chunks(_copier(cols), CK, positions, T, x.dtype):
+            gw += np.matmul(gline[:, l0:l0 + t], b.T)
         return gw.reshape(w_shape)
     gyp = np.zeros((N, *grid.G, C_out), dtype=gy.dtype)  # dL/dy on the grid
     gyp[(slice(None),) + tuple(slice(0, o) for o in out_size)] = gy.transpose(
@@ -318,10 +333,6 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     rows = C * math.prod(K)
     gwt = np.zeros((G, CK, Cg), dtype=gy.dtype)
     T = min(positions, _chunk(rows, x.itemsize))
-    buf = np.empty(rows * T, dtype=x.dtype)
-    for l0 in range(0, positions, T):
-        t = min(T, positions - l0)
-        b = buf[:rows * t]
-        b.reshape(C, *K, t)[...] = cols[..., l0:l0 + t]
+    for l0, t, b in chunks(_copier(cols), rows, positions, T, x.dtype):
         gwt += np.matmul(b.reshape(G, CK, t), gline[:, l0:l0 + t])
     return np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(w_shape)
