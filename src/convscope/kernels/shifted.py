@@ -196,35 +196,43 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     y = np.empty((C_out, N * grid.P), dtype=x.dtype)
     T = min(positions, _chunk(rows, x.itemsize))
     if G > 1:
-        _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions, T)
+        _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions)
         return grid.outputs(y), (line, grid)
     for l0, t, b in chunks(_copier(cols), rows, positions, T, x.dtype):
         np.matmul(wg[0], b, out=y[:, l0:l0 + t])
     return grid.outputs(y), (line, grid)
 
 
-def _grouped(product, w3, cols, y, positions, T):
-    """Per-group products over chunks of positions, the groups split over the threads.
+def _grouped(product, w3, cols, y, positions):
+    """Per-group products over blocks of groups and chunks of positions, the groups split
+    over the threads.
 
-    For each chunk and each thread's groups [g0, g1): their columns are copied into the
-    thread's own buffer b (g1 - g0, C_in/G prod(K), t), then product(w3[g0:g1], b,
-    y-part) is called with the (g1 - g0, rows, t) part of y (C_out or weight rows,
-    positions) for that chunk. Many small groups (depthwise: one channel each) make small
-    products; threads over groups keep both cores busy where BLAS alone would not.
+    Each thread takes its groups [g0, g1) in blocks; a block's columns for a chunk of
+    positions (a few MB: one group's columns over all positions when they fit, so a
+    depthwise layer makes one product per channel, not one per channel and chunk) are
+    copied into the thread's own buffer b (groups, C_in/G prod(K), t), then
+    product(w3[block], b, y-part) is called with the (groups, rows, t) part of y (C_out or
+    weight rows, positions). Many small groups make small products; threads over groups
+    keep both cores busy where BLAS alone would not.
     """
     G, Cg = w3.shape[:2]
     C_in_g = cols.shape[0] // G
     per_group = math.prod(cols.shape[:-1]) // G
+    item = cols.itemsize
+    T = min(positions, max(MIN_CHUNK, CHUNK_BYTES // (per_group * item)))
+    block = max(1, CHUNK_BYTES // (per_group * T * item))
 
     def run(g0, g1):
-        buf = np.empty((g1 - g0) * per_group * T, dtype=cols.dtype)
-        for l0 in range(0, positions, T):
-            t = min(T, positions - l0)
-            b = buf[:(g1 - g0) * per_group * t]
-            b.reshape((g1 - g0) * C_in_g, *cols.shape[1:-1], t)[...] = \
-                cols[g0 * C_in_g:g1 * C_in_g, ..., l0:l0 + t]
-            product(w3[g0:g1], b.reshape(g1 - g0, per_group, t),
-                    y[g0 * Cg:g1 * Cg, l0:l0 + t].reshape(g1 - g0, Cg, t))
+        buf = np.empty(min(block, g1 - g0) * per_group * T, dtype=cols.dtype)
+        for b0 in range(g0, g1, block):
+            b1 = min(g1, b0 + block)
+            for l0 in range(0, positions, T):
+                t = min(T, positions - l0)
+                b = buf[:(b1 - b0) * per_group * t]
+                b.reshape((b1 - b0) * C_in_g, *cols.shape[1:-1], t)[...] = \
+                    cols[b0 * C_in_g:b1 * C_in_g, ..., l0:l0 + t]
+                product(w3[b0:b1], b.reshape(b1 - b0, per_group, t),
+                        y[b0 * Cg:b1 * Cg, l0:l0 + t].reshape(b1 - b0, Cg, t))
 
     over_channels(run, G, y.shape[0] * positions)
 
@@ -317,12 +325,11 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     if G > 1:  # dW_g (C_out/G, CK) += dY_g @ cols_g^T, channel-major dY, threads over groups
         gw = np.zeros((G, Cg, CK), dtype=gy.dtype)
         gline = grid.on_grid(gy)
-        T = min(positions, _chunk(C * math.prod(K), x.itemsize))
 
         def accumulate(gw_part, b, gy_part):
             gw_part += np.matmul(gy_part, b.transpose(0, 2, 1))
 
-        _grouped(accumulate, gw, cols, gline, positions, T)
+        _grouped(accumulate, gw, cols, gline, positions)
         return gw.reshape(w_shape)
     if Cg * CK > CHANNELS_LAST_WEIGHTS:  # no transposition of a large gradient at the end
         gline = grid.on_grid(gy)
