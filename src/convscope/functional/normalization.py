@@ -90,7 +90,8 @@ def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None,
     The ReLU is applied to the normalised values while they are written, and its backward
     pass (the mask y > 0) is taken inside batch norm's, so the pair makes one activation
     array and one graph node instead of two. `nn.Sequential` runs a `BatchNorm` followed by
-    a `ReLU` this way (when neither has forward hooks). Arguments as `batch_norm`.
+    a `ReLU` this way (unless either has a forward hook or overrides `forward`).
+    Arguments as `batch_norm`.
 
     >>> x = np.array([[1.0], [3.0]])
     >>> batch_norm_relu(x, None, None, training=True).round(3)

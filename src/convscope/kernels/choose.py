@@ -49,6 +49,8 @@ from __future__ import annotations
 
 import math
 
+from . import phase, shifted
+
 #: `shifted`'s limits (rule 3): grid / output size, columns' rows, weights per group.
 SHIFTED_MAX_WASTE = 1.35
 SHIFTED_MIN_ROWS = 64
@@ -64,13 +66,13 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
     if groups == C_in and w_shape[1] == 1 and C_in > 1:
         return "depthwise", ("depthwise (groups == in_channels): per-channel multiply-"
                              "accumulate over the kernel taps, no per-group matrix products")
-    O = [(s + b + a - d * (k - 1) - 1) // st + 1 for s, (b, a), d, k, st in
-         zip(x_shape[2:], pads, dilation, w_shape[2:], stride)]
+    O = tuple((s + b + a - d * (k - 1) - 1) // st + 1 for s, (b, a), d, k, st in
+              zip(x_shape[2:], pads, dilation, w_shape[2:], stride))
     strided = any(st > 1 for st in stride)
     if strided:  # the grid of stride phases: the outputs plus the largest tap offset
-        grid = [o + d * (k - 1) // st for o, d, k, st in zip(O, dilation, w_shape[2:], stride)]
-    else:  # the input plus one shared gap of padding per row (`shifted.Grid`)
-        grid = [s + max(b, a, o - s, 0) for s, (b, a), o in zip(x_shape[2:], pads, O)]
+        grid = phase.Plan(w_shape[2:], stride, dilation, O, w_shape[1]).Q
+    else:  # the input plus one shared gap of padding per row
+        grid = shifted.Grid(x_shape[2:], pads, w_shape[2:], dilation, O, 1).G
     waste = math.prod(grid) / max(1, math.prod(O))
     rows = math.prod(w_shape[1:])
     if (waste <= SHIFTED_MAX_WASTE and rows >= SHIFTED_MIN_ROWS

@@ -194,10 +194,10 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     rows = C * math.prod(K)
     wg = w.reshape(G, C_out // G, CK)
     y = np.empty((C_out, N * grid.P), dtype=x.dtype)
-    T = min(positions, _chunk(rows, x.itemsize))
     if G > 1:
         _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions)
         return grid.outputs(y), (line, grid)
+    T = min(positions, _chunk(rows, x.itemsize))
     for l0, t, b in chunks(_copier(cols), rows, positions, T, x.dtype):
         np.matmul(wg[0], b, out=y[:, l0:l0 + t])
     return grid.outputs(y), (line, grid)
@@ -265,9 +265,13 @@ def _input_grad_folded(gy, w, in_shape, pads, dilation, groups):
                 gxp[c0:c1, l0 + off:l0 + off + t] += gc[c0:c1, j]
 
         over_channels(add, C, rows * t)
-    # the input's positions (parts cropped by a negative padding get no gradient)
-    gx = np.zeros((C, N, *S), dtype=gy.dtype)
-    gx[(slice(None), slice(None)) + grid.crop] = grid.data(gxp)
+    # the input's positions, a view of the lines (parts cropped by a negative padding get
+    # no gradient: only then is a new array made)
+    gx = grid.data(gxp)
+    if grid.S != tuple(S):
+        full = np.zeros((C, N, *S), dtype=gy.dtype)
+        full[(slice(None), slice(None)) + grid.crop] = gx
+        gx = full
     return gx.transpose(1, 0, *range(2, gx.ndim))
 
 
