@@ -74,3 +74,20 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.startswith("convscope rf: error: spec 'bad': invalid JSON")
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_apply_with_reflect_padding_wider_than_a_map_exits_1(tmp_path, capsys, monkeypatch):
+    # a model whose reflect padding is as wide as the map after pooling: one line, exit 1
+    # (it used to hang in plan_tiles)
+    from convscope import nn
+    from convscope.cli import apply as apply_cli
+    model = nn.Sequential(nn.MaxPool2d(4), nn.Conv2d(1, 1, 5, padding=2,
+                                                     padding_mode="reflect")).eval()
+    monkeypatch.setattr(apply_cli, "_model", lambda path: (model, None))
+    np.save(tmp_path / "x.npy", np.zeros((1, 8, 8), np.float32))
+    code = main(["apply", str(tmp_path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy"),
+                 "--no-normalize", "--chunk", "4"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("convscope apply: error: apply_tiled: layer '1' pads by reflect "
+                          "padding (2, 2)"), err

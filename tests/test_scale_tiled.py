@@ -11,7 +11,7 @@ import pytest
 
 from convscope import models, nn
 from convscope.autograd import Tensor
-from convscope.scale import apply_tiled, model_layers, plan_tiles
+from convscope.scale import apply_tiled, model_layers, plan_tiles, tile_geometry
 
 D = np.float64
 
@@ -162,22 +162,64 @@ def _random_chain(rng, n):
     return nn.Sequential(*layers)
 
 
+def _tiling_shape(rng, model, n, chunks):
+    """An input shape whose spatial axes are small except one, drawn 2 to 3 blocks long
+    (blocks of the size `plan_tiles` rounds `chunks` to), so that the halo code runs."""
+    spatial = [int(rng.integers(5, [120, 40, 14][n - 1])) for _ in range(n)]
+    tiled = int(rng.integers(0, n))
+    g = tile_geometry(model_layers(model), n)[tiled]
+    A = g.alignment
+    step = max(A * -(-chunks // A), A * -(-max(g.halo + (A,)) // A))
+    spatial[tiled] = 2 * step + int(rng.integers(0, step + 1))
+    return (int(rng.integers(1, 3)), 2) + tuple(spatial)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_random_stacks(seed):
     rng = np.random.default_rng(seed)
-    while True:  # draw again until the stack has an output for the drawn image size
+    while True:  # draw again until the stack has an output and tiles along some axis
         n = int(rng.integers(1, 4))
         model = _integer_weights(_random_chain(rng, n), rng)
-        shape = (int(rng.integers(1, 3)), 2) + tuple(
-            int(rng.integers(5, [120, 40, 14][n - 1])) for _ in range(n))
+        chunks = int(rng.integers(1, 12))
+        shape = _tiling_shape(rng, model, n, chunks)
         x = rng.integers(-3, 4, shape).astype(D)
         try:
             want = _whole(model, x)
-            break
         except ValueError:
             continue
-    got = apply_tiled(model, x, chunks=int(rng.integers(1, 12))).compute(scheduler="sync")
-    np.testing.assert_array_equal(got, want)
+        if any(len(c) > 1 for c in plan_tiles(model_layers(model), shape[2:], chunks).chunks):
+            break
+    y = apply_tiled(model, x, chunks=chunks)
+    assert any(len(c) > 1 for c in y.chunks[2:])  # really tiled: the halo code runs
+    np.testing.assert_array_equal(y.compute(scheduler="sync"), want)
+
+
+def test_reflect_padding_wider_than_the_map_is_refused_not_a_hang():
+    """After pooling, a reflect (or circular) padding as wide as the map: the whole-image
+    run refuses it, and so does the plan, at once (it used to double the block size
+    forever once one block spanned the axis)."""
+    import threading
+    for mode, size in (("reflect", 8), ("circular", 4)):
+        model = nn.Sequential(nn.MaxPool2d(4), nn.Conv2d(1, 1, 5, padding=2,
+                                                         padding_mode=mode, dtype=D))
+        x = np.zeros((1, 1, size, size))
+        with pytest.raises(ValueError):
+            model(x)
+        for chunks in (1, 4, 64):
+            errors = []
+
+            def plan(chunks=chunks):
+                try:
+                    apply_tiled(model, x, chunks=chunks)
+                except ValueError as exc:
+                    errors.append(str(exc))
+            worker = threading.Thread(target=plan, daemon=True)
+            worker.start()
+            worker.join(timeout=30)
+            assert not worker.is_alive(), f"apply_tiled hangs ({mode}, chunks={chunks})"
+            assert len(errors) == 1
+            assert errors[0].startswith("apply_tiled: layer '1'") and mode in errors[0]
+            assert f"got a map of {size // 4}" in errors[0]
 
 
 def test_float32_default_model_with_tolerance():

@@ -63,13 +63,27 @@ def _block_slice(bounds, halo, k: int) -> tuple[int, int]:
 
 
 def _sizes(layers, axis: int, n: int, func: str) -> list[int]:
+    """The map size before each layer along `axis`, then the output size; a ValueError
+    for a layer the whole-image run refuses (no output, a reflection or a wrap longer than
+    the map it gets)."""
     sizes = [n]
     for layer in layers:
+        m = sizes[-1]
+        if isinstance(layer, Window) and layer.padding_mode in ("reflect", "circular"):
+            pads = layer.pads[axis]
+            reflect = layer.padding_mode == "reflect"
+            if (max(pads) >= m) if reflect else (max(pads) > m):
+                rule = ("smaller than" if reflect else "at most")
+                raise ValueError(
+                    f"{func}: layer {layer.name!r} pads by {layer.padding_mode} padding "
+                    f"{tuple(pads)} along spatial axis {axis}, which must be {rule} the map "
+                    f"it gets, got a map of {m} (input size {n}); give a larger input or "
+                    f"less padding")
         try:
-            sizes.append(layer.out_size(axis, sizes[-1]))
+            sizes.append(layer.out_size(axis, m))
         except ValueError as exc:
             raise ValueError(f"{func}: layer {layer.name!r} gets no output from an input "
-                             f"of {sizes[-1]} along spatial axis {axis} ({exc})") from None
+                             f"of {m} along spatial axis {axis} ({exc})") from None
     return sizes
 
 
@@ -111,11 +125,12 @@ def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
                 bounds, owned, failure = _axis_blocks(layers, sizes, g, halos[axis], step)
                 _check_circular(layers, axis, len(bounds) - 1, n, func)
                 # a block at the border too small for a layer there, or one that owns only
-                # outputs no input reaches (output_padding), joins its neighbour
-                if (failure is None or halo is not None
+                # outputs no input reaches (output_padding), joins its neighbour; one block
+                # spanning the axis cannot grow further (its failure is raised below)
+                if (failure is None or halo is not None or len(bounds) == 2
                         or failure[0] not in (0, len(bounds) - 2)):
                     break
-                step *= 2
+                step = min(2 * step, A * ceil_div(n, A))
         else:
             bounds, owned, failure = _axis_blocks(layers, sizes, g, halos[axis], None,
                                                   tuple(starts[axis]))
