@@ -15,8 +15,10 @@ import sys
 
 import numpy as np
 
+from .._optional import require
+
 __all__ = ["NpyFile", "read_array", "read_image", "read_image_folder", "write_array",
-           "write_npy", "write_zarr", "compute", "IMAGE_SUFFIXES"]
+           "write_npy", "write_zarr", "compute", "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 
@@ -69,22 +71,81 @@ def _is_zarr(path: str) -> bool:
         os.path.exists(os.path.join(path, name)) for name in ("zarr.json", ".zarray")))
 
 
-def read_image(path) -> np.ndarray:
-    """An image file as (C, H, W): 8-bit pixels as float32 in [0, 1], grayscale as C = 1."""
-    from PIL import Image
-    limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None  # a scan or a slide is meant to be large here
+# The most pixels `read_image` loads unless told otherwise (width x height; about 4 GB per
+# channel as float32). Pillow's own guard, PIL.Image.MAX_IMAGE_PIXELS, applies too: it is
+# the user's process-wide setting, which convscope reads and never changes.
+MAX_PIXELS = 1 << 30
+
+_EIGHT_BIT = ("L", "LA", "RGB", "RGBA")
+# modes Pillow converts exactly to 8-bit L / LA / RGB / RGBA (CMYK: Pillow's plain
+# conversion, 255 - C etc., without a colour profile)
+_CONVERT = {"CMYK": "RGB", "YCbCr": "RGB", "HSV": "RGB", "RGBX": "RGB", "RGBa": "RGBA",
+            "La": "LA", "BGR;15": "RGB", "BGR;16": "RGB", "BGR;24": "RGB"}
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def read_image(path, max_pixels: int | None = None) -> np.ndarray:
+    """An image file as (C, H, W) float32 with its colours on the 0..1 scale.
+
+    Every kind of pixel is scaled alike: 8-bit values / 255, 16-bit ones (16-bit PNG and
+    TIFF, modes I;16*) / 65535, 1-bit ones as 0 or 1. Grey images have C = 1, grey + alpha
+    C = 2, colour C = 3, colour + alpha C = 4. A palette image (every GIF) is read as its
+    colours (grey when its palette is all grey; with alpha when it has a transparent
+    colour); CMYK, YCbCr and HSV as RGB. Floating-point images (mode F: float TIFF) are read
+    as stored, taken to be on the 0..1 scale already. 32-bit integer images (whose full
+    scale is unknown) and LAB are refused by name. A multi-frame file gives its first frame.
+
+    Args:
+        path: the image file.
+        max_pixels: the most pixels (width x height) to load; default `MAX_PIXELS`. The size
+            is checked from the header, before any pixel is decoded.
+    """
+    Image = require("PIL.Image", "read_image")
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
     try:
-        with Image.open(path) as image:
-            array = np.asarray(image)
+        with Image.open(path) as image:  # lazy: reads the header only
+            width, height = image.size
+            if width * height > limit:
+                raise ValueError(f"read_image: {path} has {width} x {height} = "
+                                 f"{width * height:,} pixels, more than the limit "
+                                 f"max_pixels={limit:,}; pass a larger max_pixels if you "
+                                 f"trust the file")
+            array = _pixels(image, path)
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"read_image: Pillow refuses {path} as too large ({exc}); its "
+                         f"process-wide limit is PIL.Image.MAX_IMAGE_PIXELS (convscope "
+                         f"leaves it as you set it), or store the image as .npy or Zarr"
+                         ) from None
     except OSError as exc:
         raise ValueError(f"read_image: cannot read {path} as an image ({exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
-    array = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255
-    return array.astype(np.float32)
+    return array[None] if array.ndim == 2 else np.ascontiguousarray(np.moveaxis(array, -1, 0))
+
+
+def _pixels(image, path) -> np.ndarray:
+    """The pixels of an open Pillow image as (H, W) or (H, W, C) float32 on the 0..1 scale."""
+    mode = image.mode
+    if mode in ("P", "PA"):
+        alpha = mode == "PA" or "transparency" in image.info
+        palette = np.asarray(image.getpalette("RGB") or [0, 0, 0], np.uint8).reshape(-1, 3)
+        colours = np.asarray(image.convert("RGBA" if alpha else "RGB"))
+        if (palette == palette[:, :1]).all():  # a grey palette: grey (+ alpha)
+            colours = colours[..., [0, 3]] if alpha else colours[..., 0]
+        return colours.astype(np.float32) / 255
+    if mode in _CONVERT:
+        image, mode = image.convert(_CONVERT[mode]), _CONVERT[mode]
+    if mode in _EIGHT_BIT:
+        return np.asarray(image).astype(np.float32) / 255
+    if mode == "1":
+        return np.asarray(image).astype(np.float32)
+    if mode in _SIXTEEN_BIT or (mode == "I" and image.format == "PNG"):  # PNG: <= 16 bits
+        return np.asarray(image).astype(np.float32) / 65535
+    if mode == "F":
+        return np.asarray(image).astype(np.float32)
+    why = {"I": "32-bit integer pixels, whose full scale is unknown",
+           "LAB": "CIELAB colours, which need a colour-managed conversion to RGB"}.get(
+        mode, "a kind of pixel convscope does not read")
+    raise ValueError(f"read_image: {path} has Pillow mode {mode!r} ({why}); save it as an "
+                     f"8- or 16-bit PNG or TIFF, or as .npy")
 
 
 def read_image_folder(folder, batch_size: int = 256):
@@ -119,9 +180,10 @@ def _load_batch(paths, shape) -> np.ndarray:
     return out
 
 
-def read_array(path, chunks="auto"):
+def read_array(path, chunks="auto", max_pixels: int | None = None):
     """A lazy Dask array from a .npy file (memory-mapped in each task), a Zarr array or an
-    image file (read whole, as (C, H, W) float32 in [0, 1])."""
+    image file (read whole by `read_image`, as (C, H, W) float32 on the 0..1 scale, at
+    most `max_pixels`)."""
     import dask.array as da
     from dask.base import tokenize
     path = os.fspath(path)
@@ -135,7 +197,7 @@ def read_array(path, chunks="auto"):
         return da.from_array(source, chunks=chunks, name=name,
                              meta=np.empty((0,) * source.ndim, source.dtype))
     if path.lower().endswith(IMAGE_SUFFIXES):
-        return da.from_array(read_image(path), chunks=chunks)
+        return da.from_array(read_image(path, max_pixels), chunks=chunks)
     raise ValueError(f"read_array: {path} is not a .npy file, a Zarr array (.zarr) or an "
                      f"image ({', '.join(IMAGE_SUFFIXES)})")
 
