@@ -163,3 +163,30 @@ def test_tensor_free_outputs():
     model = nn.Sequential(nn.Conv1d(1, 1, 3))
     y = apply_tiled(model, np.zeros((1, 1, 9), np.float32)).compute(scheduler="sync")
     assert type(y) is np.ndarray and not isinstance(y, Tensor)
+
+
+def test_predict_and_writers_print_nothing_unless_asked(tmp_path, capfd):
+    model = models.fashion_cnn(widths=(4, 8), rng=np.random.default_rng(0)).eval()
+    x = np.zeros((6, 1, 28, 28), np.float32)
+    predict(model, x, batch_size=2, out=tmp_path / "a.npy")
+    io.write_array(apply_tiled(nn.Conv2d(1, 1, 3), x[:1]), tmp_path / "b.npy")
+    assert capfd.readouterr().err == ""
+    predict(model, x, batch_size=2, out=tmp_path / "c.npy", progress=True)
+    assert "100%" in capfd.readouterr().err  # the bar, when asked for
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "c.npy"))
+
+
+def test_compute_respects_the_configured_scheduler():
+    import threading
+
+    import dask
+    import dask.array as da
+
+    def where(block):
+        return np.full(block.shape, threading.get_ident() == main, dtype=bool)
+    main = threading.get_ident()
+    x = da.zeros(8, chunks=2).map_blocks(where, dtype=bool)
+    assert dask.config.get("scheduler", None) is None
+    assert not io.compute(x).any()  # Dask's threads by default: no block in this thread
+    with dask.config.set(scheduler="sync"):  # the user's choice wins
+        assert io.compute(x).all()

@@ -202,9 +202,10 @@ def read_array(path, chunks="auto", max_pixels: int | None = None):
                      f"image ({', '.join(IMAGE_SUFFIXES)})")
 
 
-def compute(obj, client=None, progress: bool = True):
-    """Compute a Dask collection on `client` (distributed) or on Dask's local threads,
-    with a progress bar on stderr."""
+def compute(obj, client=None, progress: bool = False):
+    """Compute a Dask collection on `client` (distributed), else on the scheduler the user
+    configured (`dask.config.set(scheduler=...)`, or a default distributed Client), else
+    on Dask's local threads; with a progress bar on stderr when `progress` is True."""
     import dask
     if client is not None:
         future = client.compute(obj)
@@ -213,11 +214,14 @@ def compute(obj, client=None, progress: bool = True):
             show(future)
             print(file=sys.stderr)
         return future.result()
+    # the user's choice wins; threads (not Dask's default for a delayed) otherwise
+    scheduler = {} if dask.config.get("scheduler", None) is not None else {
+        "scheduler": "threads"}
     if progress:
         from dask.diagnostics import ProgressBar
         with ProgressBar(out=sys.stderr, dt=0.5):
-            return dask.compute(obj, scheduler="threads")[0]
-    return dask.compute(obj, scheduler="threads")[0]
+            return dask.compute(obj, **scheduler)[0]
+    return dask.compute(obj, **scheduler)[0]
 
 
 def _temporary(path: str) -> str:
@@ -243,7 +247,7 @@ def _remove(tmp: str) -> None:
         os.remove(tmp)
 
 
-def write_npy(x, path, client=None, progress: bool = True) -> str:
+def write_npy(x, path, client=None, progress: bool = False) -> str:
     """Write a Dask array into a .npy file, each task into its region of a memory map."""
     import dask.array as da
     path = os.fspath(path)
@@ -259,7 +263,7 @@ def write_npy(x, path, client=None, progress: bool = True) -> str:
     return path
 
 
-def write_zarr(x, path, client=None, progress: bool = True) -> str:
+def write_zarr(x, path, client=None, progress: bool = False) -> str:
     """Write a Dask array into a Zarr array whose chunks are the Dask chunks.
 
     The Zarr chunk of an axis is the first Dask chunk; each Dask chunk must then start at a
@@ -289,8 +293,9 @@ def write_zarr(x, path, client=None, progress: bool = True) -> str:
     return path
 
 
-def write_array(x, path, client=None, progress: bool = True) -> str:
-    """Write a Dask array to `path`: a .npy file or a Zarr array (a path ending in .zarr)."""
+def write_array(x, path, client=None, progress: bool = False) -> str:
+    """Write a Dask array to `path`: a .npy file or a Zarr array (a path ending in .zarr),
+    on `client` or as `compute` says; a progress bar on stderr only when `progress`."""
     path = os.fspath(path)
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):

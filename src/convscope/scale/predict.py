@@ -26,7 +26,8 @@ def _check_eval(model, func: str) -> None:
                          f"with the batching); call model.eval() first")
 
 
-def predict(model, images, batch_size: int = 256, client=None, out=None):
+def predict(model, images, batch_size: int = 256, client=None, out=None,
+            progress: bool = False):
     """Run `model` over many images, `batch_size` images per task.
 
     Args:
@@ -37,6 +38,7 @@ def predict(model, images, batch_size: int = 256, client=None, out=None):
         client: a distributed.Client: the model goes to its workers once (scattered), and
             `out` is written there. Without it: Dask's local threads.
         out: if given, a .npy or .zarr path the result is written to (atomically).
+        progress: with `out`, a progress bar on stderr while writing (default: none).
 
     Returns:
         A lazy Dask array (N, *output_shape), one chunk per batch; or, with `out`, the path.
@@ -84,5 +86,5 @@ def predict(model, images, batch_size: int = 256, client=None, out=None):
                       meta=np.empty((0,) * (len(shape) + 1), probe.dtype), model=model,
                       cast=dtype, **extra)
     if out is not None:
-        return io.write_array(y, out, client)
+        return io.write_array(y, out, client, progress)
     return y
