@@ -1,6 +1,7 @@
-"""On a `distributed.LocalCluster` (two worker processes, one cluster for the module):
-the same numbers as the synchronous and threaded schedulers, for `apply_tiled`, `predict`
-and the block-by-block writers (each worker writes its own region of the memmap)."""
+"""On a `distributed.LocalCluster` (two worker processes, one cluster for the module, made
+by `scale.local_cluster`): the same numbers as the synchronous and threaded schedulers, for
+`apply_tiled`, `predict` and the block-by-block writers (each worker writes its own region
+of the memmap); each worker runs one kernel thread and one BLAS thread."""
 
 import numpy as np
 import pytest
@@ -13,12 +14,32 @@ D = np.float64
 
 @pytest.fixture(scope="module")
 def client():
-    from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", worker_dashboard_address=":0")
-    with Client(cluster) as c:
+    from convscope.scale import local_cluster
+    c = local_cluster(2, worker_dashboard_address=":0")
+    with c, c.cluster:
         yield c
-    cluster.close()
+
+
+def _blas_threads():
+    """The threads of every BLAS / OpenMP library loaded in this process (threadpoolctl)."""
+    import numpy  # noqa: F401 - loads the BLAS
+    from threadpoolctl import threadpool_info
+    return sorted({info["num_threads"] for info in threadpool_info()})
+
+
+def _check_one_thread_each(client):
+    from convscope.scale.cluster import worker_threads
+    settings = client.run(worker_threads)
+    assert len(settings) >= 1
+    for got in settings.values():
+        assert got == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                       "MKL_NUM_THREADS": "1", "CONVSCOPE_NUM_THREADS": "1", "kernels": 1}
+    for got in client.run(_blas_threads).values():
+        assert got == [1]
+
+
+def test_workers_run_one_kernel_thread_and_one_blas_thread(client):
+    _check_one_thread_each(client)
 
 
 def _model():
@@ -78,3 +99,28 @@ def test_cli_apply_on_a_running_scheduler(client, tmp_path):
     a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
     assert a.shape == (2, 8, 17, 12)
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_cli_apply_workers_run_one_thread_each(tmp_path, monkeypatch):
+    """`convscope apply --workers N` starts its cluster with `local_cluster`: no worker
+    splits its kernels over all cores or starts a BLAS thread per core."""
+    from convscope import cli, nn
+    from convscope.cli import apply as apply_cli
+    from convscope.scale import cluster
+    seen = []
+    real = cluster.local_cluster
+
+    def checking(workers, **kwargs):
+        client = real(workers, **kwargs)
+        _check_one_thread_each(client)
+        seen.append(workers)
+        return client
+    monkeypatch.setattr(cluster, "local_cluster", checking)
+    monkeypatch.setattr(apply_cli, "_model", lambda path: (_model(), None))
+    x = np.random.default_rng(1).integers(-3, 4, (1, 2, 30, 20)).astype(D)
+    np.save(tmp_path / "x.npy", x)
+    assert cli.main(["apply", str(tmp_path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy"),
+                     "--workers", "1", "--no-normalize", "--no-progress", "--chunk",
+                     "8"]) == 0
+    assert seen == [1]
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), _model()(x).data)

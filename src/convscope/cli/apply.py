@@ -69,7 +69,9 @@ def _normalize(x, ckpt, rank: int):
 
 
 def run(args) -> int:
+    from .._optional import require
     from ..scale import conv_part, io
+    from ..scale.cluster import local_cluster
     from ..scale.halo import model_layers, model_rank
     from ..scale.tiled import apply_tiled
 
@@ -99,14 +101,12 @@ def run(args) -> int:
         x = _normalize(x, ckpt, rank)
     client = cluster = None
     try:
-        if args.scheduler or args.workers:
-            from distributed import Client, LocalCluster
-            if args.scheduler:
-                client = Client(args.scheduler)
-            else:
-                cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=":0")
-                client = Client(cluster)
+        if args.scheduler:
+            client = require("distributed", "convscope apply --scheduler").Client(
+                args.scheduler)
+        elif args.workers:  # one kernel thread and one BLAS thread per worker
+            client = local_cluster(args.workers)
+            cluster = client.cluster
         y = apply_tiled(part, x, chunks=args.chunk, client=client)
         print(f"apply: {args.input} {tuple(x.shape)} -> {args.output} {tuple(y.shape)} "
               f"{y.dtype}, {y.numblocks} blocks", file=sys.stderr)
