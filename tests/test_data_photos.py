@@ -101,5 +101,5 @@ def test_bad_arguments(kwargs, exc, pattern):
 def test_without_scikit_image_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(photos_module, "_CACHE", [])
     monkeypatch.setitem(sys.modules, "skimage", None)
-    with pytest.raises(ImportError, match=r"pip install convscope\[photos\]"):
+    with pytest.raises(ImportError, match=r"pip install 'convscope\[photos\]'"):
         load_photo_patches(train=False, per_photo=1)

@@ -31,21 +31,25 @@ class MissingDependency(ImportError):
     import); the message says what to install."""
 
 
-def require(module: str, purpose: str):
+def require(module: str, purpose: str, extra: str | None = None):
     """Import and return `module` (e.g. 'dask.array', 'PIL.Image').
 
     Args:
         module: the dotted module name; its top-level package must be one of `EXTRAS`.
         purpose: what needs it, for the message (e.g. 'read_image', 'convscope apply').
+        extra: the pip extra to name (default: the package's own in `EXTRAS`; Pillow is in
+            both 'viz' and 'scale').
 
     Raises:
         MissingDependency: the package is missing (or fails to import); the message names
             the pip extra, e.g. ``pip install 'convscope[scale]'``.
     """
     top = module.split(".")[0]
-    pip_name, extra = EXTRAS[top]
+    pip_name, own = EXTRAS[top]
+    extra = extra or own
     try:
-        return importlib.import_module(module)
+        importlib.import_module(top)  # a blocked or missing package, even if a part of
+        return importlib.import_module(module)  # it was imported before
     except ImportError as exc:
         missing = getattr(exc, "name", None)
         how = f"install it with `pip install 'convscope[{extra}]'` (or `pip install " \

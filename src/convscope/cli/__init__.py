@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from .._memory import reuse_freed_memory
+from .._optional import MissingDependency
 
 # Modules that add subcommands; each defines register(subparsers).
 _COMMAND_MODULES = ["convscope.cli.train", "convscope.cli.arith", "convscope.cli.animate",
@@ -39,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, RuntimeError, OSError) as exc:
+    except (ValueError, TypeError, RuntimeError, OSError, MissingDependency) as exc:
+        # bad input, or an optional package missing from the user's install (the message
+        # says what to pip install): the user's to fix, not a bug
         print(error_line(args.command, exc), file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - a user never gets a traceback

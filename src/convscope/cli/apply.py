@@ -85,6 +85,8 @@ def run(args) -> int:
         raise ValueError(f"OUTPUT must end in .npy or .zarr, got {args.output}")
     if os.path.abspath(args.input) == os.path.abspath(args.output):
         raise ValueError(f"OUTPUT must differ from INPUT, got {args.output} for both")
+    if args.output.rstrip("/").lower().endswith(".zarr"):
+        require("zarr", "convscope apply (writing a .zarr OUTPUT)")
     model, ckpt = _model(args.model)
     part = conv_part(model)
     rank = model_rank(model_layers(part, "apply"), "apply")

@@ -163,10 +163,9 @@ class _Run:
 def load_image(path: str, shape, run: _Run, invert: bool = False) -> np.ndarray:
     """A PNG/JPEG as a model input of `shape` (C, H, W): grey or RGB, resized (bilinear),
     scaled to [0, 1], optionally inverted, normalised with the run's data-set statistics."""
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise ImportError("convscope viz: --image needs Pillow (`pip install pillow`)") from None
+    from .._optional import require
+    Image = require("PIL.Image", "convscope viz --image")
+    UnidentifiedImageError = Image.UnidentifiedImageError
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--image: no such file: {path}")
     try:

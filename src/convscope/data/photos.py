@@ -69,7 +69,8 @@ def photos() -> list[np.ndarray]:
     Read once per process and kept (read-only arrays; copy one to change it).
 
     Raises:
-        ImportError: scikit-image is not installed (the message says how to get it).
+        MissingDependency (an ImportError): scikit-image is not installed (the message
+            says how to get it).
     """
     if not _CACHE:
         _CACHE.extend(_read_photos())
@@ -77,12 +78,9 @@ def photos() -> list[np.ndarray]:
 
 
 def _read_photos() -> list[np.ndarray]:
-    try:
-        from skimage import data as skdata
-    except ImportError:
-        raise ImportError("photo-patches: needs scikit-image, whose wheel ships the photos; "
-                          "install it with `pip install convscope[photos]` (or "
-                          "`pip install scikit-image`)") from None
+    from .._optional import require
+    skdata = require("skimage.data", "the data set photo-patches (its photos ship in "
+                                     "scikit-image's wheel)")
     out = []
     for name in _LOADERS:
         image = getattr(skdata, name)()

@@ -100,7 +100,7 @@ def read_image(path, max_pixels: int | None = None) -> np.ndarray:
         max_pixels: the most pixels (width x height) to load; default `MAX_PIXELS`. The size
             is checked from the header, before any pixel is decoded.
     """
-    Image = require("PIL.Image", "read_image")
+    Image = require("PIL.Image", "read_image", extra="scale")
     limit = MAX_PIXELS if max_pixels is None else max_pixels
     try:
         with Image.open(path) as image:  # lazy: reads the header only
@@ -151,8 +151,8 @@ def _pixels(image, path) -> np.ndarray:
 def read_image_folder(folder, batch_size: int = 256):
     """The image files of a folder (sorted by name) as a Dask array (N, C, H, W), loaded a
     batch per task; every image must have the same shape. Returns (array, file names)."""
-    import dask
-    import dask.array as da
+    dask = require("dask", "read_image_folder")
+    da = require("dask.array", "read_image_folder")
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"read_image_folder: no folder {folder}")
@@ -184,12 +184,13 @@ def read_array(path, chunks="auto", max_pixels: int | None = None):
     """A lazy Dask array from a .npy file (memory-mapped in each task), a Zarr array or an
     image file (read whole by `read_image`, as (C, H, W) float32 on the 0..1 scale, at
     most `max_pixels`)."""
-    import dask.array as da
-    from dask.base import tokenize
+    da = require("dask.array", "read_array")
+    tokenize = require("dask.base", "read_array").tokenize
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"read_array: no such file or folder: {path}")
     if _is_zarr(path):
+        require("zarr", "read_array (reading Zarr)")
         return da.from_zarr(path, chunks=chunks if chunks != "auto" else None)
     if path.lower().endswith(".npy"):
         source = NpyFile(path)
@@ -206,19 +207,18 @@ def compute(obj, client=None, progress: bool = False):
     """Compute a Dask collection on `client` (distributed), else on the scheduler the user
     configured (`dask.config.set(scheduler=...)`, or a default distributed Client), else
     on Dask's local threads; with a progress bar on stderr when `progress` is True."""
-    import dask
+    dask = require("dask", "compute")
     if client is not None:
         future = client.compute(obj)
         if progress:
-            from distributed import progress as show
-            show(future)
+            require("distributed", "compute").progress(future)
             print(file=sys.stderr)
         return future.result()
     # the user's choice wins; threads (not Dask's default for a delayed) otherwise
     scheduler = {} if dask.config.get("scheduler", None) is not None else {
         "scheduler": "threads"}
     if progress:
-        from dask.diagnostics import ProgressBar
+        ProgressBar = require("dask.diagnostics", "compute").ProgressBar
         with ProgressBar(out=sys.stderr, dt=0.5):
             return dask.compute(obj, **scheduler)[0]
     return dask.compute(obj, **scheduler)[0]
@@ -249,7 +249,7 @@ def _remove(tmp: str) -> None:
 
 def write_npy(x, path, client=None, progress: bool = False) -> str:
     """Write a Dask array into a .npy file, each task into its region of a memory map."""
-    import dask.array as da
+    da = require("dask.array", "write_npy")
     path = os.fspath(path)
     tmp = _temporary(path)
     try:
@@ -270,8 +270,8 @@ def write_zarr(x, path, client=None, progress: bool = False) -> str:
     multiple of it (the last may be longer: `apply_tiled` merges a short last block) so that
     every Zarr chunk has one writer. Otherwise the axis is rechunked first.
     """
-    import dask.array as da
-    import zarr
+    da = require("dask.array", "write_zarr")
+    zarr = require("zarr", "write_zarr")
     path = os.fspath(path)
     fixed = {}
     for axis, sizes in enumerate(x.chunks):

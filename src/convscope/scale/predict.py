@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from .._optional import require
 from ..autograd import Tensor, no_grad
 
 __all__ = ["predict"]
@@ -52,9 +53,8 @@ def predict(model, images, batch_size: int = 256, client=None, out=None,
         >>> scores.shape, scores.chunks[0]
         ((10, 10), (4, 4, 2))
     """
-    import dask.array as da
-
     from . import io
+    da = require("dask.array", "predict")
 
     func = "predict"
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:

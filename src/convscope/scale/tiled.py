@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from .._optional import require
 from ..autograd import Tensor, no_grad
 from .blocks import plan_tiles
 from .halo import Pointwise, Transposed, Window, model_layers, model_rank
@@ -183,8 +184,7 @@ def apply_tiled(model, image, chunks=2048, client=None, **overrides):
         >>> bool(np.allclose(y.compute(), model(x).data, atol=1e-6))
         True
     """
-    import dask.array as da
-
+    da = require("dask.array", "apply_tiled")
     func = "apply_tiled"
     layers = model_layers(model, func)
     rank = model_rank(layers, func)

@@ -29,12 +29,10 @@ PADDING_RGB = (0.80, 0.55, 0.85)
 def new_figure(width: float, height: float, dpi: int = 100):
     """A Figure of `width` x `height` inches on its own Agg canvas (no pyplot, no backend
     switch). A PNG written by `finish` is exactly round(width * dpi) x round(height * dpi)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError("convscope.viz: drawing pictures needs matplotlib; install it with "
-                          "`pip install 'convscope[viz]'` (or `pip install matplotlib`)") from None
+    from .._optional import require
+    Figure = require("matplotlib.figure", "convscope.viz (drawing pictures)").Figure
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg",
+                              "convscope.viz (drawing pictures)").FigureCanvasAgg
     fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig

@@ -435,7 +435,9 @@ def _draw_pil(draw, shapes):
 
 def render_frames(anim: ConvAnimation, frame_ms: int = 700):
     """The frames as Pillow RGB images and their durations in milliseconds."""
-    from PIL import Image, ImageDraw
+    from .._optional import require
+    Image = require("PIL.Image", "convscope.viz.animate (drawing frames)")
+    ImageDraw = require("PIL.ImageDraw", "convscope.viz.animate (drawing frames)")
     lay = layout(anim, frame_ms)
     base = Image.new("RGB", (lay.width, lay.height), "#ffffff")
     _draw_pil(ImageDraw.Draw(base), lay.static)
@@ -448,7 +450,8 @@ def render_frames(anim: ConvAnimation, frame_ms: int = 700):
 
 
 def _gif_bytes(anim: ConvAnimation, frame_ms: int) -> bytes:
-    from PIL import Image
+    from .._optional import require
+    Image = require("PIL.Image", "convscope.viz.animate (writing a GIF)")
     images, durations = render_frames(anim, frame_ms)
     # one palette for every frame (from a few of them at once), so colours do not flicker
     picks = images[:: max(1, len(images) // 4)][:4]
