@@ -6,7 +6,7 @@ import pytest
 
 import convscope.functional as F
 from convscope import Tensor
-from convscope.kernels import shifted
+from convscope.kernels import _chunks, shifted
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -66,8 +66,8 @@ def test_many_small_chunks_give_the_same_result(monkeypatch, n):
     x = rng.standard_normal((3, 5, *SPATIAL[n]))
     w = rng.standard_normal((4, 5, *(3,) * n))
     whole = _both(n, x, w, padding=1)[0]
-    monkeypatch.setattr(shifted, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(shifted, "MIN_CHUNK", 7)
+    monkeypatch.setattr(_chunks, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(_chunks, "MIN_CHUNK", 7)
     for adjoint_from in (1, 10 ** 6):
         monkeypatch.setattr(shifted, "ADJOINT_FROM", adjoint_from)
         ours, theirs = _both(n, x, w, padding=1)
@@ -148,8 +148,8 @@ def test_phase_plan_holds_every_tap_once():
 
 @pytest.mark.parametrize("stride,groups", [(1, 1), (1, 2), (2, 1), (2, 2), (1, 4)])
 def test_bias_and_its_gradient_match_torch_over_many_chunks(monkeypatch, stride, groups):
-    monkeypatch.setattr(shifted, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(shifted, "MIN_CHUNK", 11)
+    monkeypatch.setattr(_chunks, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(_chunks, "MIN_CHUNK", 11)
     rng = np.random.default_rng(stride * 10 + groups)
     x = rng.standard_normal((2, 4, 9, 8))
     w = rng.standard_normal((8, 4 // groups, 3, 3))

@@ -28,6 +28,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._chunks import chunk_size, chunks, on_grid
 from ._parallel import over_channels
 from .im2col import pad_channel_major
 
@@ -139,22 +140,8 @@ def fill(buf, views, l0, t):
         dst.reshape(view.shape[:-1] + (t,))[...] = view[..., l0:l0 + t]
 
 
-# `shifted` imports this module for its strided case, so this one takes the helpers it
-# shares with `shifted` (the chunk rule and loop, dL/dy on a grid) when called.
-def chunk_size(rows, itemsize):
-    from .shifted import _chunk
-    return _chunk(rows, itemsize)
-
-
-def on_grid(gy, grid_size):
-    from .shifted import on_grid as shifted_on_grid
-    return shifted_on_grid(gy, grid_size)
-
-
 def _chunks(views, plan, positions, groups, T, dtype):
-    """`shifted.chunks` over the phase columns: (l0, t, b (G, CK, t))."""
-    from .shifted import chunks
-
+    """`_chunks.chunks` over the phase columns: (l0, t, b (G, CK, t))."""
     def fill_phases(b, l0, t):
         fill(b.reshape(groups, plan.CK, t), views, l0, t)
 

@@ -39,11 +39,10 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _adjoint, phase
+from . import _adjoint, _chunks, phase
+from ._chunks import chunk_size, chunks, on_grid
 from ._parallel import over_channels
 
-#: Bytes of one chunk of columns (C_in/G prod(K) rows); a few MB, in the L2/L3 caches.
-CHUNK_BYTES = 4 << 20
 #: Input channels per group from which the input gradient is the adjoint convolution.
 ADJOINT_FROM = 64
 #: Weights (per group) above which the weight gradient is made channel-major, dW (C_out, CK)
@@ -52,8 +51,6 @@ ADJOINT_FROM = 64
 #: the better product saves (512->512 3x3 at 7x7 batch 8: 12.1 ms channels-last, 6.2
 #: channel-major; 64->64 at 56x56: 6.1 and 8.2; conv3d 16->32: 18.0 and 27.4).
 CHANNELS_LAST_WEIGHTS = 1 << 20
-#: Fewest positions per chunk (long enough for the matrix product to run at full speed).
-MIN_CHUNK = 512
 
 
 def supports(x_shape, w_shape, stride, pads, dilation, groups):
@@ -144,37 +141,11 @@ class Grid:
         return on_grid(gy, self.G)
 
 
-def _chunk(rows, itemsize):
-    """Positions per chunk for columns of `rows` rows."""
-    return max(MIN_CHUNK, CHUNK_BYTES // max(1, rows * itemsize))
-
-
-def chunks(fill, rows, positions, T, dtype):
-    """(l0, t, b) for each chunk [l0, l0 + t) of the positions, b a (rows, t) view of one
-    reused buffer that fill(b, l0, t) has just filled with that chunk's columns."""
-    buf = np.empty(rows * min(T, positions), dtype=dtype)
-    for l0 in range(0, positions, T):
-        t = min(T, positions - l0)
-        b = buf[:rows * t].reshape(rows, t)
-        fill(b, l0, t)
-        yield l0, t, b
-
-
 def _copier(cols):
     """fill(b, l0, t) copying positions [l0, l0 + t) of the view cols (C, *K, positions)."""
     def fill(b, l0, t):
         b.reshape(cols.shape[:-1] + (t,))[...] = cols[..., l0:l0 + t]
     return fill
-
-
-def on_grid(gy, grid_size):
-    """dL/dy (N, C_out, *O) on a grid of size `grid_size` per axis, (C_out, N * prod), zeros
-    on the positions that are not outputs."""
-    N, C_out, *O = gy.shape
-    gyp = np.zeros((C_out, N, *grid_size), dtype=gy.dtype)
-    gyp[(slice(None), slice(None)) + tuple(slice(0, o) for o in O)] = \
-        gy.transpose(1, 0, *range(2, gy.ndim))
-    return gyp.reshape(C_out, -1)
 
 
 def forward(x, w, stride, pads, dilation, groups, out_size):
@@ -197,7 +168,7 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     if G > 1:
         _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions)
         return grid.outputs(y), (line, grid)
-    T = min(positions, _chunk(rows, x.itemsize))
+    T = min(positions, chunk_size(rows, x.itemsize))
     for l0, t, b in chunks(_copier(cols), rows, positions, T, x.dtype):
         np.matmul(wg[0], b, out=y[:, l0:l0 + t])
     return grid.outputs(y), (line, grid)
@@ -219,8 +190,8 @@ def _grouped(product, w3, cols, y, positions):
     C_in_g = cols.shape[0] // G
     per_group = math.prod(cols.shape[:-1]) // G
     item = cols.itemsize
-    T = min(positions, max(MIN_CHUNK, CHUNK_BYTES // (per_group * item)))
-    block = max(1, CHUNK_BYTES // (per_group * T * item))
+    T = min(positions, max(_chunks.MIN_CHUNK, _chunks.CHUNK_BYTES // (per_group * item)))
+    block = max(1, _chunks.CHUNK_BYTES // (per_group * T * item))
 
     def run(g0, g1):
         buf = np.empty(min(block, g1 - g0) * per_group * T, dtype=cols.dtype)
@@ -252,7 +223,7 @@ def _input_grad_folded(gy, w, in_shape, pads, dilation, groups):
     CK = C_in_g * math.prod(K)
     rows = C * math.prod(K)
     wt = np.ascontiguousarray(w.reshape(G, C_out // G, CK).transpose(0, 2, 1))
-    T = min(positions, _chunk(rows, gy.itemsize))
+    T = min(positions, chunk_size(rows, gy.itemsize))
     buf = np.empty(rows * T, dtype=gy.dtype)
     for l0 in range(0, positions, T):
         t = min(T, positions - l0)
@@ -338,7 +309,7 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     if Cg * CK > CHANNELS_LAST_WEIGHTS:  # no transposition of a large gradient at the end
         gline = grid.on_grid(gy)
         gw = np.zeros((C_out, CK), dtype=gy.dtype)
-        T = min(positions, _chunk(CK, x.itemsize))
+        T = min(positions, chunk_size(CK, x.itemsize))
         for l0, t, b in chunks(_copier(cols), CK, positions, T, x.dtype):
             gw += np.matmul(gline[:, l0:l0 + t], b.T)
         return gw.reshape(w_shape)
@@ -348,7 +319,7 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     gline = gyp.reshape(-1, G, Cg).transpose(1, 0, 2)  # (G, positions, Cg)
     rows = C * math.prod(K)
     gwt = np.zeros((G, CK, Cg), dtype=gy.dtype)
-    T = min(positions, _chunk(rows, x.itemsize))
+    T = min(positions, chunk_size(rows, x.itemsize))
     for l0, t, b in chunks(_copier(cols), rows, positions, T, x.dtype):
         gwt += np.matmul(b.reshape(G, CK, t), gline[:, l0:l0 + t])
     return np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(w_shape)
