@@ -7,7 +7,7 @@ from collections import OrderedDict
 from .. import _args
 from .activation import ReLU
 from .module import Module
-from .normalization import _BatchNorm
+from .normalization import BatchNormBase
 
 __all__ = ["Sequential"]
 
@@ -72,6 +72,6 @@ class Sequential(Module):
 
 def _fusable(norm, act) -> bool:
     """Whether `norm` then `act` may run as one batch_norm_relu."""
-    return (isinstance(norm, _BatchNorm) and type(norm).forward is _BatchNorm.forward
+    return (isinstance(norm, BatchNormBase) and type(norm).forward is BatchNormBase.forward
             and type(act).forward is ReLU.forward and isinstance(act, ReLU)
             and not norm._forward_hooks and not act._forward_hooks)

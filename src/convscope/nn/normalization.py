@@ -1,4 +1,4 @@
-"""Batch normalisation layers: `_BatchNorm` holds the state and the forward pass,
+"""Batch normalisation layers: `BatchNormBase` holds the state and the forward pass,
 `BatchNorm1d/2d/3d` fix the input rank."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .module import Module, Parameter
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
-class _BatchNorm(Module):
+class BatchNormBase(Module):
     """Batch normalisation with PyTorch's module semantics.
 
     In training the batch statistics normalise and update running_mean / running_var
@@ -98,22 +98,22 @@ class _BatchNorm(Module):
                 f"track_running_stats={self.track_running_stats}")
 
 
-class BatchNorm1d(_BatchNorm):
+class BatchNorm1d(BatchNormBase):
     """Batch normalisation over 2D or 3D input (N, C) or (N, C, L), PyTorch's `nn.BatchNorm1d`;
-    see `_BatchNorm`."""
+    see `BatchNormBase`."""
 
     _ranks = (2, 3)
 
 
-class BatchNorm2d(_BatchNorm):
+class BatchNorm2d(BatchNormBase):
     """Batch normalisation over 4D input (N, C, H, W), PyTorch's `nn.BatchNorm2d`;
-    see `_BatchNorm`."""
+    see `BatchNormBase`."""
 
     _ranks = (4,)
 
 
-class BatchNorm3d(_BatchNorm):
+class BatchNorm3d(BatchNormBase):
     """Batch normalisation over 5D input (N, C, D, H, W), PyTorch's `nn.BatchNorm3d`;
-    see `_BatchNorm`."""
+    see `BatchNormBase`."""
 
     _ranks = (5,)
