@@ -7,15 +7,8 @@ import torch
 
 import convscope
 from convscope import networks as N
+from convscope import nn
 from convscope.summary import summary
-
-try:
-    from convscope import nn
-    HAVE_NN = hasattr(nn, "Conv2d") and hasattr(nn, "Sequential")
-except ImportError:  # the nn modules are being written alongside
-    HAVE_NN = False
-
-needs_nn = pytest.mark.skipif(not HAVE_NN, reason="convscope.nn is not available yet")
 
 
 def test_summary_is_importable_from_the_top_level():
@@ -63,7 +56,6 @@ def _lenet():
         nn.Linear(84, 10))
 
 
-@needs_nn
 def test_summary_of_a_sequential_model_agrees_with_running_it():
     model = _lenet()
     s = summary(model, (1, 32, 32))
@@ -84,7 +76,6 @@ def test_summary_of_a_sequential_model_agrees_with_running_it():
     assert sum(r.params for r in rows) == s.total_params
 
 
-@needs_nn
 def test_summary_leaves_the_model_as_it_was():
     model = _lenet()
     model.train()
@@ -93,26 +84,24 @@ def test_summary_leaves_the_model_as_it_was():
     assert all(not m._forward_hooks for _, m in model.named_modules())
 
 
-if HAVE_NN:
-    class _Residual(nn.Module):
-        """conv-bn-relu-conv-bn plus a 1x1/2 shortcut, joined by `+` outside any module."""
+class _Residual(nn.Module):
+    """conv-bn-relu-conv-bn plus a 1x1/2 shortcut, joined by `+` outside any module."""
 
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(4, 8, 3, stride=2, padding=1, bias=False)
-            self.bn1 = nn.BatchNorm2d(8)
-            self.relu = nn.ReLU()
-            self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
-            self.bn2 = nn.BatchNorm2d(8)
-            self.down = nn.Conv2d(4, 8, 1, stride=2, bias=False)
-            self.pool = nn.AdaptiveAvgPool2d(1)
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 8, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.down = nn.Conv2d(4, 8, 1, stride=2, bias=False)
+        self.pool = nn.AdaptiveAvgPool2d(1)
 
-        def forward(self, x):
-            y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-            return self.pool(self.relu(y + self.down(x)))
+    def forward(self, x):
+        y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.pool(self.relu(y + self.down(x)))
 
 
-@needs_nn
 def test_summary_follows_branches_joined_outside_modules():
     model = _Residual()
     s = summary(model, (4, 16, 16))
