@@ -91,3 +91,19 @@ def test_apply_with_reflect_padding_wider_than_a_map_exits_1(tmp_path, capsys, m
     assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert err.startswith("convscope apply: error: apply_tiled: layer '1' pads by reflect "
                           "padding (2, 2)"), err
+
+
+def test_running_out_of_memory_is_the_users_error(monkeypatch, capsys):
+    # a size too large for this machine is no bug: one line, exit 1, no "please report"
+    from convscope.cli import arith as arith_cli
+
+    def huge(args):
+        raise MemoryError("Unable to allocate 74.5 GiB for an array with shape "
+                          "(1, 100000, 100000) and data type int64")
+    monkeypatch.setattr(arith_cli, "_shape", huge)
+    code = main(["shape", "1x4x4", "conv:c1,k3"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("convscope shape: error: not enough memory (Unable to allocate "
+                          "74.5 GiB"), err
+    assert "please report" not in err and "try a smaller input" in err

@@ -67,6 +67,12 @@ def test_writes_svg_and_html(capsys, tmp_path, ext):
     (["--channels", "2"], "--channels must look like CIN,COUT"),
     (["--transposed", "--padding-mode", "circular"], "only padding_mode='zeros'"),
     (["-o", "conv.png"], "must end in .gif, .svg or .html"),
+    # found by tests/test_fuzz_cli.py: a MemoryError (an "internal error") before
+    (["--input", "100000x100000"], r"conv_animation: at most 64 cells per axis fit in a "
+                                   r"picture, got input_size=\(100000, 100000\)"),
+    (["--input", "5", "--kernel", "3", "--padding", "100000"], r"grid of \(200005,\)"),
+    (["--input", "5", "--kernel", "3", "--transposed", "--stride", "100000"],
+     r"at most 64 cells per axis"),
 ])
 def test_errors_are_one_line(capsys, tmp_path, argv, pattern):
     code, _, err = run(capsys, "animate", *argv)

@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         # says what to pip install): the user's to fix, not a bug
         print(error_line(args.command, exc), file=sys.stderr)
         return 1
+    except MemoryError as exc:  # sizes too large for this machine: the user's to change
+        print(error_line(args.command, MemoryError(
+            f"not enough memory ({exc or 'MemoryError'}); try a smaller input, batch or "
+            f"chunk")), file=sys.stderr)
+        return 1
     except Exception as exc:  # noqa: BLE001 - a user never gets a traceback
         print(error_line(args.command, exc, internal=True), file=sys.stderr)
         return 1

@@ -36,6 +36,9 @@ __all__ = ["ConvAnimation", "Frame", "conv_animation"]
 # Cell kinds of the grid the kernel slides over.
 INPUT, PAD, ZERO = "input", "pad", "zero"  # ZERO: a zero a transposed conv inserts
 _AXES = {1: ("W",), 2: ("H", "W")}
+#: The most cells the drawn grid (the padded or stretched input) may have along an axis: a
+#: picture of one frame per output position is read by a person.
+MAX_CELLS = 64
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,16 @@ def conv_animation(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
     if not transposed and any(OP):
         raise ValueError(f"{func}: output_padding applies to a transposed convolution only, "
                          f"got output_padding={tuple(OP)}")
+
+    if transposed:
+        cells = tuple((s - 1) * st + 1 + 2 * d * (k - 1) - p[0] - p[1] + op
+                      for s, st, k, d, p, op in zip(size, S, K, D, pads, OP))
+    else:
+        cells = tuple(s + p[0] + p[1] for s, p in zip(size, pads))
+    if max(size + cells) > MAX_CELLS:
+        raise ValueError(f"{who}: at most {MAX_CELLS} cells per axis fit in a picture, got "
+                         f"input_size={size} drawn on a grid of {cells} (padding "
+                         f"{tuple(pads)}); draw a smaller convolution")
 
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 4, size=(c_in, *size)).astype(np.float64)
