@@ -125,7 +125,8 @@ def _run_train(args) -> int:
     start = time.perf_counter()
     try:
         metrics = _train.train(config, progress=not args.no_progress, resume=args.resume)
-    except _train.TrainingInterrupted:
+    except _train.TrainingInterrupted as exc:
+        print(f"\n{exc.advice()}", file=sys.stderr)
         return 130
     out = metrics["config"]["out"]
     wall = time.perf_counter() - start

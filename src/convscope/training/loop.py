@@ -79,12 +79,20 @@ def progress_bar(enabled: bool, total: int, desc: str):
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during `train`: the checkpoint of the last complete epoch is on disk.
 
-    Attributes: checkpoint (its path), epoch (complete epochs in it), out (the run folder).
+    Attributes: checkpoint (its path), epoch (complete epochs in it), out (the run folder),
+    during (the epoch that was interrupted). `train` prints nothing about it; the command
+    line prints `advice()` on stderr.
     """
 
-    def __init__(self, checkpoint: str, epoch: int, out: str):
+    def __init__(self, checkpoint: str, epoch: int, out: str, during: int | None = None):
         super().__init__(f"interrupted; checkpoint of epoch {epoch} in {checkpoint}")
         self.checkpoint, self.epoch, self.out = checkpoint, epoch, out
+        self.during = epoch + 1 if during is None else during
+
+    def advice(self) -> str:
+        """What the command line prints: where the checkpoint is and how to go on."""
+        return (f"interrupted during epoch {self.during}; the checkpoint of epoch {self.epoch} "
+                f"is in {self.checkpoint}\ngo on with: convscope train --resume {self.out}")
 
 
 def default_out() -> str:
@@ -117,7 +125,8 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
         resume: a checkpoint file or a run folder to go on from.
         pictures: write training_curves.png and filters.png at the end (and on Ctrl-C), and
             report.html at the end (`convscope.viz.report`).
-        log: called with one line per epoch and the final lines (None: silent).
+        log: called with one line per epoch and the final lines (None: silent; `train`
+            itself never prints, and the progress bar needs `progress` and a terminal).
 
     Returns:
         The metrics dict, as written to metrics.json.
@@ -217,9 +226,7 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
                 write_pictures(out, rows, model, config)
             except Exception:  # noqa: BLE001 - never hide the interruption behind a picture
                 pass
-        print(f"\ninterrupted during epoch {epoch}; the checkpoint of epoch {done} is in "
-              f"{ckpt_path}\ngo on with: convscope train --resume {out}", file=sys.stderr)
-        raise TrainingInterrupted(ckpt_path, done, out) from None
+        raise TrainingInterrupted(ckpt_path, done, out, during=epoch) from None
     if filters is not None and "final" not in filters:  # resumed after the last epoch
         final_filters(filters, model)
     line = filters_line(filters)
