@@ -12,7 +12,7 @@ import dataclasses
 import sys
 import time
 
-from .. import training as _train
+from .. import train as _train
 from ..data import DATASETS, ENV_VAR, DEBIAN_FASHION_MNIST_DIR
 
 _DEFAULTS = _train.TrainConfig()

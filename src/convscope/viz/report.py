@@ -63,7 +63,7 @@ class _Run:
 
 
 def _load_run(run_dir: str, data: str | None) -> _Run:
-    from .. import train
+    from .. import training as train
     from ..data import Normalize, dataset_info, load_dataset
 
     path = os.path.join(run_dir, train.METRICS_NAME)
@@ -202,7 +202,7 @@ def _section_accuracy(run: _Run):
 
 
 def _section_confusion(run: _Run):
-    from .. import train
+    from .. import training as train
     from ..data import DataLoader
     from . import training as pictures
     title = "Confusion matrix"
