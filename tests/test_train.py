@@ -125,7 +125,7 @@ def test_checkpoint_is_pickle_free_npz_with_everything(full_run):
         assert any(k.startswith("optim/") for k in z.files)
     _, meta = load_arrays(out / "checkpoint.npz")
     assert meta["format"] == T.CHECKPOINT_FORMAT and meta["epoch"] == 3
-    assert {"config", "model", "optimizer", "scheduler", "loader", "rng", "metrics"} <= set(meta)
+    assert {"config", "model", "optimizer", "scheduler", "loader", "metrics"} <= set(meta)
 
 
 # -- interruption and resuming ------------------------------------------------------------------

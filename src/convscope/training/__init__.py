@@ -15,9 +15,14 @@ This package draws no picture and imports no `convscope.viz`: `convscope.train.t
 `convscope train` calls) runs `train` and then writes the pictures and report.html of the
 run (`convscope.train.write_run_pages`).
 
-Reproducibility: the seed sets the initial weights (`convscope.manual_seed`) and the data
-order and augmentation (the loader's own generator, ``default_rng([seed, 1])``); a resumed
-run restores all of them, so 2 epochs + resume + 1 epoch gives the same metrics as 3 epochs.
+Reproducibility: ``config.seed`` seeds two private generators and nothing else: the initial
+weights come from ``numpy.random.default_rng(seed)`` (`build.model_rng`: the generator
+`convscope.manual_seed(seed)` would install, so the weights are those of earlier versions),
+the data order and augmentation from the training loader's own ``default_rng([seed, 1])``,
+and the null level of the first-layer filters from ``default_rng(seed + 1)`` ... (see
+`training.filters`). Neither `convscope.random.default_rng()` nor NumPy's global generator is
+reset or drawn from. A resumed run restores the loader's generator, so 2 epochs + resume +
+1 epoch gives the same metrics as 3 epochs.
 
 Example (a tiny run on whatever Fashion-MNIST is installed):
     >>> config = TrainConfig(epochs=1, limit_train=256, limit_test=256,

@@ -120,6 +120,12 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
     Numbers only: the pictures and report.html of the run are drawn after it by
     `convscope.train.train` (what `convscope train` calls), from the folder.
 
+    Seeds: ``config.seed`` gives the initial weights (``numpy.random.default_rng(seed)``, see
+    `build.model_rng`), the data order and augmentation (the loader's
+    ``default_rng([seed, 1])``) and the null level's initialisations (seeds seed + 1 on).
+    Nothing else is seeded: the library's default generator
+    (`convscope.random.default_rng()`) and NumPy's global one are left as they are.
+
     Args:
         config: the run's settings. With `resume`, the checkpoint's configuration is used
             instead; only `data` and `out` of `config` are taken (when not None).
