@@ -65,7 +65,8 @@ import numpy as np
 from ._args import check_int
 
 __all__ = ["colour_opponency", "filter_stats", "first_conv_weight", "grating_energy",
-           "init_factory", "null_level", "orientation_selectivity", "preferred_orientation"]
+           "init_factory", "null_level", "orientation_selectivity", "preferred_orientation",
+           "run_null_level", "NULL_DRAWS"]
 
 #: Default number of grating orientations, evenly spaced over [0, 180) degrees.
 ORIENTATIONS = 16
@@ -293,6 +294,29 @@ def init_factory(model) -> Callable[[np.random.Generator], np.ndarray]:
         return layer.weight.data.copy()
 
     return factory
+
+
+#: Draws of the null level of a training run (`run_null_level`).
+NULL_DRAWS = 100
+
+
+def run_null_level(model, seed: int, n: int = NULL_DRAWS) -> dict[str, dict[str, float]]:
+    """The null level of a training run: the one definition `convscope train`, its report
+    and ``convscope viz filters`` share.
+
+    `null_level` of `init_factory(model)` (the first 2-D convolution of `model`, which may
+    be that convolution itself, re-drawn on its own) over n initialisations from seeds
+    ``seed + 1`` to ``seed + n``, where `seed` is the run's seed: the run's own
+    initialisation (seed `seed`) is not among them.
+
+    Example:
+        >>> from convscope import nn
+        >>> layer = nn.Conv2d(1, 4, 5, rng=np.random.default_rng(0))
+        >>> run_null_level(layer, seed=0, n=5) == null_level(init_factory(layer), n=5, seed=1)
+        True
+    """
+    seed = check_int(seed, func="run_null_level", arg="seed", minimum=0)
+    return null_level(init_factory(model), n=n, seed=seed + 1)
 
 
 def null_level(model_factory: Callable[[np.random.Generator], object], n: int = 100,

@@ -218,7 +218,8 @@ def _run(args) -> int:
             # the trained layer against its own random initialisations (convscope.measure)
             from .. import measure
 
-            null = measure.null_level(measure.init_factory(module), n=100, seed=0)
+            # the run's null level: the one definition training and the report use
+            null = measure.run_null_level(module, run.config.seed)
             numbers["null"] = null
             for key, level in null.items():
                 if f"{key}_mean" in numbers:

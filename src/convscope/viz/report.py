@@ -253,13 +253,12 @@ def _first_conv_weight(model):
 
 def _filter_stats(run: _Run) -> dict:
     """metrics.json's "filters" record for a run that predates it, as `convscope train`
-    computes it: `measure.filter_stats` at initialisation and after training, and the null
-    level over 100 initialisations from seeds seed + 1, seed + 2, ..."""
+    computes it: `measure.filter_stats` at initialisation and after training, and
+    `measure.run_null_level` (100 initialisations from seeds seed + 1, seed + 2, ...)."""
     from .. import measure
     return {"init": measure.filter_stats(_first_conv_weight(run.initial)),
             "final": measure.filter_stats(_first_conv_weight(run.model)),
-            "null": measure.null_level(measure.init_factory(run.model), n=100,
-                                       seed=run.config.seed + 1)}
+            "null": measure.run_null_level(run.model, run.config.seed)}
 
 
 def _section_filters(run: _Run):
