@@ -120,8 +120,8 @@ def grad_cam_layers(model, image, layers=None, target: int | None = None) -> lis
              else [resolve_layer(func, model, n) for n in layers])
     if not names:
         raise ValueError(f"{func}: the model has no convolution layer; pass layers=[...]")
-    with inspecting(model):
-        out = run_to(model, x, names, tap=True)
+    with inspecting(model) as view:
+        out = run_to(view, x, names, tap=True)
         scores = out["output"]
         if scores.ndim != 2:
             raise ValueError(f"{func}: the model must end in class scores (N, classes), got "

@@ -133,9 +133,9 @@ def effective_receptive_field(model, inputs, layer: str | None = None, unit=None
         channel = check_channel(func, channel, geo.output_shape[0], layer)
     total = np.zeros(x.shape[2:], dtype=np.float64)
     bar = progress_bar(progress, len(x), f"effective field of layer {layer}", "input")
-    with inspecting(model):
+    with inspecting(model) as view:
         for start in range(0, len(x), batch_size):
-            out = run_to(model, x[start:start + batch_size], [layer], grad=True)
+            out = run_to(view, x[start:start + batch_size], [layer], grad=True)
             a = out[layer]
             seed = np.zeros(a.shape, dtype=a.data.dtype)
             index = (slice(None), slice(None) if channel is None else channel) + unit
