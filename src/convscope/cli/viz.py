@@ -294,11 +294,12 @@ def _run(args) -> int:
         rho = check.to_dict()["spearman"]
         numbers = {**check.trained.to_dict(), "image": what,
                    "label": label, "spearman_randomized": rho,
+                   "cascade": check.to_dict()["cascade"],
                    "pictures": [out, f"{base}-layers{ext or '.png'}",
                                 f"{base}-sanity{ext or '.png'}"]}
         line = (f"{what}: predicted {classes[check.trained.predicted]!r}, explained "
                 f"{classes[check.trained.target]!r} at layer {check.trained.layer}; "
-                f"Spearman rank correlation with random weights: "
+                f"Spearman rank correlation with every layer re-initialised: "
                 f"{'undefined (a map is zero everywhere)' if rho is None else rho}")
     else:  # optimize
         if args.steps < 1:
