@@ -225,10 +225,12 @@ def _run(args) -> int:
                 if f"{key}_mean" in numbers:
                     mean = numbers[f"{key}_mean"]
                     sd = (mean - level["mean"]) / level["std"] if level["std"] > 0 else 0.0
-                    short = "OS" if key.startswith("orientation") else "CO"
+                    short = "OES" if key.startswith("orientation") else "CO"
                     title += (f"\nmean {short} {mean:.3f}; random initialisations "
                               f"{level['mean']:.3f} ± {level['std']:.3f} ({sd:+.1f} sd)")
-                    line += (f"; mean {key.replace('_', ' ')} {mean:.3f} vs "
+                    name = ("orientation energy selectivity" if key.startswith("orientation")
+                            else key.replace("_", " "))
+                    line += (f"; mean {name} {mean:.3f} vs "
                              f"{level['mean']:.3f} ± {level['std']:.3f} at random "
                              f"initialisation ({sd:+.1f} sd)")
         viz.plot_filters(grid, out, title=title)

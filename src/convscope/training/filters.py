@@ -16,7 +16,7 @@ __all__ = ["NULL_DRAWS", "filters_line", "final_filters", "initial_filters"]
 
 NULL_DRAWS = measure.NULL_DRAWS
 
-_NAMES = {"orientation_selectivity": "orientation selectivity",
+_NAMES = {"orientation_selectivity": "orientation energy selectivity",
           "colour_opponency": "colour opponency"}
 
 

@@ -272,7 +272,7 @@ def _section_filters(run: _Run):
         stats, source = _filter_stats(run), "computed here: this run's metrics.json has none"
     if stats:
         rows = []
-        for key, name in (("orientation_selectivity", "orientation selectivity"),
+        for key, name in (("orientation_selectivity", "orientation energy selectivity"),
                           ("colour_opponency", "colour opponency")):
             if key not in stats.get("final", {}):
                 continue
