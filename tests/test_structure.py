@@ -51,3 +51,25 @@ def test_importing_training_loads_no_viz_nor_matplotlib():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+MAX_LINES = 600
+
+
+def test_no_module_over_600_lines():
+    long = {str(p.relative_to(PACKAGE)): n for p in sorted(PACKAGE.rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them by concern): {long}"
+
+
+def test_autograd_split_keeps_its_import_paths():
+    """autograd is a package now (graph machinery / operations); its public names stay."""
+    from convscope import autograd
+    from convscope.autograd import (Tensor, enable_grad, is_grad_enabled, no_grad,  # noqa
+                                    reshape_like, tensor)
+    from convscope.autograd.graph import GraphNode
+    from convscope.nn import Parameter
+
+    assert issubclass(Tensor, GraphNode) and issubclass(Parameter, Tensor)
+    assert convscope.Tensor is Tensor and convscope.tensor is tensor
+    assert set(autograd.__all__) <= set(dir(autograd))
