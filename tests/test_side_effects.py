@@ -11,6 +11,8 @@ from convscope import measure, models, viz
 from convscope import random as crandom
 from convscope import train as T
 from convscope.data import Normalize, dataset_info, load_dataset
+from convscope.viz.animate import conv_animation
+from convscope.viz.animate_draw import to_svg
 from convscope.viz.report import build_report
 from tiny_run import LIGHT, tiny_run
 
@@ -120,6 +122,8 @@ def _calls(run_dir, model, x, y, tmp):
         "viz.visualize_channels": lambda: viz.plot_feature_visualization(
             viz.visualize_channels(model, x.shape[1:], channels=[0], steps=3), tmp / "v.png"),
         "viz.spearman": lambda: viz.spearman(x[0], x[1]),
+        "viz.conv_animation": lambda: to_svg(conv_animation(5, 3, padding=1, values=True)),
+        "viz.cascade_copies": lambda: [layer for layer, _, _ in viz.cascade_copies(model)],
         "viz.confusion_matrix": lambda: viz.plot_confusion_matrix(
             viz.confusion_matrix(y, y, 10), [str(k) for k in range(10)], tmp / "cm.png"),
         "viz.plot_training_curves": lambda: viz.plot_training_curves(
@@ -134,7 +138,8 @@ def _calls(run_dir, model, x, y, tmp):
     "measure.null_level", "measure.null_level(models)", "viz.filter_grid", "viz.plot_filters",
     "viz.feature_maps", "viz.effective_receptive_field", "viz.receptive_field_sizes",
     "viz.top_patches", "viz.grad_cam", "viz.grad_cam_layers", "viz.cam_sanity_check",
-    "viz.randomized_copy", "viz.visualize_channels", "viz.spearman", "viz.confusion_matrix",
+    "viz.randomized_copy", "viz.visualize_channels", "viz.spearman", "viz.conv_animation",
+    "viz.cascade_copies", "viz.confusion_matrix",
     "viz.plot_training_curves"])
 def test_library_calls_leave_the_generators_alone(name, run, trained, tmp_path):
     model, x, y = trained
