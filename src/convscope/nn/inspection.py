@@ -9,9 +9,12 @@ and restored afterwards, and no lock is needed.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections import OrderedDict
 
-__all__ = ["inspection_copy"]
+__all__ = ["inspection_copy", "is_inspection_copy"]
+
+_copies: set[int] = set()  # ids of the live roots made by inspection_copy
 
 
 def inspection_copy(model, *, evaluation: bool = True, frozen: bool = True):
@@ -54,5 +57,11 @@ def inspection_copy(model, *, evaluation: bool = True, frozen: bool = True):
         return modules[id(m)]
 
     view = module(model)
-    object.__setattr__(view, "_inspection_copy", True)
+    _copies.add(id(view))
+    weakref.finalize(view, _copies.discard, id(view))
     return view
+
+
+def is_inspection_copy(model) -> bool:
+    """Whether `model` is the root of an `inspection_copy` (still alive)."""
+    return id(model) in _copies

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..autograd import Tensor, enable_grad, no_grad
 from ..io import atomic_write_bytes
-from ..nn.inspection import inspection_copy
+from ..nn.inspection import inspection_copy, is_inspection_copy
 
 #: The colour that marks padding (outside the image) in patches and receptive fields.
 PADDING_RGB = (0.80, 0.55, 0.85)
@@ -227,7 +227,7 @@ def run_to(model, x, layers, *, grad: bool = False, tap: bool = False):
     The hooks go on an `inspection_copy` (the model as it is given, unless it is one
     already, as `inspecting` yields): the user's model gets no hook and no gradient.
     """
-    if not model.__dict__.get("_inspection_copy", False):
+    if not is_inspection_copy(model):
         model = inspection_copy(model, evaluation=False, frozen=False)
     wanted = list(dict.fromkeys(layers))
     modules = dict(model.named_modules())

@@ -172,8 +172,8 @@ def parametrised_layers(model) -> list[str]:
     through their children), in definition order: the layers a randomisation re-draws.
     The model itself, when it holds some, is named ''."""
     return [name for name, m in model.named_modules()
-            if any(v is not None for v in m._parameters.values())
-            or any(v is not None for v in m._buffers.values())]
+            if any(True for _ in m.named_parameters(recurse=False))
+            or any(True for _ in m.named_buffers(recurse=False))]
 
 
 def _uniform(rng, shape, dtype):
@@ -197,17 +197,13 @@ def reinitialise(module, rng: np.random.Generator) -> None:
         reset(rng)
     elif callable(getattr(module, "reset_running_stats", None)):
         module.reset_running_stats()
-        for name, value in (("weight", 1.0), ("bias", 0.0)):
-            p = module._parameters.get(name)
-            if p is not None:
-                p.data = np.full_like(p.data, value)
+        for _, p in module.named_parameters(recurse=False):  # weight 1, bias 0
+            p.data = np.full_like(p.data, 1.0 if p is getattr(module, "weight", None) else 0.0)
     else:
-        for p in module._parameters.values():
-            if p is not None:
-                p.data = _uniform(rng, p.data.shape, p.data.dtype)
-        for name, b in list(module._buffers.items()):
-            if b is not None:
-                module._buffers[name] = np.zeros_like(b)
+        for _, p in module.named_parameters(recurse=False):
+            p.data = _uniform(rng, p.data.shape, p.data.dtype)
+        for name, b in list(module.named_buffers(recurse=False)):
+            setattr(module, name, np.zeros_like(b))
 
 
 def cascade_copies(model, seed: int = 0):
