@@ -136,3 +136,35 @@ def test_filters_with_measures(run_dir, tmp_path, capsys):
     assert numbers["filters"] == list(np.argsort(-selectivity, kind="stable"))
     null = numbers["null"]["orientation_selectivity"]
     assert 0 < null["std"] < null["mean"] < 1
+
+
+def test_filters_null_level_is_the_runs(run_dir, tmp_path, capsys):
+    """One null level per run: ``convscope viz filters`` shows the one training recorded in
+    metrics.json and the report shows (seeds seed + 1 .. seed + 100, never the run's own
+    initialisation), also when the report computes it for a run without the record."""
+    import re
+    import shutil
+
+    from convscope import measure
+    from convscope.viz.report import build_report
+
+    assert cli.main(["viz", "filters", run_dir, "--captions", "orientation", "--json", "-o",
+                     str(tmp_path / "f.png")]) == 0
+    cli_null = json.loads(capsys.readouterr().out)["null"]
+    with open(f"{run_dir}/metrics.json", encoding="utf-8") as f:
+        metrics = json.load(f)
+    assert cli_null == metrics["filters"]["null"]
+    model = T.model_from_checkpoint(T.load_checkpoint(run_dir))
+    seed = metrics["config"]["seed"]
+    assert cli_null == measure.null_level(measure.init_factory(model), n=100, seed=seed + 1)
+    level = cli_null["orientation_selectivity"]
+    shown = f"{level['mean']:.3f} ± {level['std']:.3f}"
+    # the report, from metrics.json and computed afresh for a run folder without the record
+    bare = tmp_path / "bare"
+    shutil.copytree(run_dir, bare)
+    del metrics["filters"]
+    (bare / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    for folder in (run_dir, bare):
+        page = build_report(folder, sections=["filters"])
+        assert re.search(r"null level.*" + re.escape(shown), page, flags=re.S), folder
+    assert "computed here" in build_report(bare, sections=["filters"])

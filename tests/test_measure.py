@@ -1,9 +1,11 @@
-"""convscope.measure: orientation selectivity, colour opponency, their null level.
+"""convscope.measure: orientation energy selectivity, Ringach's circular variance, colour
+opponency, their null level.
 
 References are independent of the code under test: gratings built by hand with a brute-force
 maximum over phases, exact symmetries of the pixel grid (90-degree rotations), analytic Gabor
 filters rotated by arbitrary angles, and closed forms (a pure red-vs-green filter scores 1;
-i.i.d. weights score 2/(3K) on average, a Beta(1, (3K-2)/2) mean for Gaussian ones).
+i.i.d. weights score 2/(3K) on average, a Beta(1, (3K-2)/2) mean for Gaussian ones; a
+windowed grating's amplitudes are products of Dirichlet kernels).
 """
 
 import numpy as np
@@ -163,6 +165,92 @@ def test_random_weights_score_two_over_three_k_squared(k):
     assert abs(uniform.mean() - expected) < 4 * uniform.std() / np.sqrt(n_filters)
 
 
+# -- Ringach's circular variance ------------------------------------------------------------
+def _grating(n: int, lam: float, degrees: float) -> np.ndarray:
+    """A pure n x n grating filter of wavelength lam and stripe orientation `degrees`, in
+    the measure's coordinates (x right, y up, centred): cos(k . (x, y))."""
+    x = np.arange(n) - (n - 1) / 2
+    y = ((n - 1) / 2 - np.arange(n))[:, None]
+    t = np.deg2rad(degrees)
+    return np.cos(2 * np.pi * (y * np.cos(t) - x * np.sin(t)) / lam)[None, None]
+
+
+def _dirichlet(q: np.ndarray, n: int) -> np.ndarray:
+    """sum over the n centred positions x of exp(i q x) = sin(n q / 2) / sin(q / 2)."""
+    q = np.asarray(q, dtype=np.float64)
+    small = np.isclose(np.sin(q / 2), 0.0, atol=1e-12)
+    safe = np.where(small, 1.0, np.sin(q / 2))
+    return np.where(small, n * np.cos(n * q / 2) / np.cos(q / 2), np.sin(n * q / 2) / safe)
+
+
+def _grating_cv_closed_form(n: int, lam: float, degrees: float, at: float | None = None,
+                            orientations: int = 16):
+    """Ringach's CV of `_grating` with gratings of wavelength `at` (default: its own), from
+    Dirichlet kernels alone: the
+    filter is (e^{i k0.p} + e^{-i k0.p}) / 2, so its answer to the grating e^{i k.p} is
+    (D(k + k0) + D(k - k0)) / 2 with D the product of one Dirichlet kernel per axis (real:
+    the window is centred)."""
+    k, t0 = 2 * np.pi / (lam if at is None else at), np.deg2rad(degrees)
+    k0 = 2 * np.pi / lam * np.array([-np.sin(t0), np.cos(t0)])  # (kx, ky)
+    theta = np.deg2rad(np.arange(orientations) * 180.0 / orientations)
+    kk = k * np.stack([-np.sin(theta), np.cos(theta)], axis=1)
+    r = np.abs(0.5 * (_dirichlet(kk[:, 0] + k0[0], n) * _dirichlet(kk[:, 1] + k0[1], n)
+                      + _dirichlet(kk[:, 0] - k0[0], n) * _dirichlet(kk[:, 1] - k0[1], n)))
+    return 1 - abs((r * np.exp(2j * theta)).sum()) / r.sum()
+
+
+@pytest.mark.parametrize("n, lam, degrees", [(7, 3, 0), (15, 4, 0), (15, 5, 22.5),
+                                             (31, 4, 90), (31, 3, 45), (63, 4, 0)])
+def test_circular_variance_of_a_grating_is_its_closed_form(n, lam, degrees):
+    w = _grating(n, lam, degrees)
+    expected = _grating_cv_closed_form(n, lam, degrees)
+    assert measure.circular_variance(w, wavelengths=[lam])[0] == pytest.approx(expected,
+                                                                               abs=1e-9)
+    # the preferred wavelength found from the spectrum is the grating's own
+    # (to 0.2%; a 7x7 window shifts the peak of a 3-pixel grating's spectrum by 2%), and
+    # the default CV is the closed form at that wavelength
+    found = measure.preferred_wavelength(w)[0]
+    assert found == pytest.approx(lam, rel=2e-3 if n > 7 else 3e-2)
+    assert measure.circular_variance(w)[0] == pytest.approx(
+        _grating_cv_closed_form(n, lam, degrees, at=found), abs=1e-9)
+
+
+def test_circular_variance_of_a_grating_goes_to_zero():
+    """A pure grating answers one orientation only in the limit of a large kernel."""
+    cv = [measure.circular_variance(_grating(n, 4, 0))[0] for n in (7, 15, 31, 63, 127)]
+    assert all(a > b for a, b in zip(cv, cv[1:]))
+    assert cv[-1] < 0.01
+
+
+def test_circular_variance_of_isotropic_filters_is_one():
+    """A filter that looks the same after a 90 degree turn answers theta and theta + 90
+    alike; the 16 orientations pair up 90 degrees apart and exp(2i theta) cancels: CV = 1."""
+    r = np.hypot(*np.meshgrid(np.arange(15) - 7.0, np.arange(15) - 7.0))
+    blob = np.exp(-r ** 2 / 4)
+    dog = blob / blob.sum() - np.exp(-r ** 2 / 16) / np.exp(-r ** 2 / 16).sum()
+    dot = np.zeros((5, 5))
+    dot[2, 2] = 1.0
+    noise = np.random.default_rng(0).normal(size=(9, 9))
+    turned = noise + np.rot90(noise) + np.rot90(noise, 2) + np.rot90(noise, 3)
+    w = np.stack([np.pad(f, (15 - len(f)) // 2) for f in (blob, dog, dot, turned)])[:, None]
+    assert np.isfinite(measure.preferred_wavelength(w[1:2]))[0]  # the ring's radius
+    assert np.isinf(measure.preferred_wavelength(w[:1]))[0]      # a blob: zero frequency
+    assert np.allclose(measure.circular_variance(w), 1.0, atol=1e-9)
+    assert measure.circular_variance(np.zeros((2, 1, 3, 3))).tolist() == [1.0, 1.0]
+
+
+def test_circular_variance_is_not_the_energy_form():
+    """Ringach's form (amplitude at the preferred frequency) and the energy form (squared,
+    summed over wavelengths) are different numbers; both order a grating above noise."""
+    noise = np.random.default_rng(1).normal(size=(64, 1, 7, 7))
+    cv = measure.circular_variance(noise)
+    energy = 1 - measure.orientation_energy_selectivity(noise)
+    assert np.abs(cv - energy).max() > 0.05
+    assert measure.orientation_selectivity is measure.orientation_energy_selectivity
+    grating = _grating(7, 3, 0)
+    assert measure.circular_variance(grating)[0] < cv.min()
+
+
 def test_filter_stats_keys():
     w1 = np.random.default_rng(0).normal(size=(4, 1, 3, 3))
     w3 = np.random.default_rng(0).normal(size=(4, 3, 3, 3))
@@ -216,10 +304,18 @@ def test_null_level_of_rgb_init_near_closed_form():
 
 # -- bad input -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("call, exc, pattern", [
-    (lambda: measure.orientation_selectivity(np.zeros((2, 3, 3))), ValueError,
-     r"orientation_selectivity: weight must have shape \(C_out, C_in, kh, kw\)"),
-    (lambda: measure.orientation_selectivity([[1.0]]), TypeError,
-     "orientation_selectivity: weight must be a NumPy array"),
+    (lambda: measure.orientation_energy_selectivity(np.zeros((2, 3, 3))), ValueError,
+     r"orientation_energy_selectivity: weight must have shape \(C_out, C_in, kh, kw\)"),
+    (lambda: measure.orientation_energy_selectivity([[1.0]]), TypeError,
+     "orientation_energy_selectivity: weight must be a NumPy array"),
+    (lambda: measure.circular_variance(np.zeros((2, 3, 3))), ValueError,
+     r"circular_variance: weight must have shape \(C_out, C_in, kh, kw\)"),
+    (lambda: measure.circular_variance(np.ones((1, 1, 3, 3)), wavelengths=[1.0]), ValueError,
+     r"circular_variance: wavelengths must be a non-empty sequence of numbers >= 2"),
+    (lambda: measure.circular_variance(np.ones((1, 1, 3, 3)), orientations=8), ValueError,
+     "circular_variance: orientations must be >= 12"),
+    (lambda: measure.preferred_wavelength(np.full((1, 1, 3, 3), np.nan)), ValueError,
+     "preferred_wavelength: weight holds NaN"),
     (lambda: measure.orientation_selectivity(np.ones((1, 1, 3, 3)), orientations=8),
      ValueError, "orientations must be >= 12, got orientations=8"),
     (lambda: measure.preferred_orientation(np.ones((1, 1, 3, 3)), wavelengths=[1.0]),

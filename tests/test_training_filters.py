@@ -60,7 +60,7 @@ def test_the_printed_line_gives_standard_deviations_above_null(rgb_run):
     record = metrics["filters"]
     line = [s for s in lines if s.startswith("first-layer filters")]
     assert len(line) == 1
-    for key, words in (("orientation_selectivity", "orientation selectivity"),
+    for key, words in (("orientation_selectivity", "orientation energy selectivity"),
                        ("colour_opponency", "colour opponency")):
         null = record["null"][key]
         sd = (record["final"][key] - null["mean"]) / null["std"]

@@ -134,7 +134,7 @@ def test_captions_and_sorting_from_measure():
     assert grid.order[-1] == 0  # white noise is the least selective
     captions = dict(zip(grid.order, grid.captions))
     assert captions[2].endswith(" 90°") and captions[1].endswith(" 0°")
-    assert captions[2].startswith(f"OS {os_[2]:.2f}")
+    assert captions[2].startswith(f"OES {os_[2]:.2f}")
     rgb = np.zeros((2, 3, 3, 3))
     rgb[0, 0], rgb[0, 1] = 1.0, -1.0  # red vs green: opponent
     rgb[1] = vertical[1:4, 1:4]        # a grey edge: not opponent

@@ -137,7 +137,7 @@ def test_missing_pieces_are_named_not_fatal(run, tmp_path, monkeypatch):
                                       sections=["confusion", "summary", "filters", "maps"]))
     assert "Not shown: the test set cannot be read" in sections["confusion"]
     assert "<table>" in sections["summary"]  # needs the model only
-    assert "computed here" in sections["filters"] and "orientation selectivity" in sections[
+    assert "computed here" in sections["filters"] and "orientation energy selectivity" in sections[
         "filters"]
     assert "Not shown: the test set cannot be read" in sections["maps"]
 

@@ -148,3 +148,49 @@ def test_bad_inputs():
         effective_receptive_field(model, np.zeros((10, 10)))
     with pytest.raises(TypeError, match=r"inputs must be a numeric array"):
         effective_receptive_field(model, np.array([["a"]]))
+
+
+def _reflect(i: int, n: int) -> int:
+    """Index i of a reflect-padded axis of n pixels (no edge repeat), as NumPy's 'reflect'."""
+    period = 2 * (n - 1)
+    i = abs(i) % period
+    return i if i < n else period - i
+
+
+@pytest.mark.parametrize("mode, padding", [("circular", 1), ("reflect", 2), ("reflect", 1),
+                                           ("zeros", 1)])
+def test_mass_inside_is_a_measurement_where_padding_copies_pixels(mode, padding):
+    """One linear 3x3 convolution, corner unit (0, 0): d out / d x[r, c] is the sum of the
+    weights whose padded position maps to pixel (r, c), the same for every input, so the
+    share of |gradient| inside the theoretical box [-P, 3 - P) has a closed form. Circular
+    padding wraps the rows and columns -1 to the far side (outside the box): 1 minus the
+    share of |w| outside w[1:, 1:]. Reflect padding wider than (K - 1) / 2 folds the padding
+    back inside the image but beyond the box: only w[2, 2] lands inside. With reflect
+    padding 1 or zeros the padding maps into the box or nowhere: 1 by construction."""
+    rng = np.random.default_rng(3)
+    model = nn.Sequential(nn.Conv2d(1, 1, 3, padding=padding, padding_mode=mode, bias=False,
+                                    rng=rng))
+    w = model[0].weight.data[0, 0].astype(np.float64)
+    n = 9
+    x = rng.normal(size=(4, 1, n, n)).astype(np.float32)
+    erf = effective_receptive_field(model, x, unit=(0, 0))
+    where = {"circular": lambda i: i % n, "reflect": lambda i: _reflect(i, n),
+             "zeros": lambda i: i if i >= 0 else None}[mode]  # input pixel of a padded index
+    expected = np.zeros((n, n))
+    for a in range(3):
+        for b in range(3):
+            r, c = where(a - padding), where(b - padding)  # the pixel weight (a, b) reads
+            if r is not None and c is not None:
+                expected[r, c] += w[a, b]
+    expected = np.abs(expected)  # the mean |gradient| over the inputs: the same for each
+    assert np.allclose(erf.gradient, expected, rtol=1e-5, atol=1e-7)
+    inside = expected[:3 - padding, :3 - padding].sum() / expected.sum()
+    assert erf.mass_inside == pytest.approx(inside, rel=1e-6)
+    if mode == "circular":
+        assert inside == pytest.approx(np.abs(w[1:, 1:]).sum() / np.abs(w).sum())
+        assert erf.mass_inside < 0.9
+    elif padding == 2:
+        assert inside == pytest.approx(abs(w[2, 2]) / np.abs(w).sum())
+        assert erf.mass_inside < 0.5
+    else:
+        assert erf.mass_inside == 1.0

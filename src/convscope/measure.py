@@ -1,12 +1,14 @@
 """The lecture's claim about first-layer filters, measured: oriented edges and opposing colours.
 
 "The filters in the front layers will often learn patterns like oriented edges, opposing
-colors." Two numbers per filter of a convolution weight ``(C_out, C_in, kh, kw)`` say how much
+colors." Numbers per filter of a convolution weight ``(C_out, C_in, kh, kw)`` say how much
 of that a layer shows, and a null level says what its random initialisation scores already:
 
-- `orientation_selectivity`: 1 minus the circular variance of the filter's response energy to
-  sinusoidal gratings (Ringach, Shapley & Hawken 2002, "Orientation selectivity in macaque
-  V1"). For each grating orientation theta (stripe direction) the response energy is
+- `orientation_energy_selectivity` (also under its earlier name `orientation_selectivity`;
+  the ``orientation_selectivity`` of `filter_stats` and metrics.json): the *energy* form,
+  1 minus the circular variance of the filter's response energy to sinusoidal gratings
+  summed over several wavelengths. For each grating orientation theta (stripe direction)
+  the response energy is
 
       R(theta) = sum over wavelengths lam of  (f . cos_{theta,lam})^2 + (f . sin_{theta,lam})^2
 
@@ -18,7 +20,16 @@ of that a layer shows, and a null level says what its random initialisation scor
       selectivity = |sum_theta R(theta) exp(2i theta)| / sum_theta R(theta)     in [0, 1]
 
   1 for a filter that answers a single orientation, 0 for one that answers all alike.
-  `preferred_orientation` is half the angle of that sum, in degrees.
+  `preferred_orientation` is half the angle of that sum, in degrees. The formula is Ringach,
+  Shapley & Hawken's (2002, "Orientation selectivity in macaque V1"), but they weigh each
+  orientation by the response *amplitude at the preferred spatial frequency*, not by the
+  energy summed over frequencies: the two are different numbers (squaring sharpens the
+  tuning, summing over wavelengths mixes tunings), so this one is named for what it is.
+  Its z-scores against the null level compare like with like and stay valid.
+- `circular_variance`: Ringach's own circular variance, 1 minus that ratio with the response
+  amplitude at the filter's preferred spatial frequency (`preferred_wavelength`, the peak
+  of its amplitude spectrum): 0 for a filter that answers one orientation only (a grating
+  filter, in the limit of a large kernel), 1 for an isotropic one.
   For C_in > 1 the grating is a grey (luminance) image, the same on every input channel, so
   the filter seen is the sum of its channels ``f = weight.sum(axis=1)``. A purely chromatic
   edge (red minus green, zero sum over channels) therefore scores 0 here; `colour_opponency`
@@ -64,8 +75,12 @@ import numpy as np
 
 from ._args import check_int
 
-__all__ = ["colour_opponency", "filter_stats", "first_conv_weight", "grating_energy",
-           "init_factory", "null_level", "orientation_selectivity", "preferred_orientation"]
+__all__ = [
+    "circular_variance", "colour_opponency", "filter_stats", "first_conv_weight",
+    "grating_energy", "init_factory", "NULL_DRAWS", "null_level",
+    "orientation_energy_selectivity", "orientation_selectivity", "preferred_orientation",
+    "preferred_wavelength", "run_null_level",
+]
 
 #: Default number of grating orientations, evenly spaced over [0, 180) degrees.
 ORIENTATIONS = 16
@@ -131,6 +146,14 @@ def grating_energy(weight, orientations: int = ORIENTATIONS,
     """
     func = "grating_energy"
     w = _check_weight(func, weight).sum(axis=1)  # (C_out, kh, kw): the luminance filter
+    squared, angles, _ = _grating_responses(func, weight, orientations, wavelengths)
+    return squared.sum(axis=2), angles  # (C_out, orientations)
+
+
+def _grating_responses(func: str, weight, orientations, wavelengths):
+    """(squared quadrature response (C_out, orientations, wavelengths), angles in degrees,
+    wavelengths) of the luminance filters to the grey gratings of `grating_energy`."""
+    w = _check_weight(func, weight).sum(axis=1)  # (C_out, kh, kw): the luminance filter
     _, kh, kw = w.shape
     n, lam = _check_design(func, orientations, wavelengths, kh, kw)
     angles = np.arange(n) * (180.0 / n)
@@ -142,8 +165,115 @@ def grating_energy(weight, orientations: int = ORIENTATIONS,
     phase = 2 * np.pi * along[:, None] / lam[None, :, None, None]
     cos_part = np.einsum("fhw,olhw->fol", w, np.cos(phase))
     sin_part = np.einsum("fhw,olhw->fol", w, np.sin(phase))
-    energy = (cos_part ** 2 + sin_part ** 2).sum(axis=2)  # (C_out, orientations)
-    return energy, angles
+    return cos_part ** 2 + sin_part ** 2, angles, lam
+
+
+def _amplitude(w: np.ndarray, fy: np.ndarray, fx: np.ndarray) -> np.ndarray:
+    """|sum_p w[p] exp(-2 pi i (fy y + fx x))| of each filter w (C, kh, kw) at per-filter
+    frequency points (C, m) in cycles per pixel, with the kernel's centred coordinates."""
+    _, kh, kw = w.shape
+    y = (kh - 1) / 2 - np.arange(kh)
+    x = np.arange(kw) - (kw - 1) / 2
+    ey = np.exp(-2j * np.pi * fy[..., None] * y)  # (C, m, kh)
+    ex = np.exp(-2j * np.pi * fx[..., None] * x)  # (C, m, kw)
+    return np.abs(np.einsum("chw,cmh,cmw->cm", w, ey, ex))
+
+
+def preferred_wavelength(weight) -> np.ndarray:
+    """Per filter, the wavelength (pixels) of the grey grating it answers most, at any
+    orientation: the peak of the amplitude of its (luminance) filter's Fourier transform,
+    found on a zero-padded FFT and refined twice on a finer grid around it. inf when the
+    peak is at zero frequency (a filter that answers a uniform field most, e.g. a blob).
+
+    Example:
+        >>> x = np.arange(31) - 15.0
+        >>> stripes = np.cos(2 * np.pi * x / 4) * np.ones((31, 1))
+        >>> float(preferred_wavelength(stripes[None, None])[0].round(3))
+        4.0
+    """
+    w = _check_weight("preferred_wavelength", weight).sum(axis=1)
+    c, kh, kw = w.shape
+    size = max(128, 16 * max(kh, kw))
+    spectrum = np.abs(np.fft.fft2(w, s=(size, size))).reshape(c, -1)
+    peak = spectrum.argmax(axis=1)
+    freq = np.fft.fftfreq(size)
+    # rows of the FFT run down (y = -i), the gratings' y runs up: flip the sign of fy
+    fy, fx = -freq[peak // size], freq[peak % size]
+    step = 1.0 / size
+    for _ in range(2):  # refine: 21 x 21 points within one step around the best so far
+        offsets = np.linspace(-step, step, 21)
+        grid = np.zeros((c, len(offsets), len(offsets)))
+        gy = (fy[:, None, None] + offsets[None, :, None] + grid).reshape(c, -1)
+        gx = (fx[:, None, None] + offsets[None, None, :] + grid).reshape(c, -1)
+        best = _amplitude(w, gy, gx).argmax(axis=1)
+        fy, fx = gy[np.arange(c), best], gx[np.arange(c), best]
+        step /= 10
+    radius = np.hypot(fy, fx)
+    with np.errstate(divide="ignore"):
+        return np.where(radius > step, 1.0 / radius, np.inf)
+
+
+def circular_variance(weight, orientations: int = ORIENTATIONS,
+                      wavelengths: Sequence[float] | None = None) -> np.ndarray:
+    """Per filter, Ringach's circular variance of its orientation tuning, in [0, 1].
+
+    Ringach, Shapley & Hawken (2002): with r(theta) the response *amplitude* to a grey
+    grating of orientation theta at the filter's preferred spatial frequency,
+
+        CV = 1 - |sum_theta r(theta) exp(2i theta)| / sum_theta r(theta)
+
+    0 for a filter that answers one orientation only, 1 for one that answers all alike
+    (a single pixel, a blob, an all-zero filter). The amplitude is the quadrature amplitude
+    (the response at the grating's best phase, so the phase does not matter). The preferred
+    spatial frequency is `preferred_wavelength` (the peak of the filter's amplitude
+    spectrum; a grating of infinite wavelength is a uniform field), or, when `wavelengths`
+    are given, the one of them at which the best orientation answers most (as an
+    experimenter's set of gratings would find it). Not the same number as
+    ``1 - orientation_energy_selectivity``, which sums squared responses over several
+    wavelengths.
+
+    A grating filter of finite size still answers nearby orientations (its tuning is about
+    one wavelength over the kernel's side wide), so its CV tends to 0 as the kernel grows:
+    0.14 for a 15x15 kernel of 4-pixel stripes, 0.06 at 31x31, 0.016 at 63x63.
+
+    Args:
+        weight: (C_out, C_in, kh, kw); for C_in > 1 the grating is grey (channels summed).
+        orientations: how many orientations, evenly spaced over [0, 180); >= 12.
+        wavelengths: candidate wavelengths in pixels, each >= 2 (default: the spectrum's
+            peak, any wavelength).
+
+    Returns:
+        float64 array (C_out,), values in [0, 1].
+
+    Example:
+        >>> x = np.arange(31) - 15.0
+        >>> stripes = np.cos(2 * np.pi * x / 4) * np.ones((31, 1))      # vertical stripes
+        >>> float(circular_variance(stripes[None, None]).round(2)[0])
+        0.06
+        >>> dot = np.zeros((1, 1, 5, 5)); dot[0, 0, 2, 2] = 1.0          # one pixel: isotropic
+        >>> float(circular_variance(dot)[0])
+        1.0
+    """
+    func = "circular_variance"
+    if wavelengths is not None:
+        squared, angles, _ = _grating_responses(func, weight, orientations, wavelengths)
+        amplitude = np.sqrt(squared)  # (C_out, orientations, wavelengths)
+        best = amplitude.max(axis=1).argmax(axis=1)
+        r = np.take_along_axis(amplitude, best[:, None, None], axis=2)[:, :, 0]
+    else:
+        w = _check_weight(func, weight).sum(axis=1)
+        n, _ = _check_design(func, orientations, None, *w.shape[1:])
+        angles = np.arange(n) * (180.0 / n)
+        theta = np.deg2rad(angles)
+        with np.errstate(divide="ignore"):
+            f = 1.0 / preferred_wavelength(weight)  # cycles per pixel, 0 for inf
+        # the grating of orientation theta has wave vector f (-sin theta, cos theta)
+        r = _amplitude(w, f[:, None] * np.cos(theta)[None], -f[:, None] * np.sin(theta)[None])
+    total = r.sum(axis=1)
+    vector = r @ np.exp(2j * np.deg2rad(angles))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = 1.0 - np.abs(vector) / total
+    return np.where(total > 0, np.clip(variance, 0.0, 1.0), 1.0)
 
 
 def _orientation_vector(weight, orientations, wavelengths, func: str):
@@ -156,13 +286,16 @@ def _orientation_vector(weight, orientations, wavelengths, func: str):
     return energy @ doubled, energy.sum(axis=1)
 
 
-def orientation_selectivity(weight, orientations: int = ORIENTATIONS,
-                            wavelengths: Sequence[float] | None = None) -> np.ndarray:
-    """Per filter, 1 minus the circular variance of its grating response energy.
+def orientation_energy_selectivity(weight, orientations: int = ORIENTATIONS,
+                                   wavelengths: Sequence[float] | None = None) -> np.ndarray:
+    """Per filter, 1 minus the circular variance of its grating response *energy* summed
+    over the wavelengths (also available as `orientation_selectivity`, its earlier name).
 
-    ``|sum_theta R(theta) exp(2i theta)| / sum_theta R(theta)`` with R from `grating_energy`
-    (Ringach et al. 2002): 1 for a filter that answers one orientation only, 0 for one that
-    answers every orientation alike (and for an all-zero filter).
+    ``|sum_theta R(theta) exp(2i theta)| / sum_theta R(theta)`` with R from `grating_energy`:
+    1 for a filter that answers one orientation only, 0 for one that answers every
+    orientation alike (and for an all-zero filter). Ringach et al.'s (2002) formula on the
+    energy over several wavelengths, not on the amplitude at the preferred spatial frequency
+    as they define the circular variance (that is `circular_variance`).
 
     Args:
         weight: (C_out, C_in, kh, kw); for C_in > 1 the grating is grey (channels summed).
@@ -173,14 +306,18 @@ def orientation_selectivity(weight, orientations: int = ORIENTATIONS,
 
     Example:
         >>> noise = np.random.default_rng(0).normal(size=(64, 1, 9, 9))
-        >>> 0.1 < float(orientation_selectivity(noise).mean()) < 0.4
+        >>> 0.1 < float(orientation_energy_selectivity(noise).mean()) < 0.4
         True
     """
     vector, total = _orientation_vector(weight, orientations, wavelengths,
-                                        "orientation_selectivity")
+                                        "orientation_energy_selectivity")
     with np.errstate(invalid="ignore", divide="ignore"):
         selectivity = np.abs(vector) / total
     return np.where(total > 0, np.clip(selectivity, 0.0, 1.0), 0.0)
+
+
+#: The earlier name of `orientation_energy_selectivity` (the same function).
+orientation_selectivity = orientation_energy_selectivity
 
 
 def preferred_orientation(weight, orientations: int = ORIENTATIONS,
@@ -231,7 +368,9 @@ def colour_opponency(weight) -> np.ndarray:
 
 
 def filter_stats(weight) -> dict[str, float]:
-    """The layer means: ``orientation_selectivity``, and ``colour_opponency`` when C_in == 3.
+    """The layer means: ``orientation_selectivity`` (the energy form,
+    `orientation_energy_selectivity`; the key keeps its name so that earlier runs'
+    metrics.json read the same), and ``colour_opponency`` when C_in == 3.
 
     Example:
         >>> w = np.zeros((2, 3, 3, 3)); w[:, 0] = 1; w[:, 1] = -1   # red minus green
@@ -239,7 +378,7 @@ def filter_stats(weight) -> dict[str, float]:
         {'orientation_selectivity': 0.0, 'colour_opponency': 1.0}
     """
     w = _check_weight("filter_stats", weight)
-    stats = {"orientation_selectivity": float(orientation_selectivity(w).mean())}
+    stats = {"orientation_selectivity": float(orientation_energy_selectivity(w).mean())}
     if w.shape[1] == 3:
         stats["colour_opponency"] = float(colour_opponency(w).mean())
     return stats
@@ -293,6 +432,29 @@ def init_factory(model) -> Callable[[np.random.Generator], np.ndarray]:
         return layer.weight.data.copy()
 
     return factory
+
+
+#: Draws of the null level of a training run (`run_null_level`).
+NULL_DRAWS = 100
+
+
+def run_null_level(model, seed: int, n: int = NULL_DRAWS) -> dict[str, dict[str, float]]:
+    """The null level of a training run: the one definition `convscope train`, its report
+    and ``convscope viz filters`` share.
+
+    `null_level` of `init_factory(model)` (the first 2-D convolution of `model`, which may
+    be that convolution itself, re-drawn on its own) over n initialisations from seeds
+    ``seed + 1`` to ``seed + n``, where `seed` is the run's seed: the run's own
+    initialisation (seed `seed`) is not among them.
+
+    Example:
+        >>> from convscope import nn
+        >>> layer = nn.Conv2d(1, 4, 5, rng=np.random.default_rng(0))
+        >>> run_null_level(layer, seed=0, n=5) == null_level(init_factory(layer), n=5, seed=1)
+        True
+    """
+    seed = check_int(seed, func="run_null_level", arg="seed", minimum=0)
+    return null_level(init_factory(model), n=n, seed=seed + 1)
 
 
 def null_level(model_factory: Callable[[np.random.Generator], object], n: int = 100,

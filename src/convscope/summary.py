@@ -157,7 +157,11 @@ def _model_summary(model, input_shape: tuple) -> Summary:
     import numpy as np
 
     from .autograd import Tensor, enable_grad
+    from .nn import Module
+    from .nn.inspection import inspection_copy
 
+    if isinstance(model, Module):  # hooks and evaluation mode on a copy, never on the model
+        model = inspection_copy(model, frozen=False)
     leaves = [(name, m) for name, m in model.named_modules()
               if name and not list(m.named_children())]
     if not leaves and not list(model.named_children()):
@@ -170,8 +174,6 @@ def _model_summary(model, input_shape: tuple) -> Summary:
         return hook
 
     handles = [m.register_forward_hook(hook_for(name)) for name, m in leaves]
-    was_training = getattr(model, "training", False)
-    model.eval()
     try:
         # requires_grad on the input records the whole graph, so that tensors made outside
         # modules (x + shortcut, concatenations) can be traced back to their parents.
@@ -181,8 +183,6 @@ def _model_summary(model, input_shape: tuple) -> Summary:
     finally:
         for h in handles:
             h.remove()
-        if was_training:
-            model.train()
 
     param_ids = {id(p) for p in model.parameters()}
     fields = {id(x): arith.rf_identity(len(input_shape) - 1) if len(input_shape) > 1

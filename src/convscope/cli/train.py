@@ -12,7 +12,7 @@ import dataclasses
 import sys
 import time
 
-from .. import training as _train
+from .. import train as _train
 from ..data import DATASETS, ENV_VAR, DEBIAN_FASHION_MNIST_DIR
 
 _DEFAULTS = _train.TrainConfig()
@@ -125,7 +125,8 @@ def _run_train(args) -> int:
     start = time.perf_counter()
     try:
         metrics = _train.train(config, progress=not args.no_progress, resume=args.resume)
-    except _train.TrainingInterrupted:
+    except _train.TrainingInterrupted as exc:
+        print(f"\n{exc.advice()}", file=sys.stderr)
         return 130
     out = metrics["config"]["out"]
     wall = time.perf_counter() - start

@@ -217,16 +217,19 @@ def _run(args) -> int:
             # the trained layer against its own random initialisations (convscope.measure)
             from .. import measure
 
-            null = measure.null_level(measure.init_factory(module), n=100, seed=0)
+            # the run's null level: the one definition training and the report use
+            null = measure.run_null_level(module, run.config.seed)
             numbers["null"] = null
             for key, level in null.items():
                 if f"{key}_mean" in numbers:
                     mean = numbers[f"{key}_mean"]
                     sd = (mean - level["mean"]) / level["std"] if level["std"] > 0 else 0.0
-                    short = "OS" if key.startswith("orientation") else "CO"
+                    short = "OES" if key.startswith("orientation") else "CO"
                     title += (f"\nmean {short} {mean:.3f}; random initialisations "
                               f"{level['mean']:.3f} ± {level['std']:.3f} ({sd:+.1f} sd)")
-                    line += (f"; mean {key.replace('_', ' ')} {mean:.3f} vs "
+                    name = ("orientation energy selectivity" if key.startswith("orientation")
+                            else key.replace("_", " "))
+                    line += (f"; mean {name} {mean:.3f} vs "
                              f"{level['mean']:.3f} ± {level['std']:.3f} at random "
                              f"initialisation ({sd:+.1f} sd)")
         viz.plot_filters(grid, out, title=title)
@@ -292,11 +295,12 @@ def _run(args) -> int:
         rho = check.to_dict()["spearman"]
         numbers = {**check.trained.to_dict(), "image": what,
                    "label": label, "spearman_randomized": rho,
+                   "cascade": check.to_dict()["cascade"],
                    "pictures": [out, f"{base}-layers{ext or '.png'}",
                                 f"{base}-sanity{ext or '.png'}"]}
         line = (f"{what}: predicted {classes[check.trained.predicted]!r}, explained "
                 f"{classes[check.trained.target]!r} at layer {check.trained.layer}; "
-                f"Spearman rank correlation with random weights: "
+                f"Spearman rank correlation with every layer re-initialised: "
                 f"{'undefined (a map is zero everywhere)' if rho is None else rho}")
     else:  # optimize
         if args.steps < 1:

@@ -1,5 +1,5 @@
-"""The main job: train a CNN on an image data set, with progress, metrics, checkpoints and
-pictures, and resume it after an interruption with the very same numbers.
+"""The main job's numbers: train a CNN on an image data set, with progress, metrics and
+checkpoints, and resume it after an interruption with the very same numbers.
 
 `TrainConfig` holds every hyper-parameter and its default, in one place; `train(config)`
 runs the job and writes into ``config.out`` (default ``runs/<timestamp>``):
@@ -10,11 +10,19 @@ runs the job and writes into ``config.out`` (default ``runs/<timestamp>``):
   configuration and the metrics, in a pickle-free `.npz` (`io.save_arrays`); written
   atomically at the start and after every epoch, so Ctrl-C always leaves the last complete
   epoch on disk and ``train(config, resume=out_dir)`` goes on from there.
-- ``training_curves.png`` and ``filters.png`` (the first convolution's filters).
 
-Reproducibility: the seed sets the initial weights (`convscope.manual_seed`) and the data
-order and augmentation (the loader's own generator, ``default_rng([seed, 1])``); a resumed
-run restores all of them, so 2 epochs + resume + 1 epoch gives the same metrics as 3 epochs.
+This package draws no picture and imports no `convscope.viz`: `convscope.train.train` (what
+`convscope train` calls) runs `train` and then writes the pictures and report.html of the
+run (`convscope.train.write_run_pages`).
+
+Reproducibility: ``config.seed`` seeds two private generators and nothing else: the initial
+weights come from ``numpy.random.default_rng(seed)`` (`build.model_rng`: the generator
+`convscope.manual_seed(seed)` would install, so the weights are those of earlier versions),
+the data order and augmentation from the training loader's own ``default_rng([seed, 1])``,
+and the null level of the first-layer filters from ``default_rng(seed + 1)`` ... (see
+`training.filters`). Neither `convscope.random.default_rng()` nor NumPy's global generator is
+reset or drawn from. A resumed run restores the loader's generator, so 2 epochs + resume +
+1 epoch gives the same metrics as 3 epochs.
 
 Example (a tiny run on whatever Fashion-MNIST is installed):
     >>> config = TrainConfig(epochs=1, limit_train=256, limit_test=256,
@@ -25,20 +33,18 @@ Example (a tiny run on whatever Fashion-MNIST is installed):
 
 The rooms: `training.config` (`TrainConfig`), `training.build` (model, data, loaders and
 optimizer from a config), `training.loop` (`train`), `training.checkpoint` (format, save,
-load, resume), `training.evaluate` and `training.pictures`.
+load, resume) and `training.evaluate`.
 """
 
 from .build import build_model, load_data, load_split, make_loaders, make_optimizer, test_loader
 from .checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, Checkpoint, load_checkpoint,
                          model_from_checkpoint, restore_checkpoint, save_checkpoint)
 from .config import TrainConfig
-from .evaluate import CONFUSION_NAME, evaluate, evaluate_checkpoint
+from .evaluate import confusion_matrix, evaluate, evaluate_checkpoint
 from .loop import METRICS_NAME, TrainingInterrupted, train
-from .pictures import CURVES_NAME, FILTERS_NAME, first_conv_weight, write_pictures
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "CONFUSION_NAME", "CURVES_NAME",
-           "FILTERS_NAME", "METRICS_NAME", "Checkpoint", "TrainConfig", "TrainingInterrupted",
-           "build_model", "evaluate", "evaluate_checkpoint", "first_conv_weight",
-           "load_checkpoint", "load_data", "load_split", "make_loaders", "make_optimizer",
-           "model_from_checkpoint", "restore_checkpoint", "save_checkpoint", "test_loader",
-           "train", "write_pictures"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "METRICS_NAME", "Checkpoint",
+           "TrainConfig", "TrainingInterrupted", "build_model", "confusion_matrix", "evaluate",
+           "evaluate_checkpoint", "load_checkpoint", "load_data", "load_split", "make_loaders",
+           "make_optimizer", "model_from_checkpoint", "restore_checkpoint", "save_checkpoint",
+           "test_loader", "train"]

@@ -5,20 +5,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import models, optim, random
+from .. import models, optim
 from ..data import (Compose, DataLoader, Normalize, RandomCrop, RandomHorizontalFlip,
                     dataset_info, load_dataset)
 from .config import TrainConfig
 
-__all__ = ["build_model", "load_data", "load_split", "test_loader", "make_loaders",
+__all__ = ["build_model", "model_rng", "load_data", "load_split", "test_loader", "make_loaders",
            "make_optimizer"]
 
 
+def model_rng(config: TrainConfig) -> np.random.Generator:
+    """The generator the run's initial weights come from: ``default_rng(config.seed)``, the
+    very generator ``convscope.manual_seed(config.seed)`` would install (so the weights are
+    those of earlier versions, which reset the library's default generator), but a private
+    one: the user's `convscope.random.default_rng()` is neither reset nor drawn from."""
+    return np.random.default_rng(config.seed)
+
+
 def build_model(config: TrainConfig):
-    """The model of `config`, initialised from `convscope.manual_seed(config.seed)`."""
+    """The model of `config`, initialised from `model_rng(config)` (the run's own
+    generator; no global generator is touched)."""
     name, kwargs = config.model_spec()
-    random.manual_seed(config.seed)
-    return models.build_model(name, **kwargs)
+    return models.build_model(name, rng=model_rng(config), **kwargs)
 
 
 def load_data(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

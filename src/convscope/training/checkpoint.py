@@ -3,7 +3,9 @@ name the file) and what resuming needs (`model_from_checkpoint`, `restore_checkp
 
 A checkpoint is a pickle-free `.npz` (`io.save_arrays`): the model's and the optimizer's
 arrays, and JSON metadata with the format tag, the epoch, the configuration, the model's name
-and arguments, the scheduler's, loader's and default generator's states, and the metrics.
+and arguments, the scheduler's and loader's states, and the metrics. (Files of earlier
+versions also hold ``rng``, the library's default generator's state; it is ignored: a run no
+longer draws from that generator, see `training.build.model_rng`.)
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import models, random
+from .. import models
 from .._args import check_path
 from ..io import load_arrays, save_arrays
 from ..jsonutil import to_plain
@@ -51,8 +53,8 @@ def save_checkpoint(path: str, *, config: TrainConfig, model, optimizer, schedul
 
     Arrays: ``model/<name>`` for every parameter and buffer, ``optim/<index>/<name>`` for the
     optimizer's per-parameter arrays. Metadata (JSON): format, epoch, config, model name and
-    arguments, the rest of the optimizer state, the scheduler state, the loader's and the
-    default generator's states, and the metrics.
+    arguments, the rest of the optimizer state, the scheduler state, the loader's state (its
+    generator draws the data order and augmentation) and the metrics.
     """
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
@@ -73,7 +75,6 @@ def save_checkpoint(path: str, *, config: TrainConfig, model, optimizer, schedul
                       "indices": sorted({int(i) for i in opt["state"]})},
         "scheduler": None if scheduler is None else to_plain(scheduler.state_dict()),
         "loader": to_plain(loader.state_dict()),
-        "rng": to_plain(random.default_rng().bit_generator.state),
         "metrics": metrics,
     }
     save_arrays(path, arrays, meta)
@@ -160,14 +161,13 @@ def restore_checkpoint(ckpt: Checkpoint, model, optimizer, scheduler, loader) ->
                          f"not match its configuration's {fresh_name!r} {fresh_kwargs}")
     try:
         model.load_state_dict(ckpt.model_state)
-        if ckpt.optimizer_state is None or ckpt.loader_state is None or ckpt.rng_state is None:
-            raise ValueError("optimizer, loader or random state missing")
+        if ckpt.optimizer_state is None or ckpt.loader_state is None:
+            raise ValueError("optimizer or loader state missing")
         optimizer.load_state_dict(ckpt.optimizer_state)
         if scheduler is not None:
             if ckpt.scheduler_state is None:
                 raise ValueError("scheduler state missing")
             scheduler.load_state_dict(ckpt.scheduler_state)
         loader.load_state_dict(ckpt.loader_state)
-        random.default_rng().bit_generator.state = ckpt.rng_state
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{where}: cannot resume from it: {exc}") from None

@@ -2,9 +2,10 @@
 
 ``{"init": {...}, "final": {...}, "null": {...}}``: the `measure.filter_stats` of the first
 convolution at initialisation and after the last epoch, and its null level, the same measures
-over `NULL_DRAWS` random initialisations of the same layer (seeds ``config.seed + 1`` on, so
-the run's own initialisation is not among them; `measure.null_level` with
-`measure.init_factory`: the first layer only, a fraction of a second).
+over `NULL_DRAWS` random initialisations of the same layer (`measure.run_null_level`: seeds
+``config.seed + 1`` on, so the run's own initialisation is not among them; the first layer
+only, a fraction of a second). The report and ``convscope viz filters`` use the same
+function, so a run has one null level.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from .. import measure
 
 __all__ = ["NULL_DRAWS", "filters_line", "final_filters", "initial_filters"]
 
-NULL_DRAWS = 100
+NULL_DRAWS = measure.NULL_DRAWS
 
-_NAMES = {"orientation_selectivity": "orientation selectivity",
+_NAMES = {"orientation_selectivity": "orientation energy selectivity",
           "colour_opponency": "colour opponency"}
 
 
@@ -25,8 +26,7 @@ def initial_filters(model, seed: int) -> dict | None:
     if weight is None:
         return None
     return {"init": measure.filter_stats(weight),
-            "null": measure.null_level(measure.init_factory(model), n=NULL_DRAWS,
-                                       seed=seed + 1)}
+            "null": measure.run_null_level(model, seed)}
 
 
 def final_filters(record: dict | None, model) -> None:

@@ -20,7 +20,6 @@ from .checkpoint import CHECKPOINT_NAME, load_checkpoint, restore_checkpoint, sa
 from .config import TrainConfig
 from .evaluate import evaluate
 from .filters import filters_line, final_filters, initial_filters
-from .pictures import write_pictures
 
 __all__ = ["METRICS_NAME", "TrainingInterrupted", "train", "train_epoch", "progress_bar",
            "metrics_summary"]
@@ -79,12 +78,20 @@ def progress_bar(enabled: bool, total: int, desc: str):
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during `train`: the checkpoint of the last complete epoch is on disk.
 
-    Attributes: checkpoint (its path), epoch (complete epochs in it), out (the run folder).
+    Attributes: checkpoint (its path), epoch (complete epochs in it), out (the run folder),
+    during (the epoch that was interrupted). `train` prints nothing about it; the command
+    line prints `advice()` on stderr.
     """
 
-    def __init__(self, checkpoint: str, epoch: int, out: str):
+    def __init__(self, checkpoint: str, epoch: int, out: str, during: int | None = None):
         super().__init__(f"interrupted; checkpoint of epoch {epoch} in {checkpoint}")
         self.checkpoint, self.epoch, self.out = checkpoint, epoch, out
+        self.during = epoch + 1 if during is None else during
+
+    def advice(self) -> str:
+        """What the command line prints: where the checkpoint is and how to go on."""
+        return (f"interrupted during epoch {self.during}; the checkpoint of epoch {self.epoch} "
+                f"is in {self.checkpoint}\ngo on with: convscope train --resume {self.out}")
 
 
 def default_out() -> str:
@@ -107,17 +114,25 @@ def metrics_summary(rows: list) -> dict:
 
 
 def train(config: TrainConfig, *, progress: bool = True, resume: str | None = None,
-          pictures: bool = True, log: Callable[[str], Any] | None = print) -> dict:
-    """Train `config`'s model; write metrics, checkpoints and pictures into its `out` folder.
+          log: Callable[[str], Any] | None = print) -> dict:
+    """Train `config`'s model; write metrics.json and checkpoint.npz into its `out` folder.
+
+    Numbers only: the pictures and report.html of the run are drawn after it by
+    `convscope.train.train` (what `convscope train` calls), from the folder.
+
+    Seeds: ``config.seed`` gives the initial weights (``numpy.random.default_rng(seed)``, see
+    `build.model_rng`), the data order and augmentation (the loader's
+    ``default_rng([seed, 1])``) and the null level's initialisations (seeds seed + 1 on).
+    Nothing else is seeded: the library's default generator
+    (`convscope.random.default_rng()`) and NumPy's global one are left as they are.
 
     Args:
         config: the run's settings. With `resume`, the checkpoint's configuration is used
             instead; only `data` and `out` of `config` are taken (when not None).
         progress: show a tqdm bar per epoch on stderr (only when stderr is a terminal).
         resume: a checkpoint file or a run folder to go on from.
-        pictures: write training_curves.png and filters.png at the end (and on Ctrl-C), and
-            report.html at the end (`convscope.viz.report`).
-        log: called with one line per epoch and the final lines (None: silent).
+        log: called with one line per epoch and the final lines (None: silent; `train`
+            itself never prints, and the progress bar needs `progress` and a terminal).
 
     Returns:
         The metrics dict, as written to metrics.json.
@@ -212,21 +227,10 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
                 f" | {seconds:.1f} s, {len(x_train) / seconds:.0f} img/s")
     except KeyboardInterrupt:
         done = len(rows)
-        if pictures:
-            try:
-                write_pictures(out, rows, model, config)
-            except Exception:  # noqa: BLE001 - never hide the interruption behind a picture
-                pass
-        print(f"\ninterrupted during epoch {epoch}; the checkpoint of epoch {done} is in "
-              f"{ckpt_path}\ngo on with: convscope train --resume {out}", file=sys.stderr)
-        raise TrainingInterrupted(ckpt_path, done, out) from None
+        raise TrainingInterrupted(ckpt_path, done, out, during=epoch) from None
     if filters is not None and "final" not in filters:  # resumed after the last epoch
         final_filters(filters, model)
     line = filters_line(filters)
     if line:
         say(line)
-    if pictures:
-        write_pictures(out, rows, model, config)
-        from ..viz.report import write_report  # the page of the run (docs/report.md)
-        say(f"report: {write_report(out, data=config.data)}")
     return metrics

@@ -14,16 +14,16 @@ a notebook; pyplot's backend is never switched). Each works on any convscope mod
   `receptive_field_sizes`).
 - `patches`: the images that excite a channel most, cropped to the unit's field
   (`top_patches`).
-- `cam`: Grad-CAM at one layer or all (`grad_cam`, `grad_cam_layers`) and the randomised-
-  weights sanity check (`cam_sanity_check`).
+- `cam`: Grad-CAM at one layer or all (`grad_cam`, `grad_cam_layers`) and its sanity check,
+  the cascading randomisation of every parameter and buffer (`cam_sanity_check`).
 - `optimize`: feature visualisation by optimisation (`visualize_channels`).
 
 See docs/viz.md.
 """
 
-from .cam import (CamSanityCheck, GradCAM, cam_sanity_check, grad_cam, grad_cam_layers,
-                  plot_cam_sanity_check, plot_grad_cam, plot_grad_cam_layers, randomized_copy,
-                  spearman)
+from .cam import (CamSanityCheck, CascadeStep, GradCAM, cam_sanity_check, cascade_copies,
+                  grad_cam, grad_cam_layers, parametrised_layers, plot_cam_sanity_check,
+                  plot_grad_cam, plot_grad_cam_layers, randomized_copy, reinitialise, spearman)
 from .filters import FilterGrid, filter_grid, plot_filters
 from .maps import FeatureMaps, feature_maps, plot_feature_maps
 from .optimize import FeatureVisualization, plot_feature_visualization, visualize_channels
@@ -34,13 +34,13 @@ from .training import (confusion_matrix, format_confusion_matrix, plot_confusion
                        plot_training_curves)
 
 __all__ = [
-    "CamSanityCheck", "EffectiveReceptiveField", "FeatureMaps", "FeatureVisualization",
-    "FilterGrid", "GradCAM", "LayerFieldSizes", "TopPatches", "cam_sanity_check",
-    "confusion_matrix", "effective_receptive_field", "feature_maps", "filter_grid",
-    "format_confusion_matrix", "grad_cam", "grad_cam_layers", "plot_cam_sanity_check",
-    "plot_confusion_matrix", "plot_feature_maps", "plot_feature_visualization",
-    "plot_filters", "plot_grad_cam", "plot_grad_cam_layers", "plot_receptive_field",
-    "plot_receptive_field_sizes", "plot_top_patches", "plot_training_curves",
-    "randomized_copy", "receptive_field_sizes", "spearman", "top_patches",
-    "visualize_channels",
+    "CamSanityCheck", "CascadeStep", "EffectiveReceptiveField", "FeatureMaps",
+    "FeatureVisualization", "FilterGrid", "GradCAM", "LayerFieldSizes", "TopPatches",
+    "cam_sanity_check", "cascade_copies", "confusion_matrix", "effective_receptive_field",
+    "feature_maps", "filter_grid", "format_confusion_matrix", "grad_cam", "grad_cam_layers",
+    "parametrised_layers", "plot_cam_sanity_check", "plot_confusion_matrix",
+    "plot_feature_maps", "plot_feature_visualization", "plot_filters", "plot_grad_cam",
+    "plot_grad_cam_layers", "plot_receptive_field", "plot_receptive_field_sizes",
+    "plot_top_patches", "plot_training_curves", "randomized_copy", "receptive_field_sizes",
+    "reinitialise", "spearman", "top_patches", "visualize_channels",
 ]

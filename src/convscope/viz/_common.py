@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd import Tensor, enable_grad, no_grad
 from ..io import atomic_write_bytes
+from ..nn.inspection import inspection_copy, is_inspection_copy
 
 #: The colour that marks padding (outside the image) in patches and receptive fields.
 PADDING_RGB = (0.80, 0.55, 0.85)
@@ -201,20 +202,11 @@ def check_channel(func: str, channel, channels: int, layer: str) -> int:
 
 @contextlib.contextmanager
 def inspecting(model):
-    """Evaluation mode (BatchNorm's running statistics, no dropout) and frozen parameters
-    (no weight gradients computed or left behind) for the duration; restored after."""
-    modes = [(m, m.training) for m in model.modules()]
-    params = [(p, p.requires_grad) for p in model.parameters()]
-    model.eval()
-    for p, _ in params:
-        p.requires_grad = False
-    try:
-        yield model
-    finally:
-        for p, flag in params:
-            p.requires_grad = flag
-        for m, flag in modes:
-            object.__setattr__(m, "training", flag)
+    """An `inspection_copy` of `model` in evaluation mode (BatchNorm's running statistics,
+    no dropout) with frozen parameters (no weight gradients computed), for the duration:
+    ``with inspecting(model) as view: run_to(view, ...)``. `model` itself is never
+    changed."""
+    yield inspection_copy(model)
 
 
 class _Reached(Exception):
@@ -229,7 +221,12 @@ def run_to(model, x, layers, *, grad: bool = False, tap: bool = False):
     backward; the Tensor is returned under the key None). With tap=True each captured output
     gets a zero leaf added (``A + Z``), so that ``Z.grad`` is dL/dA after a backward while
     the graph still flows through; the leaves are returned under ``(name, 'tap')``.
+
+    The hooks go on an `inspection_copy` (the model as it is given, unless it is one
+    already, as `inspecting` yields): the user's model gets no hook and no gradient.
     """
+    if not is_inspection_copy(model):
+        model = inspection_copy(model, evaluation=False, frozen=False)
     wanted = list(dict.fromkeys(layers))
     modules = dict(model.named_modules())
     out: dict = {}

@@ -8,9 +8,11 @@ weighs each channel by its mean gradient and keeps the positive part:
 then resizes L (bilinear) to the input. `grad_cam_layers` computes it for many layers in one
 forward and one backward pass (a zero tensor is added to each layer's output, whose gradient
 is dy_c/dA while the graph still flows through), so the strip of every convolution shows
-which layer localises. The sanity check of Adebayo et al. (2018): the same map from a copy of
-the model whose weights are redrawn at random; a map that barely changes (high Spearman rank
-correlation) says more about the image than about what the network learned.
+which layer localises. The sanity check is the cascading model-randomisation test of Adebayo
+et al. (2018, "Sanity Checks for Saliency Maps"): every parameter and buffer of the model's
+layers is re-initialised, one layer at a time from the output down, and the map is computed
+again after each step; a map that barely changes (high Spearman rank correlation with the
+trained one) says more about the image than about what the network learned.
 
 Example:
     >>> import numpy as np
@@ -27,15 +29,16 @@ from __future__ import annotations
 import copy
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._common import (block_outputs, display_image, finish, inspecting,
                       module_of, new_figure, one_image, resolve_layer, run_to)
 
-__all__ = ["CamSanityCheck", "GradCAM", "cam_sanity_check", "grad_cam", "grad_cam_layers",
-           "plot_cam_sanity_check", "plot_grad_cam", "plot_grad_cam_layers", "randomized_copy",
+__all__ = ["CamSanityCheck", "CascadeStep", "GradCAM", "cam_sanity_check", "cascade_copies",
+           "grad_cam", "grad_cam_layers", "parametrised_layers", "plot_cam_sanity_check",
+           "plot_grad_cam", "plot_grad_cam_layers", "randomized_copy", "reinitialise",
            "resize_bilinear", "spearman"]
 
 
@@ -120,8 +123,8 @@ def grad_cam_layers(model, image, layers=None, target: int | None = None) -> lis
              else [resolve_layer(func, model, n) for n in layers])
     if not names:
         raise ValueError(f"{func}: the model has no convolution layer; pass layers=[...]")
-    with inspecting(model):
-        out = run_to(model, x, names, tap=True)
+    with inspecting(model) as view:
+        out = run_to(view, x, names, tap=True)
         scores = out["output"]
         if scores.ndim != 2:
             raise ValueError(f"{func}: the model must end in class scores (N, classes), got "
@@ -163,40 +166,133 @@ def grad_cam(model, image, layer: str | None = None, target: int | None = None) 
     return grad_cam_layers(model, image, [layer], target)[0]
 
 
-def randomized_copy(model, seed: int = 0):
-    """A copy of `model` whose weights of rank >= 2 (convolutions, linear layers) are
-    redrawn from PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)); biases and
-    normalisation layers are kept (Adebayo et al.'s full randomisation of the weights)."""
+# -- the sanity check: cascading randomisation --------------------------------------------------
+def parametrised_layers(model) -> list[str]:
+    """The dotted names of the modules that hold parameters or buffers themselves (not only
+    through their children), in definition order: the layers a randomisation re-draws.
+    The model itself, when it holds some, is named ''."""
+    return [name for name, m in model.named_modules()
+            if any(True for _ in m.named_parameters(recurse=False))
+            or any(True for _ in m.named_buffers(recurse=False))]
+
+
+def _uniform(rng, shape, dtype):
+    fan_in = math.prod(shape[1:]) if len(shape) >= 2 else math.prod(shape)
+    bound = 1.0 / math.sqrt(max(1, fan_in))
+    return rng.uniform(-bound, bound, shape).astype(dtype)
+
+
+def reinitialise(module, rng: np.random.Generator) -> None:
+    """Re-initialise every parameter and buffer that `module` holds itself, in place.
+
+    - a layer with ``reset_parameters(rng)`` (convolutions, Linear): PyTorch's default
+      initialisation, weight and bias drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+    - a normalisation layer (``reset_running_stats``): its initial state, weight 1, bias 0,
+      running mean 0, running variance 1, batch count 0;
+    - anything else: each parameter drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (fan_in:
+      the product of the axes after the first, or the size of a vector), each buffer zeroed.
+    """
+    reset = getattr(module, "reset_parameters", None)
+    if callable(reset):
+        reset(rng)
+    elif callable(getattr(module, "reset_running_stats", None)):
+        module.reset_running_stats()
+        for _, p in module.named_parameters(recurse=False):  # weight 1, bias 0
+            p.data = np.full_like(p.data, 1.0 if p is getattr(module, "weight", None) else 0.0)
+    else:
+        for _, p in module.named_parameters(recurse=False):
+            p.data = _uniform(rng, p.data.shape, p.data.dtype)
+        for name, b in list(module.named_buffers(recurse=False)):
+            setattr(module, name, np.zeros_like(b))
+
+
+def cascade_copies(model, seed: int = 0):
+    """Cascading randomisation (Adebayo et al. 2018): yield ``(layer, reached, copy)`` once
+    per layer of `parametrised_layers`, from the top (the output side) down.
+
+    `copy` is one deep copy of `model`, made once, in which one more layer is re-initialised
+    (`reinitialise`) at each step: after the step of `layer`, every layer in `reached` (the
+    layers from the top down to `layer`) holds fresh values and every layer below still
+    holds the trained ones. The draws come from ``numpy.random.default_rng(seed)``, in that
+    order. `model` itself is never changed.
+    """
     clone = copy.deepcopy(model)
     rng = np.random.default_rng(seed)
-    for _, p in clone.named_parameters():
-        if p.data.ndim >= 2:
-            bound = 1.0 / math.sqrt(max(1, math.prod(p.data.shape[1:])))
-            p.data = rng.uniform(-bound, bound, p.data.shape).astype(p.data.dtype)
+    modules = dict(clone.named_modules())
+    reached: list[str] = []
+    for name in reversed(parametrised_layers(clone)):
+        reinitialise(modules[name], rng)
+        reached.append(name)
+        yield name, tuple(reached), clone
+
+
+def randomized_copy(model, seed: int = 0):
+    """A copy of `model` with every parameter and buffer re-initialised (`reinitialise`;
+    the last step of `cascade_copies` with the same seed); `model` is not changed."""
+    clone = copy.deepcopy(model)
+    for _, _, clone in cascade_copies(model, seed):
+        pass
     return clone
 
 
 @dataclass
+class CascadeStep:
+    """One step of the cascade: the layers re-initialised so far (`reached`, from the top
+    down; `layer` is the lowest of them and `kind` its type), the Grad-CAM of that model and
+    its Spearman rank correlation with the trained map."""
+
+    layer: str
+    kind: str
+    reached: tuple
+    cam: GradCAM
+    spearman: float
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "kind": self.kind, "reached": list(self.reached),
+                "spearman": None if math.isnan(self.spearman) else round(self.spearman, 4)}
+
+
+@dataclass
 class CamSanityCheck:
-    """Grad-CAM of the trained model, of its randomised copy, and their Spearman rank
-    correlation (at the layer's resolution)."""
+    """Grad-CAM of the trained model, of its fully randomised copy (every parameter and
+    buffer re-initialised), their Spearman rank correlation (at the layer's resolution),
+    and the cascade: one `CascadeStep` per layer, from the top down."""
 
     trained: GradCAM
     randomized: GradCAM
     spearman: float
+    steps: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"trained": self.trained.to_dict(), "randomized": self.randomized.to_dict(),
-                "spearman": None if math.isnan(self.spearman) else round(self.spearman, 4)}
+                "spearman": None if math.isnan(self.spearman) else round(self.spearman, 4),
+                "cascade": [step.to_dict() for step in self.steps]}
 
 
 def cam_sanity_check(model, image, layer: str | None = None, target: int | None = None,
                      seed: int = 0) -> CamSanityCheck:
-    """Grad-CAM before and after randomising the weights (`randomized_copy`), for the same
-    class (default: the trained model's prediction)."""
+    """The model-randomisation test of Adebayo et al. (2018) for Grad-CAM, cascading.
+
+    Grad-CAM of the trained model at `layer` for `target` (default: the prediction), then
+    of a copy whose layers are re-initialised one at a time from the top (output) down,
+    every parameter and buffer of each (`cascade_copies`, `reinitialise`; draws from
+    ``default_rng(seed)``), for the same layer and class: one map per step, each with its
+    Spearman rank correlation to the trained map. The last step re-initialises every layer
+    (the full randomisation, `randomized`). A map that stays close to the trained one as
+    the weights go random shows the image more than what the network learned. `model` is
+    not changed.
+    """
     trained = grad_cam(model, image, layer, target)
-    randomized = grad_cam(randomized_copy(model, seed), image, trained.layer, trained.target)
-    return CamSanityCheck(trained, randomized, spearman(trained.cam, randomized.cam))
+    modules = dict(model.named_modules())
+    steps = []
+    for name, reached, clone in cascade_copies(model, seed):
+        cam = grad_cam(clone, image, trained.layer, trained.target)
+        steps.append(CascadeStep(name, type(modules[name]).__name__, reached, cam,
+                                 spearman(trained.cam, cam.cam)))
+    if not steps:
+        raise ValueError("cam_sanity_check: the model holds no parameter or buffer to "
+                         "randomise")
+    return CamSanityCheck(trained, steps[-1].cam, steps[-1].spearman, steps)
 
 
 # -- drawing -----------------------------------------------------------------------------------
@@ -253,15 +349,27 @@ def plot_grad_cam_layers(cams, path: str | os.PathLike | None = None, classes=No
 
 def plot_cam_sanity_check(check: CamSanityCheck, path: str | os.PathLike | None = None,
                           classes=None, title: str | None = None):
-    """Trained vs randomised-weights Grad-CAM side by side, with their rank correlation."""
-    fig = new_figure(6.4, 3.5, dpi=110)
-    ax_t, ax_r = fig.subplots(1, 2)
-    _overlay(ax_t, check.trained, f"trained weights (layer {check.trained.layer}, "
-                                  f"{check.trained.kind})")
-    image = _overlay(ax_r, check.randomized, "random weights (same class)")
-    fig.colorbar(image, ax=[ax_t, ax_r], shrink=0.8, label="relevance (max = 1)")
-    rho = ("undefined (a map is zero everywhere)" if math.isnan(check.spearman)
-           else f"{check.spearman:.2f}")
+    """The cascade in a row: the trained model's Grad-CAM, then the map after each step of
+    the randomisation (titled with the layer it reached and how many layers from the top are
+    random), each with its Spearman rank correlation to the trained map underneath."""
+    steps = check.steps or [CascadeStep("all", "", ("all",), check.randomized,
+                                        check.spearman)]
+    n = len(steps) + 1
+    fig = new_figure(0.9 + 1.55 * n, 2.55, dpi=110)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    _overlay(axes[0], check.trained, f"trained\n(layer {check.trained.layer}, "
+                                     f"{check.trained.kind})")
+    axes[0].text(0.5, -0.06, "rank corr. 1", transform=axes[0].transAxes, ha="center",
+                 va="top", fontsize=8)
+    image = None
+    for k, (ax, step) in enumerate(zip(axes[1:], steps), start=1):
+        image = _overlay(ax, step.cam, f"random down to\n{step.layer} {step.kind} "
+                                       f"({k}/{len(steps)})")
+        rho = "undefined" if math.isnan(step.spearman) else f"{step.spearman:+.2f}"
+        ax.text(0.5, -0.06, f"rank corr. {rho}", transform=ax.transAxes, ha="center",
+                va="top", fontsize=8)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="relevance (max = 1)")
     fig.suptitle(title or f"sanity check for {_class(classes, check.trained.target)!r}: "
-                 f"Spearman rank correlation {rho}", fontsize=10)
+                 f"layers re-initialised one by one from the output down (Adebayo et al. "
+                 f"2018)", fontsize=9)
     return finish(fig, path)

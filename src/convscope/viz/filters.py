@@ -8,7 +8,8 @@ negative) on one shared scale, with a colour bar. A deeper layer (C_in > 3) is d
 input channel: one row per filter, one column per input channel, on one shared scale.
 
 Captions and sorting use the lecture's claims as numbers from `convscope.measure`
-('orientation': orientation selectivity and preferred orientation; 'colour': the colour
+('orientation': the orientation energy selectivity, `measure.orientation_energy_selectivity`,
+and the preferred orientation; 'colour': the colour
 opponency index), or any array with one number per filter.
 
 Example:
@@ -88,7 +89,8 @@ def _scores(func: str, w: np.ndarray, what) -> dict:
         from .. import measure  # lazily: only when captions or sorting ask for it
 
         if name == "orientation":
-            return {"orientation_selectivity": np.asarray(measure.orientation_selectivity(w)),
+            return {"orientation_selectivity":
+                    np.asarray(measure.orientation_energy_selectivity(w)),
                     "preferred_orientation": np.asarray(measure.preferred_orientation(w))}
         if w.shape[1] != 3:
             raise ValueError(f"{func}: colour opponency needs RGB filters (3 input "
@@ -104,7 +106,7 @@ def _scores(func: str, w: np.ndarray, what) -> dict:
 def _caption(scores: dict, i: int) -> str:
     parts = []
     if "orientation_selectivity" in scores:
-        parts.append(f"OS {scores['orientation_selectivity'][i]:.2f}")
+        parts.append(f"OES {scores['orientation_selectivity'][i]:.2f}")
         parts.append(f"{scores['preferred_orientation'][i]:.0f}°")
     if "colour_opponency" in scores:
         parts.append(f"CO {scores['colour_opponency'][i]:.2f}")
@@ -201,7 +203,8 @@ def _draw_first_layer(grid: FilterGrid, title):
         fig.colorbar(image, ax=axes, shrink=0.8, label="weight (shared scale)")
     legend = []
     if "orientation_selectivity" in grid.scores and grid.captions is not None:
-        legend.append("OS: orientation selectivity (0: all orientations alike, 1: one); "
+        legend.append("OES: orientation energy selectivity, 1 - circular variance of the\n"
+                      "grating energy over 5 wavelengths (0: all orientations alike, 1: one);\n"
                       "angle: preferred stripe direction (0° horizontal, 90° vertical)")
     if "colour_opponency" in grid.scores and grid.captions is not None:
         legend.append("CO: colour opponency (0: grey, 1: pure red-green or blue-yellow)")
@@ -209,7 +212,8 @@ def _draw_first_layer(grid: FilterGrid, title):
         fig.supxlabel("\n".join(legend), fontsize=7)
     scale = ("colour: each filter scaled by its own max |w|, zero = grey" if grid.mode == "rgb"
              else "red > 0 > blue")
-    fig.suptitle(title or f"{n} filters ({kh}x{kw}); {scale}", fontsize=10)
+    joint = "\n" if grid.mode == "rgb" else "; "  # the RGB scale note is long: its own line
+    fig.suptitle(title or f"{n} filters ({kh}x{kw}){joint}{scale}", fontsize=10)
     return fig
 
 

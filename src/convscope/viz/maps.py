@@ -58,8 +58,8 @@ def feature_maps(model, image, layers=None) -> FeatureMaps:
              else [resolve_layer(func, model, n) for n in layers])
     if not names:
         raise ValueError(f"{func}: the model has no convolution layer; pass layers=[...]")
-    with inspecting(model):
-        out = run_to(model, x, names)
+    with inspecting(model) as view:
+        out = run_to(view, x, names)
     order = [n for n, _ in model.named_modules() if n in names]
     return FeatureMaps(x[0], [(n, np.asarray(out[n].data[0])) for n in order])
 

@@ -140,12 +140,12 @@ def visualize_channels(model, input_shape, layer: str | None = None, channels=(0
     x = rng.normal(0, 0.01, (len(channels), *shape))
     spatial = tuple(range(2, x.ndim))
     bar = progress_bar(progress, steps, f"optimising layer {layer}", "step")
-    with inspecting(model):
+    with inspecting(model) as view:
         for _ in range(steps):
             bar.update()
             shift = tuple(int(s) for s in rng.integers(-jitter, jitter + 1, len(spatial)))
             xs = np.roll(x, shift, axis=spatial) if jitter else x
-            out = run_to(model, xs.astype(np.float32), [layer], grad=True)
+            out = run_to(view, xs.astype(np.float32), [layer], grad=True)
             act = out[layer]
             act.backward(_objective(act.data, channels, unit))
             g = out[None].grad.astype(np.float64)
@@ -156,7 +156,7 @@ def visualize_channels(model, input_shape, layer: str | None = None, channels=(0
             length = np.sqrt((x ** 2).sum(axis=tuple(range(1, x.ndim)), keepdims=True))
             x = x * np.minimum(1.0, radius / np.maximum(length, 1e-12))
         bar.close()
-        act = run_to(model, x.astype(np.float32), [layer])[layer].data
+        act = run_to(view, x.astype(np.float32), [layer])[layer].data
     final = (act[np.arange(len(channels)), channels].mean(axis=tuple(range(1, act.ndim - 1)))
              if unit is None else
              act[(np.arange(len(channels)), channels) + tuple(np.array(u) for u in unit)])

@@ -99,9 +99,9 @@ def top_patches(model, images, layer: str | None = None, channel: int = 0, k: in
     best = np.empty(len(x))
     where = np.empty(len(x), dtype=np.int64)
     bar = progress_bar(progress, len(x), f"channel {channel} of layer {layer}", "image")
-    with inspecting(model):
+    with inspecting(model) as view:
         for start in range(0, len(x), batch_size):
-            a = run_to(model, x[start:start + batch_size], [layer])[layer].data[:, channel]
+            a = run_to(view, x[start:start + batch_size], [layer])[layer].data[:, channel]
             bar.update(len(a))
             flat = a.reshape(len(a), -1)
             where[start:start + len(a)] = flat.argmax(axis=1)

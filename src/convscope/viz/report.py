@@ -63,7 +63,7 @@ class _Run:
 
 
 def _load_run(run_dir: str, data: str | None) -> _Run:
-    from .. import train
+    from .. import training as train
     from ..data import Normalize, dataset_info, load_dataset
 
     path = os.path.join(run_dir, train.METRICS_NAME)
@@ -202,7 +202,7 @@ def _section_accuracy(run: _Run):
 
 
 def _section_confusion(run: _Run):
-    from .. import train
+    from .. import training as train
     from ..data import DataLoader
     from . import training as pictures
     title = "Confusion matrix"
@@ -253,13 +253,12 @@ def _first_conv_weight(model):
 
 def _filter_stats(run: _Run) -> dict:
     """metrics.json's "filters" record for a run that predates it, as `convscope train`
-    computes it: `measure.filter_stats` at initialisation and after training, and the null
-    level over 100 initialisations from seeds seed + 1, seed + 2, ..."""
+    computes it: `measure.filter_stats` at initialisation and after training, and
+    `measure.run_null_level` (100 initialisations from seeds seed + 1, seed + 2, ...)."""
     from .. import measure
     return {"init": measure.filter_stats(_first_conv_weight(run.initial)),
             "final": measure.filter_stats(_first_conv_weight(run.model)),
-            "null": measure.null_level(measure.init_factory(run.model), n=100,
-                                       seed=run.config.seed + 1)}
+            "null": measure.run_null_level(run.model, run.config.seed)}
 
 
 def _section_filters(run: _Run):
@@ -273,7 +272,7 @@ def _section_filters(run: _Run):
         stats, source = _filter_stats(run), "computed here: this run's metrics.json has none"
     if stats:
         rows = []
-        for key, name in (("orientation_selectivity", "orientation selectivity"),
+        for key, name in (("orientation_selectivity", "orientation energy selectivity"),
                           ("colour_opponency", "colour opponency")):
             if key not in stats.get("final", {}):
                 continue

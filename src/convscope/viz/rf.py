@@ -7,9 +7,13 @@ gradient of the unit with respect to the input, its magnitude averaged over many
 (random noise or images of the data set). Luo et al. found it roughly Gaussian and much
 smaller than the theoretical field, growing like sqrt(depth) rather than linearly.
 
-Numbers: `mass_inside`, the share of the gradient magnitude inside the theoretical field
-(1 by construction: a pixel outside cannot influence the unit), and the half-widths of the
-smallest square windows, centred on the field's centre, holding 50%, 90% and 99% of it.
+Numbers: `mass_inside`, the share of the gradient magnitude inside the theoretical field's
+box (clipped to the image), and the half-widths of the smallest square windows, centred on
+the field's centre, holding 50%, 90% and 99% of it. With zero padding `mass_inside` is 1 by
+construction (a pixel outside the box cannot influence the unit, and the padding is no
+pixel); padding that copies pixels (circular, or reflect/replicate padding reaching past the
+box's image part) feeds pixels outside the box into the unit, and there it is a measurement
+below 1.
 
 Example:
     >>> import numpy as np
@@ -50,7 +54,8 @@ class EffectiveReceptiveField:
             into the padding: start < 0 or stop > size).
         theoretical_size: the field's size r per axis.
         centre: the field's centre in input coordinates.
-        mass_inside: share of the gradient mass inside the theoretical field (1.0).
+        mass_inside: share of the gradient mass inside the theoretical field's box (1 by
+            construction with zero padding; below 1 where padding copies outside pixels).
         halfwidths: {50: h, 90: h, 99: h}: half the side of the smallest centred square
             window holding that percentage of the mass (the theoretical field has r / 2).
         n_inputs: how many inputs were averaged.
@@ -133,9 +138,9 @@ def effective_receptive_field(model, inputs, layer: str | None = None, unit=None
         channel = check_channel(func, channel, geo.output_shape[0], layer)
     total = np.zeros(x.shape[2:], dtype=np.float64)
     bar = progress_bar(progress, len(x), f"effective field of layer {layer}", "input")
-    with inspecting(model):
+    with inspecting(model) as view:
         for start in range(0, len(x), batch_size):
-            out = run_to(model, x[start:start + batch_size], [layer], grad=True)
+            out = run_to(view, x[start:start + batch_size], [layer], grad=True)
             a = out[layer]
             seed = np.zeros(a.shape, dtype=a.data.dtype)
             index = (slice(None), slice(None) if channel is None else channel) + unit

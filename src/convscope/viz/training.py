@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ._common import finish, new_figure
+from ..training.evaluate import confusion_matrix  # noqa: F401  (re-exported: the numbers)
 from .filters import plot_filters  # noqa: F401  (re-exported: the training job draws it)
 
 __all__ = ["confusion_matrix", "format_confusion_matrix", "plot_confusion_matrix",
@@ -65,27 +66,6 @@ def plot_training_curves(epochs: Sequence[Mapping], path: str | os.PathLike | No
 
 
 # -- confusion matrix --------------------------------------------------------------------------
-def confusion_matrix(targets: np.ndarray, predictions: np.ndarray,
-                     num_classes: int) -> np.ndarray:
-    """Counts C[i, j] of samples of true class i predicted as class j, int64 (K, K).
-
-    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), 2)
-    array([[1, 0],
-           [1, 1]])
-    """
-    t = np.asarray(targets, dtype=np.int64).ravel()
-    p = np.asarray(predictions, dtype=np.int64).ravel()
-    if t.shape != p.shape:
-        raise ValueError(f"confusion_matrix: targets and predictions differ in length: "
-                         f"{t.size} and {p.size}")
-    for name, v in (("targets", t), ("predictions", p)):
-        if v.size and (v.min() < 0 or v.max() >= num_classes):
-            raise ValueError(f"confusion_matrix: {name} must lie in [0, {num_classes}), got "
-                             f"values in [{v.min()}, {v.max()}]")
-    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(
-        num_classes, num_classes)
-
-
 def format_confusion_matrix(matrix: np.ndarray, classes: Sequence[str]) -> str:
     """The matrix as a text table: rows are true classes, columns predictions, with recall.
 
