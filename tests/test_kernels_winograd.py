@@ -63,3 +63,31 @@ def test_float32_error_within_a_small_factor_of_im2col(algorithm, n):
     base = _rms(F.conv(x32, w32, padding=1, algorithm="im2col") - exact)
     err = _rms(F.conv(x32, w32, padding=1, algorithm=algorithm) - exact)
     assert 0 < err <= bound * base
+
+
+def test_matrices_are_read_only_so_no_caller_corrupts_the_next():
+    x = np.random.default_rng(0).standard_normal((1, 4, 6, 6))
+    w = np.random.default_rng(1).standard_normal((2, 4, 3, 3))
+    before = F.conv(x, w, padding=1, algorithm="winograd4")
+    for a in winograd.matrices(4):
+        assert not a.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            a[0, 0] += 1.0
+    np.testing.assert_array_equal(F.conv(x, w, padding=1, algorithm="winograd4"), before)
+
+
+@pytest.mark.parametrize("points", [[0, 1, -1, 0.5, -2], np.array([0, 1, -1, 0.5, -2.0]),
+                                    range(-2, 3), (0.0, 1.0, -1.0, 0.5, -2.0)])
+def test_points_may_be_any_sequence_of_numbers(points):
+    AT, G, BT = winograd.matrices(4, points=points)
+    p = [float(v) for v in points]
+    np.testing.assert_allclose(AT[1, :-1], p)  # A^T's second row: the points themselves
+    d, g = np.arange(6.0), np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(AT @ ((G @ g) * (BT @ d)), np.correlate(d, g, "valid"),
+                               atol=1e-9)
+
+
+def test_points_that_are_not_numbers_are_refused_by_name():
+    with pytest.raises(TypeError, match=r"winograd.matrices: points must be a sequence of "
+                                        r"real numbers, got \['a'"):
+        winograd.matrices(2, points=["a", 1, 2])
