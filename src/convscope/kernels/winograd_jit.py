@@ -25,8 +25,15 @@ the same bits for any number of threads.
 Gradients: the input gradient is a stride-1 convolution of dL/dy with the flipped,
 transposed kernel (`_adjoint`), through the same forward; the weight gradient either runs
 the same chunks backwards (`output_grad_tiles`: A dY A^T, then dU[k] = sum over chunks of
-dM[k] @ V[k]^T, then G^T dU G), or is `shifted`'s / im2col's, whichever `WEIGHT_GRAD`
-says (measured, see `choose`).
+dM[k] @ V[k]^T, then G^T dU G) or is im2col's, as `WEIGHT_GRAD_TILES_PER_CHANNEL` says
+(measured).
+
+Float32 error, relative to the output's max, against float64 (the 3x3 stride-1 layers of
+`benchmarks/conv_layers.py`, batch 2): F(2x2) 2.7e-7 to 6.9e-7, about im2col's (3.6e-7 to
+7.9e-7); F(4x4) 0.9e-6 to 4.0e-6, growing with C_in (64: 2.4e-6, 128: 3.0e-6, 256: 4.0e-6;
+1.8x to 8x im2col's); F(4x4)'s weight gradient 1.2e-6 to 1.8e-6 (2x to 4x im2col's).
+`choose` keeps `auto` within `choose.WINOGRAD_MAX_ERROR`; tests/test_kernels_winograd.py
+bounds them.
 
 The compiled kernels are imported on the first call (compiled once per machine into the
 user's cache; `_jit`), never at ``import convscope``.
@@ -105,6 +112,7 @@ class _Plan:
         self.m, self.alpha = m, m + 2
         self.TH, self.TW = (-(-o // m) for o in out_size)
         self.rows = N * self.TH  # tile rows of the batch
+        self.itemsize = np.dtype(dtype).itemsize
         per_row = self.alpha ** 2 * (C + C_out) * self.TW * np.dtype(dtype).itemsize
         # at least as many tiles as the products need to run at speed, and enough that the
         # transformed weights (alpha^2 C_out C_in, read again by every chunk) cost no more
@@ -204,7 +212,12 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
 
 def backward_weight(x, gy, w_shape, pads, groups, m=4):
     """dL/dw (C_out, C_in/G, 3, 3) through the same tiles: dU[k] = sum dM[k] @ V[k]^T, then
-    G^T dU G. Each thread sums its own chunks; the threads' sums are added in order."""
+    G^T dU G.
+
+    The chunks are summed in a fixed number of groups (`_sums`, set by the shape only),
+    each into its own accumulator, then the groups in order: the same bits for any number
+    of threads (the groups are split over the threads).
+    """
     K = _compiled()
     N, C = x.shape[:2]
     C_out = w_shape[0]
@@ -214,44 +227,67 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     xp = _padded(x, pads, plan)
     gya = np.ascontiguousarray(gy)
     Cg, Cog = C // groups, C_out // groups
-    bounds = plan.parts(plan.rows * plan.TW * a2)
-    sums = [np.zeros((a2, C_out, Cg), dtype=dtype) for _ in range(len(bounds) - 1)]
     c = plan.chunks
+    bounds = split(len(c) - 1, _sums(len(c) - 1, a2 * C_out * Cg * plan.itemsize))
+    sums = [np.zeros((a2, C_out, Cg), dtype=dtype) for _ in range(len(bounds) - 1)]
 
-    def share(i0, i1):
+    def run(k0, k1):
         bufs = _buffers(plan, C, C_out, dtype=dtype)
-        dU = sums[bounds.index(i0)]
-        part = np.empty_like(dU)
-        for i in range(i0, i1):
-            g0, g1 = c[i], c[i + 1]
-            T = (g1 - g0) * plan.TW
-            V = bufs[0][:a2 * C * T].reshape(a2, C, T)
-            dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
-            K.input_tiles(xp, plan.BT, m, plan.TH, plan.TW, g0, g1, V)
-            K.output_grad_tiles(gya, plan.A, plan.TH, plan.TW, g0, g1, dM)
-            for g in range(groups):
-                np.matmul(dM[:, g * Cog:(g + 1) * Cog],
-                          V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
-                          out=part[:, g * Cog:(g + 1) * Cog])
-            dU += part
+        part = np.empty((a2, C_out, Cg), dtype=dtype)
+        for k in range(k0, k1):
+            for i in range(bounds[k], bounds[k + 1]):
+                g0, g1 = c[i], c[i + 1]
+                T = (g1 - g0) * plan.TW
+                V = bufs[0][:a2 * C * T].reshape(a2, C, T)
+                dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
+                K.input_tiles(xp, plan.BT, m, plan.TH, plan.TW, g0, g1, V)
+                K.output_grad_tiles(gya, plan.A, plan.TH, plan.TW, g0, g1, dM)
+                for g in range(groups):
+                    np.matmul(dM[:, g * Cog:(g + 1) * Cog],
+                              V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
+                              out=part[:, g * Cog:(g + 1) * Cog])
+                sums[k] += part
 
-    if len(bounds) > 2:
+    n = len(sums)
+    parts = min(get_num_threads(), n) if plan.rows * plan.TW * a2 >= MIN_ELEMENTS else 1
+    if parts > 1:
         with _OneBlasThread():
-            over_parts(share, bounds)
+            over_parts(run, split(n, parts))
     else:
-        share(0, len(c) - 1)
+        run(0, n)
     dU = sums[0]
     for s in sums[1:]:
         dU += s
-    # dW = G^T dU G along both kernel axes: (3, 3, C_out, C_in/G)
+    # dW = G^T dU G along both kernel axes: (C_out, C_in/G, 3, 3)
     dU = dU.reshape(plan.alpha, plan.alpha, C_out, Cg)
-    G = plan.G
-    dW = np.einsum("ia,jb,ijoc->ocab", G, G, dU, optimize=True)
+    dW = np.einsum("ia,jb,ijoc->ocab", plan.G, plan.G, dU, optimize=True)
     return np.ascontiguousarray(dW)
 
 
-#: Which weight gradient each variant runs: "winograd" (the tiles above) or "im2col".
-WEIGHT_GRAD = {2: "winograd", 4: "im2col"}
+#: Most accumulators of the weight gradient (each alpha^2 C_out C_in/G), and their memory.
+MAX_SUMS = 4
+SUMS_BYTES = 64 << 20
+
+
+def _sums(chunks, nbytes):
+    """How many groups of chunks the weight gradient sums separately: from the shape alone."""
+    return max(1, min(MAX_SUMS, chunks, SUMS_BYTES // max(1, nbytes)))
+
+
+def tiles(out_size, N, m):
+    """(tiles of F(m x m, 3 x 3) over a batch, outputs computed per output kept)."""
+    T = [-(-o // m) for o in out_size]
+    return N * math.prod(T), math.prod(t * m for t in T) / max(1, math.prod(out_size))
+
+
+#: F(4x4)'s weight gradient runs through the tiles when the batch has at least this many
+#: tiles per channel (C_in + C_out): then its 36 long products beat im2col's one
+#: (single-thread CPU time, ms, tiles / im2col: 64 ch 56x56 batch 8 25.7 / 32.4; 128 ch
+#: 28x28 batch 8 17.5 / 25.1; 64->128 7x7 batch 128 14.5 / 14.6; 256 ch 14x14 batch 8
+#: 20.9 / 22.6; 512 ch 7x7 batch 8 55.3 / 21.2: the transformed weights, 36 x 512 x 512,
+#: cost more than 32 tiles save). F(2x2)'s never clearly won (32->64 14x14 batch 128:
+#: 21.3 / 17.7): always im2col's.
+WEIGHT_GRAD_TILES_PER_CHANNEL = {2: None, 4: 1.0}
 
 
 class Algorithm:
@@ -277,10 +313,15 @@ class Algorithm:
             return im2col.backward_input(gy, w, in_shape, stride, pads, dilation, groups)
         return gx
 
+    def weight_grad_tiles(self, x_shape, w_shape, out_size) -> bool:
+        """Whether the weight gradient runs through the tiles (else im2col's)."""
+        per = WEIGHT_GRAD_TILES_PER_CHANNEL[self.m]
+        n, _ = tiles(out_size, x_shape[0], self.m)
+        return per is not None and n >= per * (x_shape[1] + w_shape[0])
+
     def backward_weight(self, x, saved, gy, w_shape, stride, pads, dilation, groups):
-        if WEIGHT_GRAD[self.m] == "winograd":
-            return backward_weight(x, gy, w_shape, pads, groups, m=self.m).astype(
-                np.result_type(x.dtype, gy.dtype), copy=False)
+        if self.weight_grad_tiles(x.shape, w_shape, gy.shape[2:]):
+            return backward_weight(x, gy, w_shape, pads, groups, m=self.m)
         return im2col.backward_weight(x, None, gy, w_shape, stride, pads, dilation, groups)
 
 
