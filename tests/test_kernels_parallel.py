@@ -212,3 +212,19 @@ def test_every_threads_error_is_raised_after_all_threads_end():
     assert sorted(finished) == [1, 2]  # raised only after the slow range ended
     assert any("_Boom: range 1-2" in note for note in err.__notes__)
     assert [type(e) for e in err.convscope_other_errors] == [_Boom]
+
+
+@pytest.mark.parametrize("algorithm", ["winograd2_jit", "winograd4_jit"])
+def test_compiled_winograd_is_the_same_bits_on_one_and_two_threads(algorithm):
+    """The chunks of tiles (and the weight gradient's groups of chunks) depend on the shape
+    only, so the threads change nothing but who computes them."""
+    xa, wa = _data((8, 16, 64, 64), 5), _data((16, 16, 3, 3), 6)
+    assert 8 * 16 * 16 * 36 >= MIN  # tile rows x tiles per row x alpha^2 (F(4x4))
+
+    def run():
+        x, w = tensor(xa, requires_grad=True), tensor(wa, requires_grad=True)
+        y = F.conv2d(x, w, padding=1, algorithm=algorithm)
+        y.backward(np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape))
+        return y.data, x.grad, w.grad
+
+    _same_on_one_and_two_threads(run)
