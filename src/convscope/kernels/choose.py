@@ -66,9 +66,10 @@ algorithms on the same layers):
 4. Everything else runs `im2col`. The NumPy Winograd kernels (`winograd2`, `winograd4`,
    the readable references of rule 2a's) do 2.25x (F(4x4, 3x3)) to 4x fewer
    multiplications in the matrix product, but in NumPy each of their transforms is a
-   separate pass over an array as large as the expanded tiles; in single-thread CPU time on the 3x3 layers of the benchmark table they measured 1.2-2.3x
-   slower than im2col (e.g. 256 channels 14x14 batch 8: im2col 10.4 ms, F(2x2) 13.4 ms,
-   F(4x4) 20.6 ms; 64->128 7x7 batch 128: 7.3, 17.5, 25.0 ms), so they stay opt-in.
+   separate pass over an array as large as the expanded tiles; in single-thread CPU time
+   on the 3x3 layers of the benchmark table they measured 1.2-2.3x slower than im2col
+   (e.g. 256 channels 14x14 batch 8: im2col 10.4 ms, F(2x2) 13.4 ms, F(4x4) 20.6 ms;
+   64->128 7x7 batch 128: 7.3, 17.5, 25.0 ms), so they stay opt-in.
 """
 
 from __future__ import annotations
