@@ -2,25 +2,27 @@
 `winograd4_jit` (2D, stride 1, dilation 1, 3x3, any padding, groups, batch, channels).
 
 The arithmetic is `winograd`'s (the NumPy reference, same matrices); what changes is how
-the passes meet memory. The batch's tile rows (image n, row ty of its TH x TW tiles) are
-cut into chunks of `CHUNK_BYTES` of transformed tiles (a few images of a small map, a
-few tile rows of a large one), and each chunk goes through three steps while its buffers
-are in the cache:
+the passes meet memory. The input is zero-padded once into a channel-major copy (NumPy,
+split over the threads). The batch's tile rows (image n, row ty of its TH x TW tiles) are
+cut into chunks of about `CHUNK_BYTES` of transformed tiles and products (a few images of
+a small map, a few tile rows of a large one; at least `MIN_TILES` tiles, and enough that
+the transformed weights are not read more often than the tiles), and each chunk goes
+through three steps while its buffers are in the cache:
 
-1. one compiled pass (`winograd_kernels.input_tiles`) reads the chunk's input tiles from
-   the (N, C, H, W) input, zero padding on the fly, and writes B^T d B straight into
-   V (alpha^2, C_in, tiles);
+1. one compiled pass (`winograd_kernels.input_tiles`) reads the chunk's tiles and writes
+   B^T d B straight into V (alpha^2, C_in, tiles);
 2. alpha^2 (16 or 36) matrix products U[k] (C_out x C_in) @ V[k] (C_in x tiles), NumPy's
-   batched matmul (BLAS);
+   batched matmul (BLAS; no BLAS call inside compiled code);
 3. one compiled pass (`output_tiles`) applies A^T . A to each product tile and writes the
    outputs straight into the (N, C_out, H, W) result.
 
 Threads: the chunks are split over `_parallel`'s pool, each thread running its chunks'
 three steps itself (the compiled passes release the GIL; so does BLAS). During that region
-OpenBLAS runs single-threaded (threadpoolctl): with BLAS's own threads as well, the
-pool's threads and OpenBLAS's spin against each other on the same cores (measured about
-2x slower). The chunks are the same for any number of threads, so the forward result is
-the same bits for any number of threads.
+OpenBLAS runs on one thread (threadpoolctl; `_OneBlasThread`): with BLAS's own threads as
+well, the pool's threads and OpenBLAS's spin against each other on the same cores (the
+issue's prototype measured about 2x; on this shared machine, at load averages of 8-13 on
+2 cores, wall-clock comparisons of the two were within the noise). The chunks depend on
+the shape only, so the result is the same bits for any number of threads.
 
 Gradients: the input gradient is a stride-1 convolution of dL/dy with the flipped,
 transposed kernel (`_adjoint`), through the same forward; the weight gradient either runs
