@@ -16,7 +16,8 @@ def run(capsys, *argv):
 
 
 @pytest.mark.parametrize("layer, shape, expected", [
-    ("conv:c128,k3,p1", "64x56x56", "shifted"),
+    ("conv:c128,k3,p1", "64x56x56", "winograd4_jit"),
+    ("conv:c128,k3,p1", "32x56x56", "shifted"),
     ("conv:c128,k3,p1", "64x6x6", "im2col"),
     ("conv:c512,k1,s2", "256x14x14", "pointwise"),
     ("conv:c128,k3,p1,g128", "128x56x56", "depthwise"),
@@ -37,10 +38,23 @@ def test_explain_json_and_timings_of_the_algorithms_that_apply(capsys):
     assert code == 0
     result = json.loads(out)
     assert result["algorithm"] == "im2col" and result["weight"] == [4, 3, 3, 3]
-    # 3x3 stride 1: im2col, shifted and both Winograd kernels apply; 1x1 and depthwise not
+    # 3x3 stride 1: im2col, shifted and the four Winograd kernels apply; 1x1, depthwise not
     assert set(result["forward_ms"]) == {"auto", "im2col", "shifted", "winograd2",
-                                         "winograd4"}
+                                         "winograd4", "winograd2_jit", "winograd4_jit"}
     assert all(v > 0 for v in result["forward_ms"].values())
+    assert "backward_ms" not in result
+
+
+def test_time_with_backward_shows_every_candidate_and_marks_the_pick(capsys):
+    code, out, _ = run(capsys, "bench", "--explain", "conv:c8,k3,p1,s2", "--input", "64x8x8",
+                       "--backward", "--repeat", "2")
+    assert code == 0
+    lines = out.splitlines()
+    assert "algorithm='auto' runs 'im2col'" in lines[0]  # stride 2: not Winograd
+    rows = {line.split()[0]: line.split()[1:] for line in lines[3:]}
+    assert set(rows) == {"auto", "im2col", "shifted"}  # the Winograd kernels need stride 1
+    assert rows["im2col"][-2:] == ["<-", "auto"] and "<-" not in rows["shifted"]
+    assert all(float(v[0]) > 0 and float(v[1]) > 0 for v in rows.values())
 
 
 def test_explain_agrees_with_conv_algorithm(capsys):
@@ -62,15 +76,16 @@ def test_errors_are_one_line_on_stderr(capsys, argv, pattern):
 
 
 @pytest.mark.parametrize("x_shape, w_shape, padding, expected", [
-    ((8, 64, 56, 56), (64, 64, 3, 3), 1, "shifted"),     # grid 57^2 / 56^2 = 1.04
-    ((8, 64, 7, 7), (64, 64, 3, 3), 1, "shifted"),       # 8^2 / 7^2 = 1.31 <= 1.35
-    ((8, 64, 6, 6), (64, 64, 3, 3), 1, "im2col"),        # 7^2 / 6^2 = 1.36 > 1.35
+    # (fewer than 64 input channels, or too few tiles per channel: not Winograd, rule 2a)
+    ((8, 32, 56, 56), (64, 32, 3, 3), 1, "shifted"),     # grid 57^2 / 56^2 = 1.04
+    ((8, 32, 7, 7), (64, 32, 3, 3), 1, "shifted"),       # 8^2 / 7^2 = 1.31 <= 1.35
+    ((8, 32, 6, 6), (64, 32, 3, 3), 1, "im2col"),        # 7^2 / 6^2 = 1.36 > 1.35
     ((8, 64, 4), (64, 64, 5), 2, "im2col"),              # 1-D: 6 / 4 = 1.5
     ((8, 7, 56, 56), (64, 7, 3, 3), 1, "im2col"),        # 63 rows of columns < 64
     ((8, 8, 56, 56), (64, 8, 3, 3), 1, "shifted"),       # 72 rows >= 64
     ((8, 1, 56, 56), (64, 1, 3, 3), 1, "im2col"),        # 9 rows < 64
     ((8, 512, 7, 7), (512, 512, 3, 3), 1, "im2col"),     # 2,359,296 weights > 2^20
-    ((8, 256, 14, 14), (256, 256, 3, 3), 1, "shifted"),  # 589,824 weights <= 2^20
+    ((1, 256, 14, 14), (256, 256, 3, 3), 1, "shifted"),  # 589,824 weights <= 2^20
     ((4, 64, 4096), (64, 64, 5), 2, "shifted"),          # 1-D: 4100 / 4096
     ((2, 16, 16, 64, 64), (32, 16, 3, 3, 3), 1, "shifted"),  # 3-D: 1.20
 ])

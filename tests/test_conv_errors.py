@@ -60,7 +60,11 @@ ERRORS = [
      r"conv2d: weight has dtype float64 but input has dtype float32"),
     (lambda: F.conv2d(x2, w2, algorithm="fft"), ValueError,
      r"conv2d: algorithm must be 'auto' or one of \['depthwise', 'direct', 'im2col', "
-     r"'pointwise', 'shifted', 'winograd2', 'winograd4'\], got algorithm='fft'"),
+     r"'pointwise', 'shifted', 'winograd2', 'winograd2_jit', 'winograd4', 'winograd4_jit'\], "
+     r"got algorithm='fft'"),
+    (lambda: F.conv1d(x2[..., 0], w2[..., 0], algorithm="winograd4_jit"), ValueError,
+     r"conv1d: algorithm='winograd4_jit' needs a 2D convolution with kernel_size 3, stride 1 "
+     r"and dilation 1, got kernel_size=\(3,\)"),
     (lambda: F.conv2d(x2, w2, stride=2, algorithm="winograd4"), ValueError,
      r"conv2d: algorithm='winograd4' needs kernel_size 3 along every axis, stride 1 and "
      r"dilation 1, got kernel_size=\(3, 3\), stride=\(2, 2\)"),

@@ -17,7 +17,9 @@ TF = torch.nn.functional
 SPATIAL = {1: (11,), 2: (7, 6), 3: (5, 4, 5)}
 KERNEL = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}
 GENERAL = ["auto", "im2col", "direct"]  # every convolution
-FAST = ["pointwise", "depthwise", "shifted", "winograd2", "winograd4"]  # each for its own shapes
+# each for its own shapes; the *_jit kernels are compiled (Numba), 2D only
+FAST = ["pointwise", "depthwise", "shifted", "winograd2", "winograd4", "winograd2_jit",
+        "winograd4_jit"]
 ALGORITHMS = GENERAL + FAST
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 
@@ -39,14 +41,17 @@ CONV_CASES = [
 
 def _kernel_size(algorithm, n):
     """A kernel each algorithm applies to: 1x1 for pointwise, 3-tap for Winograd."""
-    return {"pointwise": (1,) * n, "winograd2": (3,) * n,
-            "winograd4": (3,) * n}.get(algorithm, KERNEL[n])
+    if algorithm.startswith("winograd"):
+        return (3,) * n
+    return {"pointwise": (1,) * n}.get(algorithm, KERNEL[n])
 
 
-def _applies(algorithm, stride, dilation, groups, cin):
+def _applies(algorithm, stride, dilation, groups, cin, n):
     """Each fast algorithm's domain, restated: where it must run, or refuse by name."""
     ones = all(v == 1 for v in np.atleast_1d(stride)) and all(
         v == 1 for v in np.atleast_1d(dilation))
+    if algorithm.endswith("_jit"):
+        return ones and n == 2
     if algorithm.startswith("winograd"):
         return ones
     if algorithm == "depthwise":
@@ -106,7 +111,7 @@ def test_conv_matches_torch(algorithm, n, case, dtype):
     b = rng.standard_normal(cout).astype(dtype)
     ours_fn = getattr(F, f"conv{n}d")
     torch_fn = getattr(TF, f"conv{n}d")
-    if not _applies(algorithm, stride, dilation, groups, cin):
+    if not _applies(algorithm, stride, dilation, groups, cin, n):
         return _refused(algorithm, lambda: ours_fn(x, w, b, stride, padding, dilation, groups,
                                                    algorithm=algorithm))
     ours, theirs = _run(
@@ -118,6 +123,8 @@ def test_conv_matches_torch(algorithm, n, case, dtype):
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_conv_unbatched_and_no_bias(algorithm, n):
+    if not _applies(algorithm, 1, 1, 1, 3, n):
+        pytest.skip("2D only: the refusal is checked in test_conv_matches_torch")
     rng = np.random.default_rng(2)
     groups = 3 if algorithm == "depthwise" else 1
     x = rng.standard_normal((3, *SPATIAL[n]))
@@ -157,7 +164,7 @@ def test_conv_transpose_matches_torch(algorithm, n, case, dtype, batched):
     b = rng.standard_normal(cout).astype(dtype)
     args = (stride, padding, output_padding, groups, dilation)
     # a transposed convolution runs the adjoint of the convolution from cout channels
-    if not _applies(algorithm, stride, dilation, groups, cout):
+    if not _applies(algorithm, stride, dilation, groups, cout, n):
         return _refused(algorithm, lambda: getattr(F, f"conv_transpose{n}d")(
             x, w, b, *args, algorithm=algorithm))
     ours, theirs = _run(
@@ -282,7 +289,7 @@ def test_all_configurations_grid_every_algorithm_equals_direct(n):
         if padding == "same" and stride != 1:
             continue
         for algorithm in ALGORITHMS:
-            if algorithm == "direct" or not _applies(algorithm, stride, dilation, groups, 4):
+            if algorithm == "direct" or not _applies(algorithm, stride, dilation, groups, 4, n):
                 continue
             w = rng.standard_normal((4, 4 // groups, *_kernel_size(algorithm, n)))
             results = []
@@ -299,6 +306,8 @@ def test_all_configurations_grid_every_algorithm_equals_direct(n):
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_fast_algorithms_asymmetric_padding_noncontiguous_input(algorithm, n):
     """(before, after) padding on a sliced, transposed input = torch's F.pad then conv."""
+    if not _applies(algorithm, 1, 1, 1, 4, n):
+        pytest.skip("2D only: the refusal is checked in test_conv_matches_torch")
     rng = np.random.default_rng(12)
     base = rng.standard_normal((4, 4, *(2 * s for s in SPATIAL[n])))
     x = base[::2, :, *(slice(None, None, 2),) * n]

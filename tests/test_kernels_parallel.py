@@ -6,6 +6,7 @@ that a second thread did run.
 """
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -137,5 +138,93 @@ def test_batch_norm_forward_and_backward_are_the_same_bits_on_one_and_two_thread
         y = fn(x, rm, rv, w, b, training=training)
         y.backward(np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape))
         return y.data, x.grad, w.grad, b.grad, rm, rv
+
+    _same_on_one_and_two_threads(run)
+
+
+def test_set_num_threads_while_other_threads_split_work():
+    """Threads that split work while others change the number of threads: every split
+    runs all of its ranges, none finds its pool shut down under it."""
+    before = kernels.get_num_threads()
+    errors, stop = [], threading.Event()
+
+    def splitter():
+        try:
+            while not stop.is_set():
+                seen = []
+                kernels._parallel.over_channels(lambda c0, c1: seen.append((c0, c1)), 4, MIN)
+                assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == 4
+                assert sum(c1 - c0 for c0, c1 in seen) == 4
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+            stop.set()
+
+    def setter(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            end = time.monotonic() + 2.0
+            while time.monotonic() < end and not stop.is_set():
+                kernels.set_num_threads(int(rng.integers(1, 4)))
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            stop.set()
+
+    threads = [threading.Thread(target=splitter) for _ in range(4)]
+    threads += [threading.Thread(target=setter, args=(s,)) for s in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads)
+        assert not errors, errors
+    finally:
+        kernels.set_num_threads(before)
+    assert not _threads_named_convscope()  # the last set_num_threads ended every pool
+
+
+class _Boom(Exception):
+    pass
+
+
+def test_every_threads_error_is_raised_after_all_threads_end():
+    """The caller's own range raises, and so do the others: the first (range order) is
+    raised once every range has ended, and it names the others."""
+    finished = []
+
+    def work(c0, c1):
+        if c0 == 1:  # a pool thread, slower than the caller's range
+            threading.Event().wait(0.3)
+            finished.append(c0)
+            raise _Boom(f"range {c0}-{c1}")
+        if c0 == 2:
+            finished.append(c0)
+            return
+        raise ValueError(f"range {c0}-{c1}")
+
+    def run():
+        with pytest.raises(ValueError, match="range 0-1") as info:
+            kernels._parallel.over_channels(work, 3, MIN)
+        return info.value
+
+    err, _ = _on(3, run)
+    assert sorted(finished) == [1, 2]  # raised only after the slow range ended
+    assert any("_Boom: range 1-2" in note for note in err.__notes__)
+    assert [type(e) for e in err.convscope_other_errors] == [_Boom]
+
+
+@pytest.mark.parametrize("algorithm", ["winograd2_jit", "winograd4_jit"])
+def test_compiled_winograd_is_the_same_bits_on_one_and_two_threads(algorithm):
+    """The chunks of tiles (and the weight gradient's groups of chunks) depend on the shape
+    only, so the threads change nothing but who computes them."""
+    xa, wa = _data((8, 16, 64, 64), 5), _data((16, 16, 3, 3), 6)
+    assert 8 * 16 * 16 * 36 >= MIN  # tile rows x tiles per row x alpha^2 (F(4x4))
+
+    def run():
+        x, w = tensor(xa, requires_grad=True), tensor(wa, requires_grad=True)
+        y = F.conv2d(x, w, padding=1, algorithm=algorithm)
+        y.backward(np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape))
+        return y.data, x.grad, w.grad
 
     _same_on_one_and_two_threads(run)

@@ -1,5 +1,7 @@
 """Winograd minimal filtering: the 1-D identity in closed form, and its float32 error."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,151 @@ def test_float32_error_within_a_small_factor_of_im2col(algorithm, n):
     base = _rms(F.conv(x32, w32, padding=1, algorithm="im2col") - exact)
     err = _rms(F.conv(x32, w32, padding=1, algorithm=algorithm) - exact)
     assert 0 < err <= bound * base
+
+
+def test_matrices_are_read_only_so_no_caller_corrupts_the_next():
+    x = np.random.default_rng(0).standard_normal((1, 4, 6, 6))
+    w = np.random.default_rng(1).standard_normal((2, 4, 3, 3))
+    before = F.conv(x, w, padding=1, algorithm="winograd4")
+    for a in winograd.matrices(4):
+        assert not a.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            a[0, 0] += 1.0
+    np.testing.assert_array_equal(F.conv(x, w, padding=1, algorithm="winograd4"), before)
+
+
+@pytest.mark.parametrize("points", [[0, 1, -1, 0.5, -2], np.array([0, 1, -1, 0.5, -2.0]),
+                                    range(-2, 3), (0.0, 1.0, -1.0, 0.5, -2.0)])
+def test_points_may_be_any_sequence_of_numbers(points):
+    AT, G, BT = winograd.matrices(4, points=points)
+    p = [float(v) for v in points]
+    np.testing.assert_allclose(AT[1, :-1], p)  # A^T's second row: the points themselves
+    d, g = np.arange(6.0), np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(AT @ ((G @ g) * (BT @ d)), np.correlate(d, g, "valid"),
+                               atol=1e-9)
+
+
+def test_points_that_are_not_numbers_are_refused_by_name():
+    with pytest.raises(TypeError, match=r"winograd.matrices: points must be a sequence of "
+                                        r"real numbers, got \['a'"):
+        winograd.matrices(2, points=["a", 1, 2])
+
+
+# -- the compiled kernels (winograd2_jit, winograd4_jit) ------------------------------------
+
+@pytest.mark.parametrize("algorithm, reference", [("winograd2_jit", "winograd2"),
+                                                  ("winograd4_jit", "winograd4")])
+@pytest.mark.parametrize("shape, pads", [((3, 5, 9, 11), ((1, 1), (1, 1))),
+                                         ((2, 4, 10, 7), ((2, 0), (0, 3))),
+                                         ((1, 3, 3, 3), ((0, 0), (0, 0)))])
+def test_compiled_kernels_equal_the_numpy_reference(algorithm, reference, shape, pads):
+    """The same transforms as the NumPy reference: equal to float64 rounding, forward and
+    both gradients (the weight gradient through the tiles too)."""
+    from convscope.kernels import ALGORITHMS, winograd_jit
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((6, shape[1], 3, 3))
+    out = tuple(s + b + a - 2 for s, (b, a) in zip(shape[2:], pads))
+    gy = rng.standard_normal((shape[0], 6, *out))
+    ours, ref = ALGORITHMS[algorithm], ALGORITHMS[reference]
+    args = ((1, 1), pads, (1, 1), 1)
+    np.testing.assert_allclose(ours.forward(x, w, (1, 1), pads, (1, 1), 1, out)[0],
+                               ref.forward(x, w, (1, 1), pads, (1, 1), 1, out)[0],
+                               rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(ours.backward_input(gy, w, x.shape, *args),
+                               ref.backward_input(gy, w, x.shape, *args),
+                               rtol=1e-11, atol=1e-11)
+    m = int(algorithm[8])
+    np.testing.assert_allclose(winograd_jit.backward_weight(x, gy, w.shape, pads, 1, m=m),
+                               ref.backward_weight(x, None, gy, w.shape, *args),
+                               rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("shape", [(2, 64, 28, 28), (2, 256, 14, 14)])
+def test_compiled_kernels_float32_error_is_bounded(shape):
+    """float32 error relative to the output's max, against float64: F(2x2) within 2x
+    im2col's, F(4x4) within 10x im2col's and within the bound `auto` assumes (measured on
+    the layer table: F(2x2) 0.3-0.7e-6 like im2col's 0.4-0.8e-6; F(4x4) 0.9-4.0e-6)."""
+    choose = importlib.import_module("convscope.kernels.choose")  # the module, not the function
+    rng = np.random.default_rng(3)
+    C = shape[1]
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((C, C, 3, 3)) / np.sqrt(9 * C)
+    exact = F.conv2d(x, w, padding=1, algorithm="im2col")
+    np.testing.assert_allclose(exact, F.conv2d(x, w, padding=1, algorithm="direct"),
+                               rtol=0, atol=1e-12 * np.abs(exact).max())
+    x32, w32 = x.astype(np.float32), w.astype(np.float32)
+
+    def err(algorithm):
+        y = F.conv2d(x32, w32, padding=1, algorithm=algorithm)
+        return float(np.abs(y - exact).max() / np.abs(exact).max())
+
+    base = err("im2col")
+    e2, e4 = err("winograd2_jit"), err("winograd4_jit")
+    assert 0 < e2 <= 2 * base and e2 <= choose.winograd_error(2, C)
+    assert 0 < e4 <= 10 * base and e4 <= choose.winograd_error(4, C)
+    assert choose.winograd_error(4, C) <= choose.WINOGRAD_MAX_ERROR  # auto may pick F(4x4)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, groups, expected", [
+    ((8, 64, 56, 56), (64, 64, 3, 3), 1, 1, "winograd4_jit"),
+    ((128, 64, 7, 7), (128, 64, 3, 3), 1, 1, "winograd4_jit"),  # 8^2 / 7^2 = 1.31 waste
+    ((8, 64, 5, 5), (64, 64, 3, 3), 1, 1, "im2col"),   # waste: F(4x4) 1.64, F(2x2) 1.44
+    ((8, 64, 6, 6), (64, 64, 3, 3), 1, 1, "winograd2_jit"),  # F(4x4) 1.78, F(2x2) 1.0
+    ((8, 512, 7, 7), (512, 512, 3, 3), 1, 1, "im2col"),  # 32 or 128 tiles < 256
+    ((64, 512, 14, 14), (512, 512, 3, 3), 1, 1, "winograd2_jit"),  # F(4x4): error > 5e-6
+    ((8, 32, 56, 56), (64, 32, 3, 3), 1, 1, "shifted"),  # fewer than 64 input channels
+    ((8, 3, 224, 224), (64, 3, 3, 3), 1, 1, "im2col"),  # 3-channel input
+    ((8, 64, 56, 56), (128, 64, 3, 3), 2, 1, "im2col"),  # stride 2
+    ((8, 64, 56, 56), (64, 32, 3, 3), 1, 2, "shifted"),  # groups
+    ((8, 256, 14, 14), (512, 256, 1, 1), 1, 1, "pointwise"),  # 1x1
+])
+def test_auto_picks_winograd_by_the_rules_written_in_choose(x_shape, w_shape, stride, groups,
+                                                            expected):
+    assert F.conv_algorithm(x_shape, w_shape, stride=stride, padding=1,
+                            groups=groups)[0] == expected
+
+
+def test_im2col_is_not_changed_by_auto_rules():
+    """algorithm='im2col' still runs im2col: the same bits as its own kernel."""
+    from convscope.kernels import im2col
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 64, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    y = F.conv2d(x, w, padding=1, algorithm="im2col")
+    ref, _ = im2col.forward(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, (12, 12))
+    assert y.tobytes() == np.ascontiguousarray(ref).tobytes()
+    assert F.conv_algorithm(x.shape, w.shape, padding=1)[0].startswith("winograd")  # auto
+
+
+_COLD = """
+import sys, numpy as np
+import convscope, convscope.functional as F
+assert "numba" not in sys.modules, "import convscope loaded numba"
+x = np.ones((1, 4, 6, 6), np.float32)
+F.conv2d(x, np.ones((2, 4, 3, 3), np.float32), padding=1, algorithm="winograd4_jit")
+from convscope.kernels import winograd_kernels as K
+stats = [K.input_tiles.stats, K.output_tiles.stats]
+print(sum(len(s.cache_misses) for s in stats), sum(len(s.cache_hits) for s in stats))
+"""
+
+
+def test_compiled_kernels_compile_once_then_load_from_the_cache(tmp_path):
+    """`import convscope` loads no Numba; the first process compiles the kernels into
+    CONVSCOPE_CACHE_DIR, a second one loads them (no compile)."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, CONVSCOPE_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_CACHE_DIR", None)
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", _COLD], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        return tuple(int(v) for v in out.split())
+
+    misses, _ = run()
+    assert misses == 2  # compiled: one signature each, written to the cache
+    assert any(p.suffix == ".nbi" for p in (tmp_path / "numba").rglob("*"))
+    misses, hits = run()
+    assert (misses, hits) == (0, 2)

@@ -1,4 +1,5 @@
-"""Pure NumPy kernels: convolution (forward and backward), padding, and friends.
+"""Convolution kernels (forward and backward), padding, and friends: NumPy, and compiled
+loops (Numba, `_jit`) where NumPy cannot fuse the passes.
 
 `ALGORITHMS` maps an algorithm name to an object (a module) with the same functions:
 
@@ -17,14 +18,16 @@ unfold, the fold and pooling are split over (see `_parallel`); the results are t
 bits for any number.
 """
 
-from . import depthwise, direct, im2col, pointwise, shifted, winograd
+from . import depthwise, direct, im2col, pointwise, shifted, winograd, winograd_jit
 from ._parallel import MIN_ELEMENTS as PARALLEL_MIN_ELEMENTS
 from ._parallel import get_num_threads, set_num_threads
 from .choose import choose
 
 ALGORITHMS = {"direct": direct, "im2col": im2col, "pointwise": pointwise,
               "depthwise": depthwise, "shifted": shifted,
-              "winograd2": winograd.F2, "winograd4": winograd.F4}
+              "winograd2": winograd.F2, "winograd4": winograd.F4,
+              # the same arithmetic with compiled transforms (Numba, compiled on first use)
+              "winograd2_jit": winograd_jit.F2, "winograd4_jit": winograd_jit.F4}
 DEFAULT_ALGORITHM = "auto"
 
 __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "PARALLEL_MIN_ELEMENTS", "choose",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from .._args import is_int as _is_int
 
@@ -38,7 +38,13 @@ def _num_threads() -> int:
 
 _num = _num_threads()
 _pool: ThreadPoolExecutor | None = None
-_lock = threading.Lock()
+# Guards _pool and _num, and counts the splits running on each pool: set_num_threads shuts
+# a pool down only once no split is using it (a split that took the pool can still submit).
+_cond = threading.Condition(threading.Lock())
+_users: dict[ThreadPoolExecutor, int] = {}
+_retired: set[ThreadPoolExecutor] = set()  # replaced while in use: the last user ends it
+_inside = threading.local()  # how many splits this thread is running (set_num_threads
+# called from inside one must not wait for its own split to end)
 
 
 def get_num_threads() -> int:
@@ -50,7 +56,9 @@ def set_num_threads(n: int) -> None:
     """Split per-channel kernel work over `n` threads from now on (1: no threads).
 
     Results do not depend on `n`: each thread computes its own channels, bit for bit as a
-    single thread would.
+    single thread would. Safe to call while other threads run kernels: a split that already
+    took the old pool finishes on it, and the old pool's threads end once no split uses it
+    (when this returns, unless it was called from inside a split).
 
     >>> from convscope.kernels import get_num_threads, set_num_threads
     >>> before = get_num_threads()
@@ -63,26 +71,90 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"set_num_threads: n must be an int, got {n!r}")
     if n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got n={n}")
-    with _lock:
-        old, _num = _pool, int(n)
-        _pool = None  # made again, with the new size, by the next split
-    if old is not None:
-        old.shutdown(wait=True)
+    with _cond:
+        old, _pool, _num = _pool, None, int(n)  # made again, with the new size, when needed
+        if old is None:
+            return
+        if getattr(_inside, "depth", 0):  # our own split uses it: its last user ends it
+            _retired.add(old)
+            return
+        _cond.wait_for(lambda: old not in _users)
+    old.shutdown(wait=True)
+
+
+def _acquire() -> tuple[ThreadPoolExecutor, int]:
+    """The current pool (made on first use) and its size, counted as in use."""
+    global _pool
+    with _cond:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_num, thread_name_prefix="convscope")
+        _users[_pool] = _users.get(_pool, 0) + 1
+        return _pool, _num
+
+
+def _release(pool: ThreadPoolExecutor) -> None:
+    with _cond:
+        _users[pool] -= 1
+        if _users[pool]:
+            return
+        del _users[pool]
+        _cond.notify_all()
+        if pool not in _retired:
+            return
+        _retired.discard(pool)
+    pool.shutdown(wait=False)  # its threads end once idle
+
+
+def _raise_all(errors: list[BaseException]) -> None:
+    """Raise the first error, with a note naming each further one (all were waited for)."""
+    if not errors:
+        return
+    first = errors[0]
+    for other in errors[1:]:
+        first.add_note(f"convscope: another thread of the same kernel also raised "
+                       f"{type(other).__name__}: {other}")
+    first.convscope_other_errors = errors[1:]
+    raise first
+
+
+def over_parts(fn, bounds) -> None:
+    """Call fn(bounds[i], bounds[i+1]) for every i, the first on this thread, the others on
+    the pool, and wait for all of them.
+
+    If any call raises, every call is still waited for (none is left writing into the
+    caller's arrays), then the first error in range order is raised with the others named
+    in its notes (and kept in its ``convscope_other_errors`` attribute).
+    """
+    if len(bounds) <= 2:
+        fn(bounds[0], bounds[-1])
+        return
+    pool, _ = _acquire()
+    _inside.depth = getattr(_inside, "depth", 0) + 1
+    try:
+        futures = [pool.submit(fn, bounds[i], bounds[i + 1])
+                   for i in range(1, len(bounds) - 1)]
+        errors = []
+        try:
+            fn(bounds[0], bounds[1])  # this thread takes the first range
+        except BaseException as e:  # noqa: BLE001 - re-raised below, after the others
+            errors.append(e)
+        wait(futures)
+        errors += [f.exception() for f in futures if f.exception() is not None]
+    finally:
+        _inside.depth -= 1
+        _release(pool)
+    _raise_all(errors)
+
+
+def split(n: int, parts: int) -> list[int]:
+    """Bounds of `parts` near-equal ranges of range(n): [0, ..., n]."""
+    return [n * i // parts for i in range(parts + 1)]
 
 
 def over_channels(fn, channels: int, elements: int) -> None:
     """Call fn(c0, c1) over a partition of range(channels), in parallel when worth it."""
-    global _pool
     parts = min(_num, channels)
     if parts < 2 or elements < MIN_ELEMENTS:
         fn(0, channels)
         return
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_num, thread_name_prefix="convscope")
-        pool = _pool
-    bounds = [channels * i // parts for i in range(parts + 1)]
-    futures = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
-    fn(bounds[0], bounds[1])  # this thread takes the first range
-    for f in futures:
-        f.result()
+    over_parts(fn, split(channels, parts))

@@ -12,6 +12,32 @@ algorithms on the same layers):
    over the threads; strided, a per-channel multiply-accumulate over the taps. im2col would
    run one tiny matrix product per group (C_out/G x K per group, e.g. 1 x 9) after a 9x
    unfold.
+2a. A 2D 3x3 stride-1 layer (dilation 1, groups 1) runs a compiled Winograd kernel
+   (`winograd_jit`, rules in `_winograd` below) when all of these hold:
+   * at least `WINOGRAD_MIN_CHANNELS` = 64 input channels: 3-channel inputs and thin layers
+     have too little product to hide the transforms (32->64 14x14 batch 128: im2col 15.2,
+     shifted 14.5, F(2x2) 15.4, F(4x4) 17.6 ms forward);
+   * the tiles waste at most `WINOGRAD_MAX_WASTE` = 1.35 outputs computed per output kept
+     (a 7x7 or 14x14 map with F(4x4): 1.31; a 5x5 map: 1.44, 3x3: 1.78);
+   * the batch has at least `WINOGRAD_MIN_TILES_PER_CHANNEL` = 1/2 tile per channel
+     (C_in + C_out): the transformed weights, alpha^2 C_out C_in (36 x 512 x 512 for a wide
+     layer), are made once per call and read again by every chunk of tiles; with few tiles they cost
+     more than the products save (512 ch 7x7 batch 8, 32 F(4x4) tiles, 128 F(2x2) tiles:
+     im2col 21.0, F(2x2) 30.3, F(4x4) 48.0 ms; 256 ch 14x14 batch 8, 128 F(4x4) tiles:
+     F(4x4) 19.1, F(2x2) 17.7 with its 392 tiles);
+   * F(4x4) (2.25 multiplications per output and input channel against im2col's 9) when
+     its float32 error stays within `WINOGRAD_MAX_ERROR` = 5e-6 of the output's max: the
+     measured error grows with C_in, bounded by 3e-7 sqrt(C_in) (64: 2.4e-6, 128: 3.0e-6,
+     256: 4.0e-6), so F(4x4) up to C_in = 277; else F(2x2) (4 multiplications; its error is
+     im2col's, 3-7e-7).
+   Measured (single-thread CPU time, min of 5 alternating calls in one process, this
+   machine shared with other jobs, load average 11-13 on 2 cores: noisy; forward / input
+   gradient / weight gradient, ms; batch 8 unless said): 64 ch 56x56 im2col
+   27.2/29.9/30.8, shifted 26.0/24.0/24.4, F(2x2) 22.9/22.8/30.2, F(4x4) 19.3/19.2/23.2;
+   128 ch 28x28 im2col 22.1/24.5/24.9, shifted 23.5/23.5/23.3, F(2x2) 19.2/19.9/24.8,
+   F(4x4) 15.3/15.1/16.5; 256 ch 14x14 im2col 20.7/24.0/22.2, F(2x2) 17.7/18.2/21.6,
+   F(4x4) 19.1/19.0/21.8; 64->128 7x7 batch 128 im2col 13.4/16.9/14.9, F(2x2)
+   14.5/18.9/15.2, F(4x4) 11.4/12.0/14.8.
 3. A layer with a large enough output map runs `shifted` (the columns as views of the
    input's flat lines, copied only in cache-sized chunks of contiguous runs; no col2im; a
    stride > 1 splits the input into its stride phases first) when all of these hold:
@@ -37,19 +63,20 @@ algorithms on the same layers):
    32.2/39.9/32.8 -> 18.1/23.4/18.0; conv1d 64->64 L=4096 k5 batch 32 22.5/23.4/29.1 ->
    18.3/18.0/25.1; 32->64 14x14 batch 128 5.3/7.7/3.8 -> 3.9/5.1/3.7; 64->128 7x7 batch
    128 3.3/5.8/2.8 -> 3.4/4.6/3.2.
-4. Everything else runs `im2col`. The Winograd kernels (`winograd2`, `winograd4`) do 2.25x
-   (F(4x4, 3x3)) to 4x fewer multiplications in the matrix product, but in NumPy each of
-   their transforms is a separate pass over an array as large as the expanded tiles; in
-   single-thread CPU time on the 3x3 layers of the benchmark table they measured 1.2-2.3x
-   slower than im2col (e.g. 256 channels 14x14 batch 8: im2col 10.4 ms, F(2x2) 13.4 ms,
-   F(4x4) 20.6 ms; 64->128 7x7 batch 128: 7.3, 17.5, 25.0 ms), so they stay opt-in.
+4. Everything else runs `im2col`. The NumPy Winograd kernels (`winograd2`, `winograd4`,
+   the readable references of rule 2a's) do 2.25x (F(4x4, 3x3)) to 4x fewer
+   multiplications in the matrix product, but in NumPy each of their transforms is a
+   separate pass over an array as large as the expanded tiles; in single-thread CPU time
+   on the 3x3 layers of the benchmark table they measured 1.2-2.3x slower than im2col
+   (e.g. 256 channels 14x14 batch 8: im2col 10.4 ms, F(2x2) 13.4 ms, F(4x4) 20.6 ms;
+   64->128 7x7 batch 128: 7.3, 17.5, 25.0 ms), so they stay opt-in.
 """
 
 from __future__ import annotations
 
 import math
 
-from . import phase, shifted
+from . import phase, shifted, winograd_jit
 
 #: `shifted`'s limits (rule 3): grid / output size, columns' rows, weights per group.
 SHIFTED_MAX_WASTE = 1.35
@@ -68,6 +95,9 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
                              "accumulate over the kernel taps, no per-group matrix products")
     O = tuple((s + b + a - d * (k - 1) - 1) // st + 1 for s, (b, a), d, k, st in
               zip(x_shape[2:], pads, dilation, w_shape[2:], stride))
+    picked = _winograd(x_shape, w_shape, stride, dilation, groups, O)
+    if picked is not None:
+        return picked
     strided = any(st > 1 for st in stride)
     if strided:  # the grid of stride phases: the outputs plus the largest tap offset
         grid = phase.Plan(w_shape[2:], stride, dilation, O, w_shape[1]).Q
@@ -83,3 +113,41 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
                            f"input ({waste:.2f}x the outputs computed), no unfold copy of "
                            f"strided windows and no col2im")
     return "im2col", "general case: unfold into columns, then one matrix product per group"
+
+
+# -- rule 2a: Winograd with compiled transforms ---------------------------------------------
+#: Rule 2a's limits: input channels, tile waste, tiles per channel, float32 error.
+WINOGRAD_MIN_CHANNELS = 64
+WINOGRAD_MAX_WASTE = 1.35
+WINOGRAD_MIN_TILES_PER_CHANNEL = 0.5
+WINOGRAD_MAX_ERROR = 5e-6
+
+
+def winograd_error(m: int, C_in: int) -> float:
+    """The float32 error (relative to the output's max) that rule 2a expects of F(m x m, 3x3)
+    with C_in input channels: a bound on the measured values (see `winograd_jit`)."""
+    return (3e-7 if m == 4 else 1e-7) * math.sqrt(C_in)
+
+
+def _winograd(x_shape, w_shape, stride, dilation, groups, O):
+    """(name, reason) of rule 2a, or None when it does not apply."""
+    if (len(w_shape) != 4 or tuple(w_shape[2:]) != (3, 3) or groups != 1
+            or any(s != 1 for s in stride) or any(d != 1 for d in dilation)):
+        return None
+    N, C_in = x_shape[:2]
+    C_out = w_shape[0]
+    if C_in < WINOGRAD_MIN_CHANNELS:
+        return None
+    for m in (4, 2):
+        if winograd_error(m, C_in) > WINOGRAD_MAX_ERROR:
+            continue
+        n, waste = winograd_jit.tiles(O, N, m)
+        if waste > WINOGRAD_MAX_WASTE or n < WINOGRAD_MIN_TILES_PER_CHANNEL * (C_in + C_out):
+            continue
+        return f"winograd{m}_jit", (
+            f"3x3 stride 1, {C_in} input channels: Winograd F({m}x{m}, 3x3), "
+            f"{(m + 2) ** 2 / m ** 2:.2f} multiplications per output and channel instead of "
+            f"9, {waste:.2f}x the outputs computed, {n} tiles; float32 error about "
+            f"{winograd_error(m, C_in):.0e} of the output's max (bound "
+            f"{WINOGRAD_MAX_ERROR:.0e})")
+    return None

@@ -38,9 +38,27 @@ POINTS = {2: (0.0, 1.0, -1.0), 4: (0.0, 1.0, -1.0, 0.5, -2.0)}
 BAND_BYTES = 4 << 20
 
 
+def matrices(m: int, r: int = 3, points=None):
+    """(A^T (m, alpha), G (alpha, r), B^T (alpha, alpha)) of F(m, r) in float64.
+
+    `points`: the m + r - 2 finite interpolation points, any sequence of real numbers
+    (default `POINTS[m]`). The arrays are cached and shared by every caller, so they are
+    read-only (copy one to change it).
+    """
+    if points is not None:
+        try:
+            points = tuple(float(p) for p in points)
+        except (TypeError, ValueError):
+            raise TypeError(f"winograd.matrices: points must be a sequence of real numbers, "
+                            f"got {points!r}") from None
+    elif m not in POINTS:
+        raise ValueError(f"winograd.matrices: no default points for F({m}, {r}); give "
+                         f"{m + r - 2} points (defaults exist for m in {sorted(POINTS)})")
+    return _matrices(m, r, points)
+
+
 @functools.lru_cache(maxsize=None)
-def matrices(m: int, r: int = 3, points: tuple | None = None):
-    """(A^T (m, alpha), G (alpha, r), B^T (alpha, alpha)) of F(m, r) in float64."""
+def _matrices(m, r, points):
     alpha = m + r - 1
     p = np.array(POINTS[m] if points is None else points, dtype=np.float64)
     if p.size != alpha - 1:
@@ -62,6 +80,8 @@ def matrices(m: int, r: int = 3, points: tuple | None = None):
     BT, *_ = np.linalg.lstsq(system, target.reshape(m * r, alpha), rcond=None)
     if not np.allclose(system @ BT, target.reshape(m * r, alpha), atol=1e-9):
         raise ValueError(f"winograd.matrices: points {tuple(p)} give no F({m}, {r})")
+    for a in (AT, G, BT):
+        a.setflags(write=False)
     return AT, G, BT
 
 

@@ -1,0 +1,331 @@
+"""Winograd F(2x2, 3x3) and F(4x4, 3x3) with compiled transforms: `winograd2_jit`,
+`winograd4_jit` (2D, stride 1, dilation 1, 3x3, any padding, groups, batch, channels).
+
+The arithmetic is `winograd`'s (the NumPy reference, same matrices); what changes is how
+the passes meet memory. The input is zero-padded once into a channel-major copy (NumPy,
+split over the threads). The batch's tile rows (image n, row ty of its TH x TW tiles) are
+cut into chunks of about `CHUNK_BYTES` of transformed tiles and products (a few images of
+a small map, a few tile rows of a large one; at least `MIN_TILES` tiles, and enough that
+the transformed weights are not read more often than the tiles), and each chunk goes
+through three steps while its buffers are in the cache:
+
+1. one compiled pass (`winograd_kernels.input_tiles`) reads the chunk's tiles and writes
+   B^T d B straight into V (alpha^2, C_in, tiles);
+2. alpha^2 (16 or 36) matrix products U[k] (C_out x C_in) @ V[k] (C_in x tiles), NumPy's
+   batched matmul (BLAS; no BLAS call inside compiled code);
+3. one compiled pass (`output_tiles`) applies A^T . A to each product tile and writes the
+   outputs straight into the (N, C_out, H, W) result.
+
+Threads: the chunks are split over `_parallel`'s pool, each thread running its chunks'
+three steps itself (the compiled passes release the GIL; so does BLAS). During that region
+OpenBLAS runs on one thread (threadpoolctl; `_OneBlasThread`): with BLAS's own threads as
+well, the pool's threads and OpenBLAS's spin against each other on the same cores (the
+issue's prototype measured about 2x; on this shared machine, at load averages of 8-13 on
+2 cores, wall-clock comparisons of the two were within the noise). The chunks depend on
+the shape only, so the result is the same bits for any number of threads.
+
+Gradients: the input gradient is a stride-1 convolution of dL/dy with the flipped,
+transposed kernel (`_adjoint`), through the same forward; the weight gradient either runs
+the same chunks backwards (`output_grad_tiles`: A dY A^T, then dU[k] = sum over chunks of
+dM[k] @ V[k]^T, then G^T dU G) or is im2col's, as `WEIGHT_GRAD_TILES_PER_CHANNEL` says
+(measured).
+
+Float32 error, relative to the output's max, against float64 (the 3x3 stride-1 layers of
+`benchmarks/conv_layers.py`, batch 2): F(2x2) 2.7e-7 to 6.9e-7, about im2col's (3.6e-7 to
+7.9e-7); F(4x4) 0.9e-6 to 4.0e-6, growing with C_in (64: 2.4e-6, 128: 3.0e-6, 256: 4.0e-6;
+1.8x to 8x im2col's); F(4x4)'s weight gradient 1.2e-6 to 1.8e-6 (2x to 4x im2col's).
+`choose` keeps `auto` within `choose.WINOGRAD_MAX_ERROR`; tests/test_kernels_winograd.py
+bounds them.
+
+The compiled kernels are imported on the first call (compiled once per machine into the
+user's cache; `_jit`), never at ``import convscope``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from . import _adjoint, im2col, winograd
+from .im2col import pad_channel_major
+from ._parallel import MIN_ELEMENTS, get_num_threads, over_parts, split
+
+#: Bytes of one chunk's transformed tiles and products (V and M); in the L2/L3 caches.
+CHUNK_BYTES = 1 << 20
+#: Fewest tiles per chunk (the products' long dimension).
+MIN_TILES = 64
+
+
+def _compiled():
+    from . import winograd_kernels
+    return winograd_kernels
+
+
+# -- BLAS on one thread while the pool's threads run products ------------------------------
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+_controller = None
+
+
+def _controller_or_none():
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - a core dependency
+            _controller = False
+        else:
+            _controller = ThreadpoolController()
+    return _controller or None
+
+
+class _OneBlasThread:
+    """Context: OpenBLAS (any BLAS threadpoolctl knows) on one thread, restored at the end;
+    nested and concurrent uses share one limit (the last to leave restores)."""
+
+    def __enter__(self):
+        global _blas_users, _blas_limiter
+        with _blas_lock:
+            _blas_users += 1
+            if _blas_users == 1:
+                ctl = _controller_or_none()
+                _blas_limiter = None if ctl is None else ctl.limit(limits=1, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        global _blas_users, _blas_limiter
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limiter is not None:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+        return False
+
+
+# -- the chunked, threaded pipeline ---------------------------------------------------------
+class _Plan:
+    """Tiles, chunks and matrices of one F(m x m, 3 x 3) convolution."""
+
+    def __init__(self, x_shape, C_out, out_size, m, dtype):
+        N, C = x_shape[:2]
+        self.m, self.alpha = m, m + 2
+        self.TH, self.TW = (-(-o // m) for o in out_size)
+        self.rows = N * self.TH  # tile rows of the batch
+        self.itemsize = np.dtype(dtype).itemsize
+        per_row = self.alpha ** 2 * (C + C_out) * self.TW * np.dtype(dtype).itemsize
+        # at least as many tiles as the products need to run at speed, and enough that the
+        # transformed weights (alpha^2 C_out C_in, read again by every chunk) cost no more
+        # than the chunk's own tiles (C_in + C_out per tile)
+        tiles = max(MIN_TILES, C_out * C // (C + C_out))
+        self.chunk = max(1, min(self.rows, max(CHUNK_BYTES // per_row,
+                                               -(-tiles // self.TW))))
+        self.chunks = list(range(0, self.rows, self.chunk)) + [self.rows]
+        AT, G, BT = winograd.matrices(m)
+        self.G = G.astype(dtype)
+        # the compiled kernels take the small matrices as tuples (their size is then known
+        # when compiling), in the data's dtype
+        self.AT, self.A, self.BT = (_tuples(a, dtype) for a in (AT, AT.T, BT))
+
+    def parts(self, work):
+        """Bounds (indices into self.chunks) of the threads' shares."""
+        n = len(self.chunks) - 1
+        parts = min(get_num_threads(), n) if work >= MIN_ELEMENTS else 1
+        return split(n, max(1, parts))
+
+
+def _tuples(a, dtype):
+    """A 2-D array as a tuple of tuples of NumPy scalars of `dtype`."""
+    t = np.dtype(dtype).type
+    return tuple(tuple(t(v) for v in r) for r in a)
+
+
+def _run(plan, fn):
+    """fn(g0, g1) for every chunk of tile rows, chunks split over the threads."""
+    bounds = plan.parts(plan.rows * plan.TW * plan.alpha ** 2)
+    c = plan.chunks
+
+    def share(i0, i1):
+        for i in range(i0, i1):
+            fn(c[i], c[i + 1])
+
+    if len(bounds) > 2:
+        with _OneBlasThread():
+            over_parts(share, bounds)
+    else:
+        share(0, len(c) - 1)
+
+
+def _padded(x, pads, plan):
+    """The (C, N, TH*m + 2, TW*m + 2) zero-padded input every tile reads (one NumPy copy,
+    split over the threads; inputs past the last tile, as output_padding leaves, dropped)."""
+    m = plan.m
+    full = [(b, t * m + 2 - s - b) for s, (b, _), t in zip(x.shape[2:], pads,
+                                                           (plan.TH, plan.TW))]
+    x = x[(slice(None), slice(None)) + tuple(slice(max(-b, 0), s + min(a, 0))
+                                             for s, (b, a) in zip(x.shape[2:], full))]
+    return pad_channel_major(x, [(max(b, 0), max(a, 0)) for b, a in full])
+
+
+def _buffers(plan, *channels, dtype):
+    """Flat buffers for one chunk's (alpha^2, C, tiles) arrays, one per channel count."""
+    T = plan.chunk * plan.TW
+    return [np.empty(plan.alpha ** 2 * c * T, dtype=dtype) for c in channels]
+
+
+def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
+    """y (N, C_out, H_out, W_out), a new C-contiguous array."""
+    K = _compiled()
+    N, C = x.shape[:2]
+    C_out = w.shape[0]
+    dtype = x.dtype
+    plan = _Plan(x.shape, C_out, out_size, m, dtype)
+    a2 = plan.alpha ** 2
+    U = winograd.transform_weight(w, groups, m).astype(dtype)  # (a2, G, C_out/G, C_in/G)
+    xp = _padded(x, pads, plan)
+    y = np.empty((N, C_out, *out_size), dtype=dtype)
+    Cg, Cog = C // groups, C_out // groups
+
+    def chunk(bufs, g0, g1):
+        T = (g1 - g0) * plan.TW
+        V = bufs[0][:a2 * C * T].reshape(a2, C, T)
+        Mo = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
+        K.input_tiles(xp, plan.BT, m, plan.TH, plan.TW, g0, g1, V)
+        if groups == 1:
+            np.matmul(U[:, 0], V, out=Mo)
+        else:
+            for g in range(groups):
+                np.matmul(U[:, g], V[:, g * Cg:(g + 1) * Cg],
+                          out=Mo[:, g * Cog:(g + 1) * Cog])
+        K.output_tiles(Mo, plan.AT, plan.TH, plan.TW, g0, g1, y)
+
+    local = threading.local()
+
+    def fn(g0, g1):
+        if not hasattr(local, "bufs"):
+            local.bufs = _buffers(plan, C, C_out, dtype=dtype)
+        chunk(local.bufs, g0, g1)
+
+    _run(plan, fn)
+    return y
+
+
+def backward_weight(x, gy, w_shape, pads, groups, m=4):
+    """dL/dw (C_out, C_in/G, 3, 3) through the same tiles: dU[k] = sum dM[k] @ V[k]^T, then
+    G^T dU G.
+
+    The chunks are summed in a fixed number of groups (`_sums`, set by the shape only),
+    each into its own accumulator, then the groups in order: the same bits for any number
+    of threads (the groups are split over the threads).
+    """
+    K = _compiled()
+    N, C = x.shape[:2]
+    C_out = w_shape[0]
+    dtype = np.result_type(x.dtype, gy.dtype)
+    plan = _Plan(x.shape, C_out, gy.shape[2:], m, dtype)
+    a2 = plan.alpha ** 2
+    xp = _padded(x, pads, plan)
+    gya = np.ascontiguousarray(gy)
+    Cg, Cog = C // groups, C_out // groups
+    c = plan.chunks
+    bounds = split(len(c) - 1, _sums(len(c) - 1, a2 * C_out * Cg * plan.itemsize))
+    sums = [np.zeros((a2, C_out, Cg), dtype=dtype) for _ in range(len(bounds) - 1)]
+
+    def run(k0, k1):
+        bufs = _buffers(plan, C, C_out, dtype=dtype)
+        part = np.empty((a2, C_out, Cg), dtype=dtype)
+        for k in range(k0, k1):
+            for i in range(bounds[k], bounds[k + 1]):
+                g0, g1 = c[i], c[i + 1]
+                T = (g1 - g0) * plan.TW
+                V = bufs[0][:a2 * C * T].reshape(a2, C, T)
+                dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
+                K.input_tiles(xp, plan.BT, m, plan.TH, plan.TW, g0, g1, V)
+                K.output_grad_tiles(gya, plan.A, plan.TH, plan.TW, g0, g1, dM)
+                for g in range(groups):
+                    np.matmul(dM[:, g * Cog:(g + 1) * Cog],
+                              V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
+                              out=part[:, g * Cog:(g + 1) * Cog])
+                sums[k] += part
+
+    n = len(sums)
+    parts = min(get_num_threads(), n) if plan.rows * plan.TW * a2 >= MIN_ELEMENTS else 1
+    if parts > 1:
+        with _OneBlasThread():
+            over_parts(run, split(n, parts))
+    else:
+        run(0, n)
+    dU = sums[0]
+    for s in sums[1:]:
+        dU += s
+    # dW = G^T dU G along both kernel axes: (C_out, C_in/G, 3, 3)
+    dU = dU.reshape(plan.alpha, plan.alpha, C_out, Cg)
+    dW = np.einsum("ia,jb,ijoc->ocab", plan.G, plan.G, dU, optimize=True)
+    return np.ascontiguousarray(dW)
+
+
+#: Most accumulators of the weight gradient (each alpha^2 C_out C_in/G), and their memory.
+MAX_SUMS = 4
+SUMS_BYTES = 64 << 20
+
+
+def _sums(chunks, nbytes):
+    """How many groups of chunks the weight gradient sums separately: from the shape alone."""
+    return max(1, min(MAX_SUMS, chunks, SUMS_BYTES // max(1, nbytes)))
+
+
+def tiles(out_size, N, m):
+    """(tiles of F(m x m, 3 x 3) over a batch, outputs computed per output kept)."""
+    T = [-(-o // m) for o in out_size]
+    return N * math.prod(T), math.prod(t * m for t in T) / max(1, math.prod(out_size))
+
+
+#: F(4x4)'s weight gradient runs through the tiles when the batch has at least this many
+#: tiles per channel (C_in + C_out): then its 36 long products beat im2col's one
+#: (single-thread CPU time, ms, tiles / im2col: 64 ch 56x56 batch 8 25.7 / 32.4; 128 ch
+#: 28x28 batch 8 17.5 / 25.1; 64->128 7x7 batch 128 14.5 / 14.6; 256 ch 14x14 batch 8
+#: 20.9 / 22.6; 512 ch 7x7 batch 8 55.3 / 21.2: the transformed weights, 36 x 512 x 512,
+#: cost more than 32 tiles save). F(2x2)'s never clearly won (32->64 14x14 batch 128:
+#: 21.3 / 17.7): always im2col's.
+WEIGHT_GRAD_TILES_PER_CHANNEL = {2: None, 4: 1.0}
+
+
+class Algorithm:
+    """F(m x m, 3 x 3) with compiled transforms behind the kernels' common interface."""
+
+    def __init__(self, m: int):
+        self.m = m
+        self.__name__ = f"winograd{m}_jit"
+
+    def supports(self, x_shape, w_shape, stride, pads, dilation, groups):
+        """None when this algorithm applies, else the rule it needs."""
+        ok = (len(w_shape) == 4 and all(k == 3 for k in w_shape[2:])
+              and all(s == 1 for s in stride) and all(d == 1 for d in dilation))
+        return None if ok else ("a 2D convolution with kernel_size 3, stride 1 and "
+                                "dilation 1")
+
+    def forward(self, x, w, stride, pads, dilation, groups, out_size):
+        return forward(x, w, stride, pads, dilation, groups, out_size, m=self.m), None
+
+    def backward_input(self, gy, w, in_shape, stride, pads, dilation, groups):
+        gx = _adjoint.input_grad(self.forward, gy, w, in_shape, pads, dilation, groups)
+        if gx is None:  # padding wider than the kernel: the adjoint would crop
+            return im2col.backward_input(gy, w, in_shape, stride, pads, dilation, groups)
+        return gx
+
+    def weight_grad_tiles(self, x_shape, w_shape, out_size) -> bool:
+        """Whether the weight gradient runs through the tiles (else im2col's)."""
+        per = WEIGHT_GRAD_TILES_PER_CHANNEL[self.m]
+        n, _ = tiles(out_size, x_shape[0], self.m)
+        return per is not None and n >= per * (x_shape[1] + w_shape[0])
+
+    def backward_weight(self, x, saved, gy, w_shape, stride, pads, dilation, groups):
+        if self.weight_grad_tiles(x.shape, w_shape, gy.shape[2:]):
+            return backward_weight(x, gy, w_shape, pads, groups, m=self.m)
+        return im2col.backward_weight(x, None, gy, w_shape, stride, pads, dilation, groups)
+
+
+F2 = Algorithm(2)
+F4 = Algorithm(4)
