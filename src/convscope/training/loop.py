@@ -227,6 +227,8 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
         say(line)
     if pictures:
         write_pictures(out, rows, model, config)
+        from ..viz.explain import write_explainer  # click a unit: docs/explain.md
+        say(f"explainer: {write_explainer(out, data=config.data)}")
         from ..viz.report import write_report  # the page of the run (docs/report.md)
         say(f"report: {write_report(out, data=config.data)}")
     return metrics
