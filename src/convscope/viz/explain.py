@@ -254,7 +254,7 @@ def _kind_and_params(module, in_shape, blobs: dict, name: str) -> tuple[str, dic
         return "leaky_relu", {"slope": float(module.negative_slope)}
     if cls in ("Sigmoid", "Tanh"):
         return cls.lower(), {}
-    if cls.startswith("Dropout"):
+    if cls.startswith("Dropout") or cls == "Identity":
         return "identity", {}
     if cls == "Flatten":
         return "flatten", {}
