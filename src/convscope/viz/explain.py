@@ -380,7 +380,8 @@ def build_explainer(model, image, *, classes=(), label=None, title: str = "",
         if maps:
             spatial.append(k)
         layers.append({"name": c.name, "kind": kind, "module": type(c.module).__name__,
-                       "repr": _module_text(c.module), "input": source,
+                       "repr": _module_text(c.module),
+                       "label": _short_text(kind, c.module, params), "input": source,
                        "in_shape": [] if x_in is None else list(x_in.shape),
                        "shape": list(y.shape), "maps": maps, "params": params,
                        "arith": _arithmetic(kind, params, () if x_in is None else x_in.shape)})
@@ -406,6 +407,26 @@ def build_explainer(model, image, *, classes=(), label=None, title: str = "",
 def _module_text(module) -> str:
     extra = module.extra_repr() if hasattr(module, "extra_repr") else ""
     return f"{type(module).__name__}({extra})"
+
+
+def _short_text(kind: str, module, params: dict) -> str:
+    """A column's one-line label: the kind and its sizes (the full text is the tooltip)."""
+    cls = type(module).__name__
+    x = "\u00d7"
+    if kind == "conv":
+        w = params["wshape"]
+        text = f"{cls} {module.in_channels}\u2192{w[0]}, {x.join(map(str, params['kernel']))}"
+        extras = [f"{k}{x.join(map(str, v))}" for k, v, one in (
+            ("s", params["stride"], 1), ("p", params["pad"], 0), ("d", params["dilation"], 1))
+            if any(i != one for i in v)]
+        return ", ".join([text] + extras)
+    if kind in ("maxpool", "avgpool"):
+        return f"{cls} {x.join(map(str, params['kernel']))}, s{x.join(map(str, params['stride']))}"
+    if kind == "batchnorm":
+        return f"{cls}({module.num_features})"
+    if kind == "linear":
+        return f"{cls} {params['wshape'][1]}\u2192{params['wshape'][0]}"
+    return cls
 
 
 def explainer_html(explainer: Explainer) -> str:

@@ -119,7 +119,9 @@ SCRIPT = r"""
     box.id = "col-" + col.name;
     box.dataset.column = col.name;
     box.appendChild(el("h3", null, col.isInput ? "input" : "layer " + col.name));
-    box.appendChild(el("div", "kind", col.isInput ? M.what : col.repr));
+    var kind = el("div", "kind", col.isInput ? M.what || "the image" : col.label);
+    kind.title = col.isInput ? M.normalisation : col.repr;
+    box.appendChild(kind);
     box.appendChild(el("div", "shape", col.shape.join("\u00d7")));
     if (col.maps) { renderMaps(col, box); } else { renderFeatures(col, box); }
     return box;
@@ -202,10 +204,12 @@ SCRIPT = r"""
     if (t && !t.closest("#unit-detail")) { select(t.dataset.layer, t.dataset.unit); }
   });
 
-  var sub = M.what + (M.label !== null && M.label !== undefined ? " (true class: " +
-            M.classes[M.label] + ")" : "") + "; predicted: " + M.classes[M.predicted] +
-            (M.probs ? " (" + (100 * M.probs[M.predicted]).toFixed(1) + "%)" : "") +
-            ". Input " + M.normalisation + ". Written " + M.written + ".";
+  var sub = [M.what + (M.label !== null && M.label !== undefined ? " (true class: " +
+             M.classes[M.label] + ")" : ""),
+             "predicted: " + M.classes[M.predicted] +
+             (M.probs ? " (" + (100 * M.probs[M.predicted]).toFixed(1) + "%)" : ""),
+             M.normalisation ? "input " + M.normalisation : "",
+             "written " + M.written].filter(Boolean).join(" \u00b7 ");
   document.getElementById("subtitle").textContent = sub;
 
   // -- receptive fields ---------------------------------------------------------------------
@@ -412,12 +416,16 @@ SCRIPT = r"""
     panel.appendChild(para("Each input channel's <b>patch</b> (the window of the layer's input " +
       "under the kernel; lilac: zero padding) is multiplied element-wise by the <b>kernel</b> " +
       "of that channel; the <b>products</b> are summed to a <b>partial sum</b>; the partial " +
-      "sums of all " + r.rows.length + " input channels plus the bias give the value."));
+      "sums of all " + r.rows.length + " input channels plus the bias give the value. " +
+      "The channels are listed by the size of their partial sum, largest first: the top rows " +
+      "are why the unit has its value."));
     var t = el("table", "steps"), head = el("tr");
     ["input channel", "input patch", "kernel w[" + c + ", ci]", "products", "partial sum", "running total"].forEach(function (h) { head.appendChild(el("th", null, h)); });
     var thead = el("thead"); thead.appendChild(head); t.appendChild(thead);
-    var body = el("tbody"), K = l.params.kernel, shown = 4;
-    r.rows.forEach(function (row, i) {
+    var body = el("tbody"), K = l.params.kernel, shown = 4, running = 0;
+    var rows = r.rows.slice().sort(function (a, b) { return Math.abs(b.partial) - Math.abs(a.partial); });
+    rows.forEach(function (row, i) {
+      running += row.partial; row.running = running;
       var tr = el("tr");
       tr.dataset.channel = row.channel;
       if (i >= shown) { tr.style.display = "none"; tr.className = "more"; }
@@ -474,13 +482,13 @@ SCRIPT = r"""
       var top = r.terms.slice().sort(function (a, b) { return Math.abs(b[3]) - Math.abs(a[3]); }).slice(0, 10);
       panel.appendChild(para("A fully connected unit: the sum over all " + r.terms.length +
         " inputs of weight \u00d7 input, plus the bias. The 10 largest products:"));
-      var t = el("table", "steps"), hr = el("tr");
+      var t = el("table", "steps"), hr = el("tr"), th = el("thead"), tb = el("tbody");
       ["input i", "x_i", "W[k, i]", "product"].forEach(function (h) { hr.appendChild(el("th", null, h)); });
-      t.appendChild(hr);
+      th.appendChild(hr); t.appendChild(th); t.appendChild(tb);
       top.forEach(function (term) {
         var tr = el("tr");
         term.forEach(function (v, j) { tr.appendChild(el("td", null, j ? fmt(v) : String(v))); });
-        t.appendChild(tr);
+        tb.appendChild(tr);
       });
       panel.appendChild(t);
       panel.appendChild(formula("sum of all " + r.terms.length + " products " + fmt(r.sum) + " + bias " + fmt(r.bias) + " = " + fmt(r.value)));
@@ -596,7 +604,8 @@ SCRIPT = r"""
       return;
     }
     var l = byName[layerName], r = compute(l, unit), ev = engineValue(l, unit);
-    panel.appendChild(el("h2", null, "layer " + l.name + " (" + l.repr + "), unit [" + unitText + "]"));
+    panel.appendChild(el("h2", null, "layer " + l.name + " (" + l.repr + "), unit [" + unitText + "]" +
+      (unit.length === 3 ? " (channel, row, column)" : "")));
     if (l.maps) {
       var b = fieldBox(l.name, unit, "input");
       if (b) {
