@@ -110,6 +110,26 @@ def test_receptive_fields_are_arith_s_on_the_input_and_every_earlier_layer(run):
         "H' = W' = (H - K + 2P)/S + 1 = (28 - 3 + 2*1)/1 + 1 = 28"]
 
 
+def test_nested_containers_get_fields_on_every_earlier_layer():
+    """A chain of layers in nested containers: the fields on earlier layers come from the
+    summary of the chain's tail, keyed by the dotted names."""
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=rng), nn.ReLU()),
+                          nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(2, 2, 5, stride=2,
+                                                                   dilation=2, rng=rng)))
+    exp = build_explainer(model, np.zeros((1, 30, 30), np.float32))
+    layers = {layer["name"]: layer for layer in exp.meta["layers"]}
+    assert list(layers) == ["0.0", "0.1", "1.0", "1.1"] and exp.meta["chain"]
+    field = layers["1.1"]["fields"]
+    want = arith.rf_stack([(2, 2, 0, 1), (5, 2, 0, 2)], ndim=2)  # pool, dilated conv
+    for on in ("0.0", "0.1"):
+        assert field[on] == {"size": list(want.size), "jump": list(want.jump),
+                             "padding": list(want.padding)}
+    want = arith.rf_stack([(3, 1, 1, 1), (2, 2, 0, 1), (5, 2, 0, 2)], ndim=2)
+    assert field["input"]["size"] == list(want.size)
+    assert field["1.0"]["size"] == [9, 9]  # the dilated 5-tap kernel alone: 2 * 4 + 1
+
+
 def test_users_image_is_read_and_normalised_as_the_run(run, tmp_path):
     out, _ = run
     pixels = np.random.default_rng(0).integers(0, 256, (28, 28)).astype(np.uint8)

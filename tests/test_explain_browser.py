@@ -181,6 +181,57 @@ def test_gradient_is_the_effective_receptive_field_of_viz_rf(browser, trained, k
         assert browser.get_log("browser") == []
 
 
+def test_sliding_window_and_formula_are_animate_s(browser, trained, kinds):
+    """The window the page slides over a layer's input covers the grid cells that
+    `viz.animate.conv_animation` lists for that output position, and the page prints its
+    formula."""
+    from convscope.viz.animate import conv_animation
+    for page, exp in ((trained[0], trained[2]), (kinds[0], kinds[3])):
+        _open(browser, page)
+        for layer in exp.meta["layers"]:
+            if layer["kind"] not in ("conv", "maxpool", "avgpool"):
+                continue
+            p = layer["params"]
+            anim = conv_animation(tuple(layer["in_shape"][1:]), tuple(p["kernel"]),
+                                  tuple(p["stride"]), tuple(p["pad"]), tuple(p["dilation"]))
+            Ho, Wo = anim.output_size
+            assert [Ho, Wo] == layer["shape"][1:]
+            for y, x in ((0, 0), (Ho - 1, Wo - 1), (Ho // 2, 0)):
+                taps = browser.execute_script(
+                    "return window.convscopeExplain.windowTaps(arguments[0], arguments[1], "
+                    "arguments[2])", layer["name"], y, x)
+                assert [tuple(t) for t in taps] == list(anim.frames[1 + y * Wo + x].taps)
+            _click(browser, layer["name"], "0,0,0")
+            text = browser.find_element("id", "unit-detail").text
+            assert all(f in text for f in anim.formulas), (layer["name"], anim.formulas)
+
+
+@pytest.mark.parametrize("name", ["cifar_cnn", "photo_cnn"])
+def test_colour_models_of_the_project(browser, tmp_path, name):
+    """The project's RGB models (strided convolutions, global average pooling): every layer
+    kind's value, and the gradient of the last convolution's unit."""
+    from convscope import models
+    model = models.build_model(name, widths=(4, 8, 8), rng=np.random.default_rng(0)).eval()
+    x = np.random.default_rng(1).normal(size=(3, 32, 32)).astype(np.float32)
+    exp = build_explainer(model, x)
+    path = tmp_path / f"{name}.html"
+    path.write_text(exp.html())
+    console, _ = _open(browser, path)
+    assert console == []
+    assert browser.execute_script("return document.querySelectorAll('canvas.rgb').length") == 1
+    kinds = {layer["kind"] for layer in exp.meta["layers"]} - {"flatten"}
+    assert kinds == {"conv", "batchnorm", "relu", "adaptive_avgpool", "linear"}
+    _check_every_layer(browser, exp, kinds)
+    last = [layer["name"] for layer in exp.meta["layers"] if layer["kind"] == "conv"][-1]
+    C, H, W = exp.outputs[last].shape
+    g = browser.execute_script("return window.convscopeExplain.gradient(arguments[0], "
+                               "arguments[1])", last, f"{C - 1},{H // 2},{W // 2}")
+    want = effective_receptive_field(model, x[None], last, (H // 2, W // 2), C - 1).gradient
+    got = np.abs(np.asarray(g).reshape(x.shape)).sum(axis=0)
+    np.testing.assert_allclose(got / want.max(), want / want.max(), atol=TOL)
+    assert browser.get_log("browser") == []
+
+
 def test_large_layers_are_paged_visibly(browser, tmp_path):
     model = T.build_model(T.TrainConfig())  # the default model: 32, 64, 128 channels
     x = np.random.default_rng(0).normal(size=(1, 28, 28)).astype(np.float32)

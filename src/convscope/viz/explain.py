@@ -272,32 +272,28 @@ def _field(f) -> dict | None:
     return {"size": list(f.size), "jump": list(f.jump), "padding": list(f.padding)}
 
 
-def _relative_fields(model, calls, spatial: list[int], image_shape) -> dict:
+def _relative_fields(model, calls, spatial: list[int], image_shape, chain: bool) -> dict:
     """{layer name: {earlier layer name or 'input': field}}: where a unit of a layer looks in
-    each earlier feature map. On the input from `summary(model)`; for a `Sequential` model
-    on an earlier layer M from the summary of the model's tail after M, run on M's output
-    shape (so every field comes from `arith` through `summary`)."""
+    each earlier feature map. On the input from `summary(model)`; when the layers form a
+    chain (each one's input is the output of the one before), on an earlier layer M from
+    the summary of the chain's tail after M run on M's output shape. Every field comes from
+    `arith` through `summary`, none is restated here."""
     from .. import nn
     from ..summary import summary
     rows = {r.name: r for r in summary(model, tuple(image_shape)).rows}
     out = {c.name: {"input": _field(rows[c.name].field)} for c in calls if c.name in rows}
-    if not isinstance(model, nn.Sequential):
-        return out
-    names = list(model._modules)
-    top = {c.name for c in calls}
-    if set(names) != top:  # nested containers: the tail is not a slice of leaves
+    if not chain:
         return out
     for k in spatial:
-        m = calls[k]
-        at = names.index(m.name)
-        tail = model[at + 1:]
-        if not len(tail):
+        rest = calls[k + 1:]
+        if not rest:
             continue
+        tail = nn.Sequential(*[c.module for c in rest])  # the same modules, named 0, 1, ...
         tail.eval()  # summary restores training mode only when it was on
-        tail_rows = summary(tail, tuple(m.output.shape[1:])).rows
-        for r in tail_rows:
-            if r.name in out:
-                out[r.name][m.name] = _field(r.field)
+        for r in summary(tail, tuple(_array(calls[k].output).shape[1:])).rows:
+            name = rest[int(r.name)].name
+            if name in out:
+                out[name][calls[k].name] = _field(r.field)
     return out
 
 
@@ -385,15 +381,15 @@ def build_explainer(model, image, *, classes=(), label=None, title: str = "",
                        "in_shape": [] if x_in is None else list(x_in.shape),
                        "shape": list(y.shape), "maps": maps, "params": params,
                        "arith": _arithmetic(kind, params, () if x_in is None else x_in.shape)})
-    fields = _relative_fields(model, calls, spatial, x.shape)
+    chain = all(layer["input"] == (layers[i - 1]["name"] if i else "input")
+                for i, layer in enumerate(layers))
+    fields = _relative_fields(model, calls, spatial, x.shape, chain)
     for layer in layers:
         layer["fields"] = fields.get(layer["name"], {}) if layer["maps"] else {}
     logits = np.asarray(out, np.float64).reshape(-1)
     probs = _softmax(logits) if logits.size > 1 else None
     classes = list(classes) if classes and len(classes) == logits.size else \
         [f"class {k}" for k in range(logits.size)]
-    chain = all(layer["input"] == (layers[i - 1]["name"] if i else "input")
-                for i, layer in enumerate(layers))
     meta = {"title": title, "what": what, "normalisation": normalisation,
             "input_shape": list(x.shape), "layers": layers, "classes": classes,
             "label": label, "logits": logits.tolist(),
