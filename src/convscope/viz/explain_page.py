@@ -111,7 +111,9 @@ _START = r"""
   LAYERS.forEach(function (l) {
     if (l.kind !== "flatten") { columns.push(l); }
   });
-  function cellSize(H, W) { return Math.max(3, Math.min(24, Math.floor(84 / Math.max(H, W)))); }
+  function cellSize(H, W, big) {  // pixels per unit: a map about 84 px wide (the input 140)
+    return Math.max(3, Math.min(24, Math.floor((big ? 140 : 84) / Math.max(H, W))));
+  }
   function perPage(col) {
     var H = col.shape[1], W = col.shape[2];
     return Math.max(1, Math.min(M.page_channels, Math.floor(M.page_channels * 784 / (H * W))));
@@ -148,7 +150,7 @@ _START = r"""
 
   function renderMaps(col, box) {
     var C = col.shape[0], H = col.shape[1], W = col.shape[2];
-    var values = col.isInput ? blob("input") : out(col), cs = cellSize(H, W);
+    var values = col.isInput ? blob("input") : out(col), cs = cellSize(H, W, col.isInput);
     var per = perPage(col), page = pager(col, box, C, per, "channels");
     var lo = Infinity, hi = -Infinity, scale = absmax(values);
     if (col.isInput) { for (var i = 0; i < values.length; i++) { lo = Math.min(lo, values[i]); hi = Math.max(hi, values[i]); } }
@@ -176,7 +178,7 @@ _START = r"""
   }
 
   function colourPicture(values, H, W, lo, hi) {  // the three channels as one RGB picture
-    var cv = el("canvas"), cs = cellSize(H, W), g = cv.getContext("2d");
+    var cv = el("canvas"), cs = cellSize(H, W, true), g = cv.getContext("2d");
     cv.width = W * cs; cv.height = H * cs; cv.className = "rgb"; cv.title = "the image in colour";
     for (var y = 0; y < H; y++) {
       for (var x = 0; x < W; x++) {
@@ -249,7 +251,7 @@ _START = r"""
       if (!col.maps || (!col.isInput && col.index >= upto)) { return; }
       var b = fieldBox(layerName, unit, col.name);
       if (!b) { return; }
-      var H = col.shape[1], W = col.shape[2], cs = cellSize(H, W);
+      var H = col.shape[1], W = col.shape[2], cs = cellSize(H, W, col.isInput);
       document.querySelectorAll('.map[data-layer="' + col.name + '"]').forEach(function (map) {
         var r = el("div", "rf-box");
         r.dataset.layer = col.name; r.dataset.box = b.join(",");

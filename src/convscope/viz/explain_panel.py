@@ -77,7 +77,9 @@ PANEL_SCRIPT = r"""
       panel.appendChild(gridTable(r.window, K, function (q) { return q === r.arg; }));
       panel.appendChild(formula("max(window) = " + fmt(r.value)));
     } else if (l.kind === "avgpool") {
-      panel.appendChild(para("Average pooling: the mean of the " + K.join("\u00d7") + " window."));
+      panel.appendChild(para("Average pooling: the mean of the " + K.join("\u00d7") + " window: its sum " +
+        "divided by " + (p.count_include_pad ? "the number of its cells, padding cells counted (count_include_pad=True)" :
+        "the number of its cells inside the input (count_include_pad=False)") + "."));
       panel.appendChild(gridTable(r.window, K));
       panel.appendChild(formula("sum " + fmt(r.sum) + " / " + r.divisor + " = " + fmt(r.value)));
     } else if (l.kind === "adaptive_avgpool") {
@@ -106,11 +108,11 @@ PANEL_SCRIPT = r"""
       panel.appendChild(para("A fully connected unit: the sum over all " + r.terms.length +
         " inputs of weight \u00d7 input, plus the bias. The 10 largest products:"));
       var t = el("table", "steps"), hr = el("tr"), th = el("thead"), tb = el("tbody");
-      ["input i", "x_i", "W[k, i]", "product"].forEach(function (h) { hr.appendChild(el("th", null, h)); });
+      [flatIndex(l, "") === "" ? "input i" : "input i = (c, y, x) before Flatten", "x_i", "W[k, i]", "product"].forEach(function (h) { hr.appendChild(el("th", null, h)); });
       th.appendChild(hr); t.appendChild(th); t.appendChild(tb);
       top.forEach(function (term) {
         var tr = el("tr");
-        term.forEach(function (v, j) { tr.appendChild(el("td", null, j ? fmt(v) : String(v))); });
+        term.forEach(function (v, j) { tr.appendChild(el("td", null, j ? fmt(v) : flatIndex(l, v))); });
         tb.appendChild(tr);
       });
       panel.appendChild(t);
@@ -120,6 +122,14 @@ PANEL_SCRIPT = r"""
           (100 * M.probs[unit[0]]).toFixed(2) + "% for " + M.classes[unit[0]] + "."));
       }
     }
+  }
+
+  function flatIndex(l, i) {  // "i = (c, y, x)" when the input is a flattened feature map
+    var f = byName[l.input];
+    if (!f || f.kind !== "flatten" || f.in_shape.length !== 3) { return String(i); }
+    if (i === "") { return "flat"; }
+    var H = f.in_shape[1], W = f.in_shape[2], c = Math.floor(i / (H * W)), r = i % (H * W);
+    return i + " = (" + c + ", " + Math.floor(r / W) + ", " + (r % W) + ")";
   }
 
   function drawGradient(panel, l, unit) {
