@@ -232,6 +232,25 @@ def test_colour_models_of_the_project(browser, tmp_path, name):
     assert browser.get_log("browser") == []
 
 
+def test_a_layer_kind_the_page_does_not_explain_shows_the_engines_value(browser, tmp_path):
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, rng=rng), nn.GELU(), nn.MaxPool2d(2))
+    x = rng.normal(size=(1, 8, 8)).astype(np.float32)
+    exp = build_explainer(model, x)
+    assert [layer["kind"] for layer in exp.meta["layers"]] == ["conv", "other", "maxpool"]
+    path = tmp_path / "gelu.html"
+    path.write_text(exp.html())
+    console, _ = _open(browser, path)
+    assert console == []
+    got, engine = _click(browser, "1", "1,2,3")
+    assert got is None and engine == pytest.approx(float(exp.outputs["1"][1, 2, 3]), rel=1e-6)
+    assert "not explained step by step" in browser.find_element("id", "unit-detail").text
+    got, engine = _click(browser, "2", "0,1,1")  # the pooling after it still is
+    assert abs(got - float(exp.outputs["2"][0, 1, 1])) <= TOL
+    assert "not computed" in browser.find_element("id", "unit-detail").text  # no gradient
+    assert browser.get_log("browser") == []
+
+
 def test_large_layers_are_paged_visibly(browser, tmp_path):
     model = T.build_model(T.TrainConfig())  # the default model: 32, 64, 128 channels
     x = np.random.default_rng(0).normal(size=(1, 28, 28)).astype(np.float32)

@@ -275,7 +275,10 @@ _START = r"""
     return cells;
   }
 
-  function compute(l, unit) {  // {value, parts} in float64 from the layer's input
+  var EXPLAINED = ["conv", "maxpool", "avgpool", "adaptive_avgpool", "batchnorm", "relu",
+                   "leaky_relu", "sigmoid", "tanh", "identity", "linear"];
+  function compute(l, unit) {  // {value, parts} in float64 from the layer's input, or null
+    if (EXPLAINED.indexOf(l.kind) < 0 || l.input === null) { return null; }
     var xin = inp(l), s = l.in_shape, p = l.params, o = l.shape;
     if (l.kind === "linear") {
       var Wt = blob(p.weight), nin = p.wshape[1], k = unit[0], terms = [], sum = 0;
@@ -356,6 +359,7 @@ _START = r"""
   }
 
   function backward(l, g) {
+    if (l.kind !== "flatten" && compute(l, [0, 0, 0]) === null) { return null; }  // not explained
     var s = l.in_shape, o = l.shape, p = l.params, xin = inp(l), n = xin.length;
     var gi = new Float64Array(n), k;
     if (l.kind === "flatten" || l.kind === "identity") { return g; }

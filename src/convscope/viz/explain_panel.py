@@ -134,7 +134,8 @@ PANEL_SCRIPT = r"""
 
   function drawGradient(panel, l, unit) {
     var g = gradient(l.name, unit);
-    if (!g) { panel.appendChild(para("(The effective receptive field is not computed for this graph.)")); return; }
+    if (!g) { panel.appendChild(para("(The effective receptive field is not computed here: the layers between this unit " +
+      "and the input are not a plain chain of the kinds this page explains.)")); return; }
     var C = M.input_shape[0], H = M.input_shape[1], W = M.input_shape[2];
     var mag = new Float64Array(H * W), mx = 0;
     for (var c = 0; c < C; c++) { for (var k = 0; k < H * W; k++) { mag[k] += Math.abs(g[c * H * W + k]); } }
