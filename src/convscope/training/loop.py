@@ -116,7 +116,8 @@ def train(config: TrainConfig, *, progress: bool = True, resume: str | None = No
         progress: show a tqdm bar per epoch on stderr (only when stderr is a terminal).
         resume: a checkpoint file or a run folder to go on from.
         pictures: write training_curves.png and filters.png at the end (and on Ctrl-C), and
-            report.html at the end (`convscope.viz.report`).
+            explain.html (`convscope.viz.explain`) and report.html (`convscope.viz.report`)
+            at the end.
         log: called with one line per epoch and the final lines (None: silent).
 
     Returns:
