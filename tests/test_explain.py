@@ -228,6 +228,14 @@ def test_cli_writes_the_page_and_the_report_links_it(run, tmp_path, capsys):
     # nothing to fetch: no external URL, every script inline
     assert not re.search(r"(src|href)=\"(?!data:|#)", text)
     assert "http://" not in text and "https://" not in text
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "mine.png")
+    assert main(["explain", out, "--image", str(tmp_path / "mine.png"), "-o",
+                 str(tmp_path / "mine.html")]) == 0
+    assert "mine.png" in (tmp_path / "mine.html").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:  # one image: a test image or a file
+        main(["explain", out, "--image", "a.png", "--index", "1"])
+    assert exit_.value.code == 2 and "not allowed with" in capsys.readouterr().err
     assert main(["explain", out, "--index", "99"]) == 1
     assert "convscope explain: error: explain: index=99 is out of range" in \
         capsys.readouterr().err
@@ -249,3 +257,13 @@ def test_default_model_page_fits_the_size_budget():
     x = np.random.default_rng(0).normal(size=(1, 28, 28)).astype(np.float32)
     size = len(build_explainer(model, x).html().encode())
     assert 500_000 < size < 10_000_000, size
+
+
+def test_shows_itself_in_jupyter():
+    import html
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, rng=np.random.default_rng(0)), nn.ReLU())
+    exp = build_explainer(model, np.ones((1, 5, 5), np.float32))
+    shown = exp._repr_html_()
+    assert shown.startswith("<iframe") and 'srcdoc="' in shown
+    inner = html.unescape(re.search(r'srcdoc="(.*?)"', shown, re.S).group(1))
+    assert inner == exp.html()

@@ -330,6 +330,12 @@ class Explainer:
     def html(self) -> str:
         return explainer_html(self)
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the page in an iframe (its script runs there, apart from the
+        notebook's)."""
+        return (f'<iframe title="convscope explainer" srcdoc="{html.escape(self.html())}" '
+                f'style="width:100%;height:900px;border:1px solid #ccc"></iframe>')
+
 
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max())
