@@ -166,7 +166,10 @@ PANEL_SCRIPT = r"""
   function animation(panel, l, unit) {
     if (["conv", "maxpool", "avgpool"].indexOf(l.kind) < 0) { return; }
     var s = l.in_shape, o = l.shape, p = l.params, H = s[1], W = s[2];
-    var ch = l.kind === "conv" ? Math.floor(unit[0] / (o[0] / p.groups)) * p.wshape[1] : unit[0];
+    var ch = unit[0];
+    if (l.kind === "conv") {  // the input channel with the largest partial sum
+      ch = compute(l, unit).rows.reduce(function (a, b) { return Math.abs(b.partial) > Math.abs(a.partial) ? b : a; }).channel;
+    }
     var P = p.pad, Hp = H + 2 * P[0], Wp = W + 2 * P[1], xin = inp(l), y = out(l);
     var cs = Math.max(3, Math.min(18, Math.floor(250 / Math.max(Hp, Wp))));
     var oc = Math.max(3, Math.min(18, Math.floor(250 / Math.max(o[1], o[2]))));
@@ -209,7 +212,7 @@ PANEL_SCRIPT = r"""
     step.onclick = function () { pos = (pos + 1) % (o[1] * o[2]); draw(); };
     ctl.appendChild(play); ctl.appendChild(step); ctl.appendChild(document.createTextNode(" ")); ctl.appendChild(where);
     box.appendChild(cv); box.appendChild(ctl);
-    box.appendChild(el("p", "note", "Input channel " + ch + " of this layer (lilac: padding), " +
+    box.appendChild(el("p", "note", "Input channel " + ch + (l.kind === "conv" ? " (the one with the largest partial sum)" : "") + " of this layer (lilac: padding), " +
       "the " + p.kernel.join("\u00d7") + " window (blue) at the clicked unit's position, and " +
       "output channel " + unit[0] + " filled in up to that position. Play to slide it."));
     if (l.arith) {
