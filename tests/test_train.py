@@ -91,13 +91,14 @@ def test_same_seed_same_numbers_other_seed_other_numbers(data_dir, full_run, tmp
 
 def test_output_files(full_run):
     out, metrics = full_run
-    assert sorted(os.listdir(out)) == ["checkpoint.npz", "filters.png", "metrics.json",
-                                       "report.html", "training_curves.png"]
+    assert sorted(os.listdir(out)) == ["checkpoint.npz", "explain.html", "filters.png",
+                                       "metrics.json", "report.html", "training_curves.png"]
     for name in ("filters.png", "training_curves.png"):
         assert (out / name).read_bytes()[:8] == PNG
     page = (out / "report.html").read_text()  # the run's page (tests/test_viz_report.py)
     assert page.startswith("<!DOCTYPE html>")
     assert f"{100 * metrics['final_test_accuracy']:.2f}%" in page
+    assert 'href="explain.html"' in page  # the explainer page beside it (test_explain.py)
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics))
     assert set(on_disk) >= {"config", "model", "dataset", "epochs", "best_test_accuracy",

@@ -5,8 +5,8 @@ evaluate` call.
 evaluation) and knows no pictures; `convscope.viz` draws. This module sits above both:
 
 - `train(config)`: `training.train`, then `write_run_pages` into the run folder
-  (training_curves.png, filters.png, report.html); on Ctrl-C the pictures of the last
-  complete epoch.
+  (training_curves.png, filters.png, explain.html, report.html); on Ctrl-C the pictures
+  of the last complete epoch.
 - `evaluate_checkpoint(path)`: `training.evaluate_checkpoint` and confusion_matrix.png.
 
 Everything of `convscope.training` is re-exported here, so ``from convscope.train import
@@ -21,6 +21,7 @@ from typing import Any
 from . import training
 from .training import *  # noqa: F401,F403
 from .training import TrainConfig, TrainingInterrupted, load_checkpoint, model_from_checkpoint
+from .viz.explain import write_explainer
 from .viz.report import REPORT_NAME, write_report
 from .viz.run_pictures import (CONFUSION_NAME, CURVES_NAME, FILTERS_NAME,  # noqa: F401
                                first_conv_weight, write_confusion, write_pictures)
@@ -40,10 +41,12 @@ def write_run_pictures(out: str) -> list[str]:
 
 def write_run_pages(out: str, *, data: str | None = None) -> list[str]:
     """Everything `convscope train` draws after training, into the run folder `out`: the
-    pictures (`write_run_pictures`) and the run's page, report.html (`viz.report`; `data` is
-    where the data set is, None: where the run found it). Returns the paths written, the
-    page last."""
-    return [*write_run_pictures(out), write_report(out, data=data)]
+    pictures (`write_run_pictures`), the explainer page explain.html (`viz.explain`: click
+    a unit of test image 0 and see why it has its value) and the run's page, report.html
+    (`viz.report`, which links the explainer; `data` is where the data set is, None: where
+    the run found it). Returns the paths written, the report last."""
+    explainer = write_explainer(out, data=data)  # before the report, which links it
+    return [*write_run_pictures(out), explainer, write_report(out, data=data)]
 
 
 def train(config: TrainConfig, *, progress: bool = True, resume: str | None = None,

@@ -15,7 +15,7 @@ from .._optional import MissingDependency
 # Modules that add subcommands; each defines register(subparsers).
 _COMMAND_MODULES = ["convscope.cli.train", "convscope.cli.arith", "convscope.cli.animate",
                     "convscope.cli.viz", "convscope.cli.apply", "convscope.cli.report",
-                    "convscope.cli.bench"]
+                    "convscope.cli.explain", "convscope.cli.bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

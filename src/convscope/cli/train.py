@@ -42,8 +42,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train", help="train the default CNN (Fashion-MNIST unless told otherwise)",
         description="Train a CNN with convscope alone and write metrics.json, "
-                    "checkpoint.npz, training_curves.png, filters.png and report.html (the "
-                    "run's page, see `convscope report`) into --out. "
+                    "checkpoint.npz, training_curves.png, filters.png, report.html (the "
+                    "run's page, see `convscope report`) and explain.html (click any unit, "
+                    "see `convscope explain`) into --out. "
                     "Ctrl-C keeps the checkpoint of the last complete epoch; --resume goes on "
                     "from it with the same numbers as an uninterrupted run.",
         epilog=f"Data lookup: --data DIR, else ${ENV_VAR}, else (Fashion-MNIST) "

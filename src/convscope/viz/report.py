@@ -399,7 +399,7 @@ SECTIONS = {"run": _section_run, "accuracy": _section_accuracy,
 _STYLE = """
 body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:0;color:#222;background:#fff}
 header{background:#08306b;color:#fff;padding:14px 24px}
-header h1{margin:0;font-size:22px} header p{margin:4px 0 0}
+header h1{margin:0;font-size:22px} header p{margin:4px 0 0} header a{color:#c6dbef}
 nav{padding:8px 24px;background:#eef3f8;font-size:14px}
 nav a{margin-right:14px;color:#08519c}
 main{padding:0 24px 40px;max-width:1200px}
@@ -421,8 +421,21 @@ canvas{border:1px solid #ddd}
 """
 
 
+def _explain_link(run_dir: str, page_dir: str | None) -> str:
+    """A link to the run's explainer page (`viz.explain`, explain.html) when it exists."""
+    from .explain import EXPLAIN_NAME
+    path = os.path.join(run_dir, EXPLAIN_NAME)
+    if not os.path.isfile(path):
+        return ""
+    href = os.path.relpath(path, page_dir if page_dir is not None else run_dir)
+    return (f'<p class="explain-link"><a id="explain-link" href="{html.escape(href)}">Open '
+            f'the explainer page</a>: click any unit of this network and see why it has its '
+            f'value.</p>')
+
+
 def build_report(run_dir, *, data: str | None = None, sections=None, images: int = 3,
-                 erf_images: int = 64, patch_images: int = 2000) -> str:
+                 erf_images: int = 64, patch_images: int = 2000,
+                 page_dir: str | None = None) -> str:
     """The HTML of the report of the run in `run_dir` (see the module docstring).
 
     Args:
@@ -434,6 +447,8 @@ def build_report(run_dir, *, data: str | None = None, sections=None, images: int
         images: test images shown as feature maps and Grad-CAM strips (default 3).
         erf_images: test images averaged for the effective receptive fields (default 64).
         patch_images: test images searched for the top patches (default 2000).
+        page_dir: the folder the page will be written to (default `run_dir`), for the
+            relative link to the run's explain.html (shown when that file exists).
 
     Raises FileNotFoundError when the folder holds no metrics.json.
     """
@@ -460,7 +475,8 @@ def build_report(run_dir, *, data: str | None = None, sections=None, images: int
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>convscope report: {_e(name)}</title><style>{_STYLE}</style></head><body>"
-            f"<header><h1>convscope run {_e(name)}</h1><p>{_e(subtitle)}</p></header>"
+            f"<header><h1>convscope run {_e(name)}</h1><p>{_e(subtitle)}</p>"
+            f"{_explain_link(os.fspath(run_dir), page_dir)}</header>"
             f"<nav>{nav}</nav><main>{body}</main></body></html>\n")
 
 
@@ -469,5 +485,6 @@ def write_report(run_dir, out=None, **options) -> str:
     return its path. `options` go to `build_report` (data, sections, images, ...)."""
     path = os.fspath(out) if out is not None else os.path.join(os.fspath(run_dir),
                                                                REPORT_NAME)
+    options.setdefault("page_dir", os.path.dirname(os.path.abspath(path)))
     atomic_write_text(path, build_report(run_dir, **options))
     return path
