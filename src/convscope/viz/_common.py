@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autograd import Tensor, enable_grad, no_grad
+from ..display import figure_class
 from ..io import atomic_write_bytes
 
 #: The colour that marks padding (outside the image) in patches and receptive fields.
@@ -28,14 +29,14 @@ PADDING_RGB = (0.80, 0.55, 0.85)
 # -- figures -----------------------------------------------------------------------------------
 def new_figure(width: float, height: float, dpi: int = 100):
     """A Figure of `width` x `height` inches on its own Agg canvas (no pyplot, no backend
-    switch). A PNG written by `finish` is exactly round(width * dpi) x round(height * dpi)."""
+    switch) that a notebook shows inline (`convscope.display.figure_class`). A PNG written
+    by `finish` is exactly round(width * dpi) x round(height * dpi)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("convscope.viz: drawing pictures needs matplotlib; install it with "
                           "`pip install 'convscope[viz]'` (or `pip install matplotlib`)") from None
-    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    fig = figure_class()(figsize=(width, height), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..display import png_bytes
 from ._common import finish, new_figure
 
 __all__ = ["FilterGrid", "filter_grid", "plot_filters"]
@@ -56,6 +57,10 @@ class FilterGrid:
     captions: list | None = None
     scores: dict = field(default_factory=dict)
     in_channels: np.ndarray | None = None
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the picture (`plot_filters`) inline."""
+        return png_bytes(plot_filters(self))
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "filters": [int(i) for i in self.order],
