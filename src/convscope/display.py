@@ -22,8 +22,8 @@ import base64
 import html
 import io as _io
 
-__all__ = ["animation_html", "figure_class", "html_table", "module_html", "png_bytes",
-           "summary_html"]
+__all__ = ["animation_html", "figure", "figure_class", "html_table", "module_html",
+           "png_bytes", "summary_html"]
 
 _FIGURE_CLASS = None
 
@@ -51,6 +51,28 @@ def figure_class():
         InlineFigure.__qualname__ = "InlineFigure"
         _FIGURE_CLASS = InlineFigure
     return _FIGURE_CLASS
+
+
+def figure(width: float, height: float, dpi: int = 100):
+    """A new Figure of `width` x `height` inches on its own Agg canvas, laid out with
+    matplotlib's constrained layout, that a notebook shows inline when a cell ends with it
+    (no pyplot, no backend switch; draw on ``fig.subplots()``).
+
+    Example:
+        >>> fig = figure(2, 1)
+        >>> ax = fig.subplots()
+        >>> png_bytes(fig)[:4]
+        b'\\x89PNG'
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+    except ImportError:
+        raise ImportError("convscope.display: drawing pictures needs matplotlib; install it "
+                          "with `pip install 'convscope[viz]'` (or `pip install matplotlib`)"
+                          ) from None
+    fig = figure_class()(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def png_bytes(fig) -> bytes:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autograd import Tensor, enable_grad, no_grad
-from ..display import figure_class
+from ..display import figure
 from ..io import atomic_write_bytes
 
 #: The colour that marks padding (outside the image) in patches and receptive fields.
@@ -29,16 +29,13 @@ PADDING_RGB = (0.80, 0.55, 0.85)
 # -- figures -----------------------------------------------------------------------------------
 def new_figure(width: float, height: float, dpi: int = 100):
     """A Figure of `width` x `height` inches on its own Agg canvas (no pyplot, no backend
-    switch) that a notebook shows inline (`convscope.display.figure_class`). A PNG written
+    switch) that a notebook shows inline (`convscope.display.figure`). A PNG written
     by `finish` is exactly round(width * dpi) x round(height * dpi)."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        return figure(width, height, dpi)
     except ImportError:
         raise ImportError("convscope.viz: drawing pictures needs matplotlib; install it with "
                           "`pip install 'convscope[viz]'` (or `pip install matplotlib`)") from None
-    fig = figure_class()(figsize=(width, height), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def finish(fig, path: str | os.PathLike | None):
