@@ -201,3 +201,11 @@ def test_a_notebook_kernel_displays_them_inline():
             _decode_png(base64.b64decode(shown[0].data["image/png"]))
     assert "Conv2d" in nb.cells[1].outputs[0].data["text/html"]
     assert "Total params: 554" in nb.cells[2].outputs[0].data["text/html"]
+
+
+def test_summary_of_a_float64_model():
+    """summary runs the model on zeros of the model's own float type."""
+    model = _model().double()
+    s = summary(model, (1, 12, 12))
+    assert s.total_params == sum(p.data.size for p in model.parameters())
+    assert s.output_shape == (3,)

@@ -190,9 +190,11 @@ def _model_summary(model, input_shape: tuple) -> Summary:
     was_training = getattr(model, "training", False)
     model.eval()
     try:
+        # the model's own float type (a model made .double() runs on float64)
+        dtype = next((p.data.dtype for p in model.parameters()), np.dtype(np.float32))
         # requires_grad on the input records the whole graph, so that tensors made outside
         # modules (x + shortcut, concatenations) can be traced back to their parents.
-        x = Tensor(np.zeros((1,) + input_shape, dtype=np.float32), requires_grad=True)
+        x = Tensor(np.zeros((1,) + input_shape, dtype=dtype), requires_grad=True)
         with enable_grad():
             out = model(x)
     finally:
