@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -210,8 +211,9 @@ def _draw_first_layer(grid: FilterGrid, title):
                       "angle: preferred stripe direction (0° horizontal, 90° vertical)")
     if "colour_opponency" in grid.scores and grid.captions is not None:
         legend.append("CO: colour opponency (0: grey, 1: pure red-green or blue-yellow)")
-    if legend:
-        fig.supxlabel("\n".join(legend), fontsize=7)
+    if legend:  # wrapped to the figure's width (about 17 characters of 7 pt per inch)
+        chars = max(40, int(fig.get_figwidth() * 17))
+        fig.supxlabel("\n".join(textwrap.fill(line, chars) for line in legend), fontsize=7)
     scale = ("colour: each filter scaled by its own max |w|, zero = grey" if grid.mode == "rgb"
              else "red > 0 > blue")
     fig.suptitle(title or f"{n} filters ({kh}x{kw}); {scale}", fontsize=10)
