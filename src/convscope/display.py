@@ -104,7 +104,8 @@ def html_table(header, rows, *, right=(), caption: str | None = None, footer=())
 
 def module_html(model) -> str:
     """A model as an HTML table: one row per module (indented by depth) with its type, its
-    settings (`extra_repr`) and the parameters it holds itself; then the totals."""
+    settings (`extra_repr`) and the parameters it holds itself; then the totals, and the
+    text `repr` (PyTorch's layout) folded away below."""
     rows = []
     for name, module in model.named_modules():
         depth = name.count(".") + 1 if name else 0
@@ -117,9 +118,12 @@ def module_html(model) -> str:
     total = sum(p.data.size for p in params)
     trainable = sum(p.data.size for p in params if p.requires_grad)
     mode = "training" if getattr(model, "training", True) else "eval"
-    return html_table(("Module", "Type", "Settings", "Params"), rows, right={3},
-                      caption=f"{type(model).__name__} ({mode} mode)",
-                      footer=(f"Total params: {total:,} ({trainable:,} trainable)",))
+    table = html_table(("Module", "Type", "Settings", "Params"), rows, right={3},
+                       caption=f"{type(model).__name__} ({mode} mode)",
+                       footer=(f"Total params: {total:,} ({trainable:,} trainable)",))
+    text = html.escape(repr(model))
+    return (f'{table}<details><summary style="font-size:12px">repr</summary>'
+            f'<pre style="font-size:12px">{text}</pre></details>')
 
 
 def summary_html(s) -> str:
