@@ -8,6 +8,7 @@ not checked here.
 """
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -20,6 +21,10 @@ NOTEBOOKS = sorted(LECTURE.glob("[0-9][0-9]_*.ipynb"))
 STORED = [p for p in ROOT.joinpath("docs").rglob("*.ipynb")
           if LECTURE / "rendered" not in p.parents]
 CELL_TIMEOUT = 600  # seconds per cell; the training cells of 06 take ~10 s on an idle machine
+# The kernels run on one OpenBLAS thread (unless the environment says otherwise): the
+# notebooks' matrix products are small, and with two threads on a machine whose other core is
+# busy, each product waits for the other thread (a training step 10x slower).
+KERNEL_ENV = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
 # The Fashion-MNIST notebook needs the Debian package dataset-fashion-mnist (`make data`).
 NEEDS_FASHION_MNIST = {"06_first_layer.ipynb"}
 
@@ -62,7 +67,7 @@ def test_notebook_runs(path, tmp_path):
     assert "assert " in sources, "a notebook checks the lecture's claims"
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()  # raises CellExecutionError, with the cell and its traceback
+    client.execute(env=KERNEL_ENV)  # raises CellExecutionError, with the cell and traceback
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     pictures = [o for o in outputs if o.output_type in ("display_data", "execute_result")

@@ -6,8 +6,9 @@
                                           data URIs, no script, no network), for a browser
 
 `make notebooks` runs it (python docs/lecture/_render.py [NAME ...]: only the notebooks whose
-file name contains NAME). Each notebook runs in a fresh "python3" kernel (nbclient) with a
-temporary folder as its working directory, so it writes nothing into the repository; an error
+file name contains NAME). Each notebook runs in a fresh "python3" kernel (nbclient; one
+OpenBLAS thread unless OPENBLAS_NUM_THREADS says otherwise) with a temporary folder as its
+working directory, so it writes nothing into the repository; an error
 in any cell stops with that cell's message and exit status 1. The stored notebooks
 (docs/lecture/*.ipynb) stay without outputs.
 
@@ -44,7 +45,11 @@ def execute(path: pathlib.Path, timeout: int = CELL_TIMEOUT):
     with tempfile.TemporaryDirectory(prefix="convscope-lecture-") as cwd:
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                          resources={"metadata": {"path": cwd}})
-        client.execute()
+        # one OpenBLAS thread unless the environment says otherwise: the products are
+        # small, and two threads on a busy machine wait for each other (10x slower steps)
+        env = {**os.environ,
+               "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+        client.execute(env=env)
     return nb
 
 

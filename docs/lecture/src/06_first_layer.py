@@ -16,7 +16,17 @@
 # notebook; `convscope train` runs the full recipe and records the same numbers, see
 # docs/measure.md.)
 
+# %% [markdown]
+# The matrix products of these small networks are faster on one BLAS thread; more to the
+# point, where another process keeps the second core busy, OpenBLAS's two threads wait for
+# each other and a training step takes ten times longer. So this notebook asks for one
+# thread, which works when the cell runs before NumPy is first imported (a fresh kernel).
+
 # %%
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import time
 
 import numpy as np
@@ -120,7 +130,10 @@ null_picture("orientation selectivity of the first layer (Fashion-MNIST)",
 
 # %% [markdown]
 # The trained filters, most selective first (caption: selectivity and preferred
-# orientation), next to the same layer at initialisation:
+# orientation), next to the same layer at initialisation. After only 300 steps they are
+# still rough (the full 11-epoch run of `make train` gives cleaner ones, see
+# docs/images/viz_filters.png), but the most selective already hold light and dark bands
+# side by side, edges at one orientation, where the initial weights are salt and pepper.
 
 # %%
 viz.plot_filters(fashion[0].weight.data, captions="orientation", sort_by="orientation",
