@@ -123,6 +123,7 @@ pre{background:#f6f8fa;padding:8px 10px;overflow-x:auto;font-size:13px;border-ra
 pre.out{background:#fff;border-left:3px solid #ddd}
 pre.err{background:#fff0f0}
 code{background:#f3f3f3;padding:0 3px;border-radius:3px}
+pre code{background:none;padding:0}
 .output img{max-width:100%}
 table{border-collapse:collapse}
 td,th{border:1px solid #ddd;padding:2px 8px}
