@@ -74,3 +74,41 @@ def test_notebook_runs(path, tmp_path):
                 and ("image/png" in o.data or "data:image/gif" in o.data.get("text/html", ""))]
     assert pictures, "the notebook shows its pictures inline"
     assert list(tmp_path.iterdir()) == [], "the notebook wrote files"
+
+
+def _render_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("lecture_render", LECTURE / "_render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rendered_page_shows_text_code_and_outputs():
+    """`make notebooks`' page of an executed notebook (made here without a kernel): the
+    Markdown subset, the code escaped, every output kind, nothing fetched."""
+    nbformat = pytest.importorskip("nbformat")
+    render = _render_module()
+    v4 = nbformat.v4
+    code = v4.new_code_cell("x = 1 < 2\nfig")
+    code.outputs = [
+        v4.new_output("stream", name="stdout", text="a <b> & c\n"),
+        v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=",
+                                            "text/plain": "<Figure>"}),
+        v4.new_output("execute_result", data={"text/html": "<table><tr><td>conv</td></tr></table>",
+                                              "text/plain": "Summary"}, execution_count=1),
+    ]
+    nb = v4.new_notebook(cells=[
+        v4.new_markdown_cell("# Title\n\nSome **bold** and `W' = W - K + 1` text,\n"
+                             "two lines.\n\n- one *item*\n- two\n\n| K | P |\n|---|---|\n| 3 | 1 |"),
+        code])
+    page = render.page(nb, "Title")
+    assert "<h1>Title</h1>" in page
+    assert "<strong>bold</strong>" in page and "<code>W&#x27; = W - K + 1</code>" in page
+    assert "<p>Some <strong>bold</strong> and" in page and "text, two lines.</p>" in page
+    assert "<ul><li>one <em>item</em></li><li>two</li></ul>" in page
+    assert "<th>K</th><th>P</th>" in page and "<td>3</td><td>1</td>" in page
+    assert "x = 1 &lt; 2" in page and "a &lt;b&gt; &amp; c" in page
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in page and "&lt;Figure&gt;" not in page
+    assert "<td>conv</td>" in page
+    assert "<script" not in page and "http" not in page
