@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup setup-test browser data train test bench clean
+.PHONY: setup setup-test browser data train test bench notebooks clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -39,8 +39,16 @@ data:
 train: setup data
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV)/bin/convscope train $(ARGS)
 
-test: setup-test
+# The data set too: tests/test_notebooks.py runs the lecture's Fashion-MNIST notebook.
+test: setup-test data
 	$(PY) -m pytest tests
+
+# The lecture notebooks (docs/lecture/*.ipynb, stored without outputs): run each in a fresh
+# kernel and write it with its outputs to docs/lecture/rendered/ (.ipynb and a self-contained
+# .html page per notebook). `make notebooks ARGS=03` renders only the matching ones.
+notebooks: setup data
+	$(PY) -m pip install -q -e '.[viz,photos,notebooks]'
+	$(PY) docs/lecture/_render.py $(ARGS)
 
 bench: setup-test data
 	$(PY) benchmarks/conv_layers.py

@@ -58,15 +58,29 @@ class Summary:
             "layers": [_row_dict(r) for r in self.rows],
         }
 
-    def __str__(self) -> str:
-        header = ("Layer", "Type", "Output shape", "Params", "MACs", "RF", "Jump")
-        lines = [header]
+    HEADER = ("Layer", "Type", "Output shape", "Params", "MACs", "RF", "Jump")
+
+    def table(self) -> tuple[tuple, list]:
+        """(header, rows): the cells of the table, one tuple of strings per row (names
+        indented by depth)."""
+        lines = []
         for r in self.rows:
             f = r.field
             lines.append((
                 "  " * r.depth + r.name, r.kind, "x".join(map(str, r.output_shape)),
                 f"{r.params:,}" if r.is_layer else "", f"{r.macs:,}" if r.is_layer else "",
                 format_axes(f.size) if f else "-", format_axes(f.jump) if f else "-"))
+        return self.HEADER, lines
+
+    def totals(self) -> list[str]:
+        """The lines under the table: total parameters, MACs, output shape."""
+        return [f"Total params: {self.total_params:,}",
+                f"Total MACs: {self.total_macs:,} ({self.total_macs / 1e9:.2f} G)",
+                f"Output shape: {'x'.join(map(str, self.output_shape))}"]
+
+    def __str__(self) -> str:
+        header, rows = self.table()
+        lines = [header, *rows]
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         right = {3, 4, 5, 6}
 
@@ -77,10 +91,13 @@ class Summary:
         shape = "x".join(map(str, self.input_shape))
         out = [f"{self.name} on input {shape}", rule, fmt(header), rule]
         out += [fmt(line) for line in lines[1:]]
-        out += [rule, f"Total params: {self.total_params:,}",
-                f"Total MACs: {self.total_macs:,} ({self.total_macs / 1e9:.2f} G)",
-                f"Output shape: {'x'.join(map(str, self.output_shape))}"]
+        out += [rule, *self.totals()]
         return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the table as HTML."""
+        from .display import summary_html
+        return summary_html(self)
 
 
 def format_axes(values) -> str:
@@ -175,9 +192,11 @@ def _model_summary(model, input_shape: tuple) -> Summary:
 
     handles = [m.register_forward_hook(hook_for(name)) for name, m in leaves]
     try:
+        # the model's own float type (a model made .double() runs on float64)
+        dtype = next((p.data.dtype for p in model.parameters()), np.dtype(np.float32))
         # requires_grad on the input records the whole graph, so that tensors made outside
         # modules (x + shortcut, concatenations) can be traced back to their parents.
-        x = Tensor(np.zeros((1,) + input_shape, dtype=np.float32), requires_grad=True)
+        x = Tensor(np.zeros((1,) + input_shape, dtype=dtype), requires_grad=True)
         with enable_grad():
             out = model(x)
     finally:

@@ -340,3 +340,8 @@ class Module:
             else:
                 body = "\n  " + "\n  ".join(lines) + "\n"
         return f"{type(self).__name__}({body})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows a model as a table of its layers (`convscope.display.module_html`)."""
+        from ..display import module_html
+        return module_html(self)

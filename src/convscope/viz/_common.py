@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autograd import Tensor, enable_grad, no_grad
+from ..display import figure
 from ..io import atomic_write_bytes
 from ..nn.inspection import inspection_copy, is_inspection_copy
 
@@ -29,14 +30,11 @@ PADDING_RGB = (0.80, 0.55, 0.85)
 # -- figures -----------------------------------------------------------------------------------
 def new_figure(width: float, height: float, dpi: int = 100):
     """A Figure of `width` x `height` inches on its own Agg canvas (no pyplot, no backend
-    switch). A PNG written by `finish` is exactly round(width * dpi) x round(height * dpi)."""
+    switch) that a notebook shows inline (`convscope.display.figure`). A PNG written
+    by `finish` is exactly round(width * dpi) x round(height * dpi)."""
     from .._optional import require
-    Figure = require("matplotlib.figure", "convscope.viz (drawing pictures)").Figure
-    FigureCanvasAgg = require("matplotlib.backends.backend_agg",
-                              "convscope.viz (drawing pictures)").FigureCanvasAgg
-    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
+    require("matplotlib.figure", "convscope.viz (drawing pictures)")
+    return figure(width, height, dpi)
 
 
 def finish(fig, path: str | os.PathLike | None):

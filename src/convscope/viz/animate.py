@@ -125,6 +125,11 @@ class ConvAnimation:
         """The library function this animation draws, e.g. 'conv2d'."""
         return f"conv{'_transpose' if self.transposed else ''}{self.ndim}d"
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the animation inline: the GIF and its formula."""
+        from ..display import animation_html
+        return animation_html(self)
+
 
 def conv_animation(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
                    transposed: bool = False, output_padding=0, padding_mode: str = "zeros",

@@ -449,7 +449,8 @@ def render_frames(anim: ConvAnimation, frame_ms: int = 700):
     return images, lay.durations
 
 
-def _gif_bytes(anim: ConvAnimation, frame_ms: int) -> bytes:
+def to_gif(anim: ConvAnimation, frame_ms: int = 700) -> bytes:
+    """The animation as the bytes of a looping GIF (what `save_animation` writes)."""
     from .._optional import require
     Image = require("PIL.Image", "convscope.viz.animate (writing a GIF)")
     images, durations = render_frames(anim, frame_ms)
@@ -582,7 +583,7 @@ def save_animation(anim: ConvAnimation, path: str | os.PathLike, frame_ms: int =
     """Write `anim` to `path` (atomically): .gif (Pillow), .svg or .html by the extension."""
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext == ".gif":
-        atomic_write_bytes(path, _gif_bytes(anim, frame_ms))
+        atomic_write_bytes(path, to_gif(anim, frame_ms))
     elif ext == ".svg":
         atomic_write_text(path, to_svg(anim, frame_ms))
     elif ext in (".html", ".htm"):

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..display import png_bytes
 from ._common import (block_outputs, display_image, finish, inspecting,
                       module_of, new_figure, one_image, resolve_layer, run_to)
 
@@ -64,6 +65,10 @@ class GradCAM:
     cam: np.ndarray
     heatmap: np.ndarray
     image: np.ndarray
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the picture (`plot_grad_cam`) inline."""
+        return png_bytes(plot_grad_cam(self))
 
     def to_dict(self) -> dict:
         return {"layer": self.layer, "kind": self.kind, "target": self.target,
@@ -105,7 +110,15 @@ def spearman(a, b) -> float:
     return float((ra * rb).sum() / denom) if denom > 0 else float("nan")
 
 
-def grad_cam_layers(model, image, layers=None, target: int | None = None) -> list[GradCAM]:
+class GradCAMs(list):
+    """What `grad_cam_layers` returns: a list of `GradCAM`, one per layer, that Jupyter shows
+    as its picture (`plot_grad_cam_layers`)."""
+
+    def _repr_png_(self) -> bytes | None:
+        return png_bytes(plot_grad_cam_layers(list(self))) if self else None
+
+
+def grad_cam_layers(model, image, layers=None, target: int | None = None) -> GradCAMs:
     """Grad-CAM of one image at several layers (default: the end of every convolution's
     block), from one forward and one backward pass.
 
@@ -154,7 +167,7 @@ def grad_cam_layers(model, image, layers=None, target: int | None = None) -> lis
         result.append(GradCAM(name, type(module_of(model, name)).__name__, int(target),
                               float(scores.data[0, target]), predicted,
                               weights, cam, heat / peak if peak > 0 else heat, x[0]))
-    return result
+    return GradCAMs(result)
 
 
 def grad_cam(model, image, layer: str | None = None, target: int | None = None) -> GradCAM:
@@ -262,6 +275,10 @@ class CamSanityCheck:
     randomized: GradCAM
     spearman: float
     steps: list = field(default_factory=list)
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the picture (`plot_cam_sanity_check`) inline."""
+        return png_bytes(plot_cam_sanity_check(self))
 
     def to_dict(self) -> dict:
         return {"trained": self.trained.to_dict(), "randomized": self.randomized.to_dict(),

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..display import png_bytes
 from ._common import finish, new_figure
 
 __all__ = ["FilterGrid", "filter_grid", "plot_filters"]
@@ -57,6 +59,10 @@ class FilterGrid:
     captions: list | None = None
     scores: dict = field(default_factory=dict)
     in_channels: np.ndarray | None = None
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the picture (`plot_filters`) inline."""
+        return png_bytes(plot_filters(self))
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "filters": [int(i) for i in self.order],
@@ -208,8 +214,9 @@ def _draw_first_layer(grid: FilterGrid, title):
                       "angle: preferred stripe direction (0° horizontal, 90° vertical)")
     if "colour_opponency" in grid.scores and grid.captions is not None:
         legend.append("CO: colour opponency (0: grey, 1: pure red-green or blue-yellow)")
-    if legend:
-        fig.supxlabel("\n".join(legend), fontsize=7)
+    if legend:  # wrapped to the figure's width (about 17 characters of 7 pt per inch)
+        chars = max(40, int(fig.get_figwidth() * 17))
+        fig.supxlabel("\n".join(textwrap.fill(line, chars) for line in legend), fontsize=7)
     scale = ("colour: each filter scaled by its own max |w|, zero = grey" if grid.mode == "rgb"
              else "red > 0 > blue")
     joint = "\n" if grid.mode == "rgb" else "; "  # the RGB scale note is long: its own line

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..display import png_bytes
 from ._common import (conv_layers, display_image, finish, inspecting,
                       new_figure, one_image, resolve_layer, run_to)
 
@@ -35,6 +36,10 @@ class FeatureMaps:
 
     image: np.ndarray
     layers: list
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the picture (`plot_feature_maps`) inline."""
+        return png_bytes(plot_feature_maps(self))
 
     def to_dict(self) -> dict:
         return {"layers": [{"layer": name, "shape": list(a.shape),

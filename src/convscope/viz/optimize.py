@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..display import png_bytes
 from ._common import (check_channel, display_image, finish, geometry, inspecting, new_figure,
                       parse_unit, resolve_layer, run_to)
 from ._common import progress_bar
@@ -61,6 +62,10 @@ class FeatureVisualization:
     jitter: int
     frequency_penalty: float
     norm: float
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the picture (`plot_feature_visualization`) inline."""
+        return png_bytes(plot_feature_visualization(self))
 
     def to_dict(self) -> dict:
         return {"layer": self.layer, "channels": list(self.channels),

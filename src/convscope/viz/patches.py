@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..display import png_bytes
 from ._common import (check_channel, check_images, finish, geometry, inspecting, new_figure,
                       resolve_layer, run_to, with_padding)
 from ._common import progress_bar
@@ -58,6 +59,10 @@ class TopPatches:
     field_size: tuple
     value_range: tuple
     classes: tuple | None = None
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the picture (`plot_top_patches`) inline."""
+        return png_bytes(plot_top_patches(self))
 
     def to_dict(self) -> dict:
         return {"layer": self.layer, "channel": self.channel,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..display import png_bytes
 from ._common import (PADDING_RGB, check_channel, check_images, conv_layers, finish, geometry,
                       inspecting, new_figure, parse_unit, resolve_layer, run_to,
                       with_padding)
@@ -73,6 +74,10 @@ class EffectiveReceptiveField:
     halfwidths: dict
     n_inputs: int
     image: np.ndarray
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the picture (`plot_receptive_field`) inline."""
+        return png_bytes(plot_receptive_field(self))
 
     def to_dict(self) -> dict:
         size = self.theoretical_size
@@ -175,8 +180,16 @@ class LayerFieldSizes:
                 **{f"effective_size_{q}": w for q, w in self.effective.items()}}
 
 
+class FieldSizes(list):
+    """What `receptive_field_sizes` returns: a list of `LayerFieldSizes` that Jupyter shows
+    as its picture (`plot_receptive_field_sizes`)."""
+
+    def _repr_png_(self) -> bytes | None:
+        return png_bytes(plot_receptive_field_sizes(list(self))) if self else None
+
+
 def receptive_field_sizes(model, inputs, layers=None, batch_size: int = 64
-                          ) -> list[LayerFieldSizes]:
+                          ) -> FieldSizes:
     """Theoretical vs effective field size of the centre unit of each layer (default: every
     convolution), all channels; sizes along the first spatial axis."""
     names = [n for n, _ in conv_layers(model)] if layers is None else list(layers)
@@ -185,7 +198,7 @@ def receptive_field_sizes(model, inputs, layers=None, batch_size: int = 64
         erf = effective_receptive_field(model, inputs, name, batch_size=batch_size)
         rows.append(LayerFieldSizes(name, int(erf.theoretical_size[0]),
                                     {q: 2 * h for q, h in erf.halfwidths.items()}))
-    return rows
+    return FieldSizes(rows)
 
 
 # -- drawing -----------------------------------------------------------------------------------
