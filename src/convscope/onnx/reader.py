@@ -141,11 +141,14 @@ class Context:
 
 def _node_name(node) -> str:
     """A readable name for the layer of `node`: its weight's name without '.weight'
-    (PyTorch's module path), else the node's name, else its output's."""
+    (PyTorch's module path), else the module path in PyTorch's node name, else the node's
+    name, else its output's."""
     if len(node.input) > 1 and node.input[1].endswith(".weight"):
         return node.input[1][: -len(".weight")]
-    name = node.name.strip("/") or node.output[0]
-    return name
+    parts = node.name.strip("/").split("/")
+    if len(parts) >= 2 and "." in parts[-2] and parts[-1].split("_")[0] == node.op_type:
+        return parts[-2]  # PyTorch's '/features/features.3/MaxPool': module features.3
+    return node.name.strip("/") or node.output[0]
 
 
 def _check_wiring(path, graph, known) -> list:
