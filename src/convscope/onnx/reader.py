@@ -290,8 +290,17 @@ def load(path) -> nn.Graph:
         raise OnnxFormatError(f"{path}: the graph has no input (every input is an "
                               f"initializer)")
     order = _check_wiring(path, graph, set(initializers) | {i.name for i in inputs})
+    checked = model
+    if any(not o.type.tensor_type.HasField("shape") for o in graph.output):
+        # outputs of unknown rank are fine for us (and onnxruntime); the checker wants a
+        # shape field, so it checks a copy that has one
+        checked = type(model)()
+        checked.CopyFrom(model)
+        for o in checked.graph.output:
+            if o.type.HasField("tensor_type") and not o.type.tensor_type.HasField("shape"):
+                o.type.tensor_type.shape.SetInParent()
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(checked)
     except Exception as exc:  # noqa: BLE001 - ValidationError and protobuf errors
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OnnxFormatError(f"{path}: not a valid ONNX model: {message}") from None
