@@ -131,6 +131,9 @@ def conv_transpose(ctx, node):
     extra = _ints(ctx, node, attrs, "output_padding", n, 0)
     groups = int(attrs.get("group", 1))
     _check_rank(ctx, node, n)
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise ctx.unsupported(node, f"output_padding={extra} must be smaller than the stride "
+                                    f"{stride} or the dilation {dilation} (PyTorch's rule)")
     auto = attrs.get("auto_pad", "NOTSET")
     full = [(kernel[i] - 1) * dilation[i] + 1 + extra[i] for i in range(n)]
     if "output_shape" in attrs:
