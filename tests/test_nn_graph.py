@@ -220,3 +220,16 @@ def test_add_mul_with_a_constant_and_its_state():
          RNG.standard_normal((1, 2, 3, 3)))
     with pytest.raises(TypeError, match="Add: needs at least two operands"):
         nn.Add()(np.zeros(2))
+
+
+def test_graph_state_dict_through_pickle_free_arrays_file(tmp_path):
+    from convscope import io
+    ours, _ = residual_pair()
+    io.save_arrays(tmp_path / "w.npz", ours.state_dict())
+    arrays, _ = io.load_arrays(tmp_path / "w.npz")
+    fresh, _ = residual_pair()
+    for p in fresh.parameters():
+        p.data = p.data * 0
+    fresh.load_state_dict(arrays)
+    x = RNG.standard_normal((1, 4, 8, 8))
+    np.testing.assert_array_equal(np.asarray(fresh(x)), np.asarray(ours(x)))

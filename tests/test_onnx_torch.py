@@ -310,3 +310,14 @@ def test_pytorch_file_loaded_and_saved_again_runs_in_onnxruntime(name, tmp_path)
     again = conv_onnx.load(tmp_path / "b.onnx")
     close(again(x.numpy()), expected)
     assert list(again.state_dict()) == list(loaded.state_dict())
+
+
+@pytest.mark.parametrize("opset", [11, 21])
+@pytest.mark.parametrize("name", ["mobilenet", "decoder2d"])
+def test_oldest_and_newest_opsets(name, opset, tmp_path):
+    """Opset 11 writes Squeeze/Unsqueeze axes and Pad's value as attributes or inputs of
+    their older forms, Softmax over flattened axes; 21 the newest forms."""
+    model, x = build(name)
+    export(model, x, tmp_path / "m.onnx", opset, keep_bn=True)
+    with torch.no_grad():
+        close(conv_onnx.load(tmp_path / "m.onnx")(x.numpy()), model(x).numpy())
