@@ -163,10 +163,6 @@ def conv_transpose(ctx, node):
     ctx.add(node, [layer], [x])
 
 
-def _pool_pads(ctx, node, attrs, n, kernel, stride, dilation):
-    return _pads(ctx, node, attrs, n, kernel, stride, dilation)
-
-
 def _flat_pad(pads):
     """(before, after) pairs of the spatial axes as F.pad's tuple (last axis first)."""
     return tuple(v for pair in reversed(pads) for v in pair)
@@ -188,7 +184,7 @@ def max_pool(ctx, node):
     stride = _ints(ctx, node, attrs, "strides", n, 1)
     dilation = _ints(ctx, node, attrs, "dilations", n, 1)
     ceil = bool(attrs.get("ceil_mode", 0))
-    pads = _pool_pads(ctx, node, attrs, n, kernel, stride, dilation)
+    pads = _pads(ctx, node, attrs, n, kernel, stride, dilation)
     if all(b == a and b <= k // 2 for (b, a), k in zip(pads, kernel)):
         ctx.add(node, [_MAX[n](kernel, stride, tuple(b for b, _ in pads), dilation, ceil)], [x])
         return
@@ -218,7 +214,7 @@ def avg_pool(ctx, node):
                                     f"pooling has no dilation")
     ceil = bool(attrs.get("ceil_mode", 0))
     include = bool(attrs.get("count_include_pad", 0))
-    pads = _pool_pads(ctx, node, attrs, n, kernel, stride, (1,) * n)
+    pads = _pads(ctx, node, attrs, n, kernel, stride, (1,) * n)
     if all(b == a and b <= k // 2 for (b, a), k in zip(pads, kernel)):
         ctx.add(node, [_AVG[n](kernel, stride, tuple(b for b, _ in pads), ceil, include)], [x])
         return

@@ -26,13 +26,18 @@ OPSETS = range(11, 22)
 
 _FLOATS = {1: np.float32, 11: np.float64}
 
+# ops that are a whole PyTorch module each ('/conv1/Conv' is module conv1)
+_LAYER_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization"}
+
 
 class Context:
     """What a converter sees while a model is read: the file's name (for messages), the
     opset, the constants, the static shapes and the nodes built so far."""
 
-    def __init__(self, onnx, path: str, opset: int, shapes: dict, consumers: dict):
+    def __init__(self, onnx, path: str, opset: int, shapes: dict, consumers: dict,
+                 graph_outputs: set):
         self.onnx, self.path, self.opset = onnx, path, opset
+        self.graph_outputs = graph_outputs
         self.shapes = shapes          # tensor name -> tuple of ints / None, or None
         self.consumers = consumers    # tensor name -> ONNX nodes that read it
         self.consts: dict = {}        # tensor name -> np.ndarray
@@ -146,7 +151,8 @@ def _node_name(node) -> str:
     if len(node.input) > 1 and node.input[1].endswith(".weight"):
         return node.input[1][: -len(".weight")]
     parts = node.name.strip("/").split("/")
-    if len(parts) >= 2 and "." in parts[-2] and parts[-1].split("_")[0] == node.op_type:
+    if (len(parts) >= 2 and parts[-1].split("_")[0] == node.op_type
+            and ("." in parts[-2] or node.op_type in _LAYER_OPS)):
         return parts[-2]  # PyTorch's '/features/features.3/MaxPool': module features.3
     return node.name.strip("/") or node.output[0]
 
@@ -317,8 +323,7 @@ def load(path) -> nn.Graph:
     for node in order:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
-    ctx = Context(onnx, path, opset, shapes, consumers)
-    ctx.graph_outputs = {o.name for o in graph.output}
+    ctx = Context(onnx, path, opset, shapes, consumers, {o.name for o in graph.output})
     ctx.consts.update(initializers)
     ctx.used_names.update(i.name for i in inputs)
     from .ops import CONVERTERS
