@@ -275,3 +275,19 @@ def test_constant_folding_of_pytorch_shape_arithmetic(tmp_path):
     loaded = conv_onnx.load(tmp_path / "m.onnx")
     assert [type(n.module).__name__ for n in loaded.nodes] == ["Reshape"]
     assert loaded(np.zeros((5, 3, 4), np.float32)).shape == (5, 12)  # any batch
+
+
+@pytest.mark.parametrize("op", ["ReduceMean", "ReduceMax"])
+@pytest.mark.parametrize("keepdims", [0, 1])
+@pytest.mark.parametrize("x,axes", [((2, 3, 5, 4), [2, 3]), ((2, 3, 7), [-1]),
+                                    ((1, 2, 3, 4, 2), [2, 3, 4])])
+def test_reduction_over_space_is_a_global_pooling(tmp_path, op, keepdims, x, axes):
+    check(tmp_path, op, x, dict(axes=axes, keepdims=keepdims), opset=13)
+    check(tmp_path, op, x, dict(keepdims=keepdims), [("a", np.array(axes, np.int64))],
+          opset=18)
+
+
+def test_reduction_over_channels_is_refused(tmp_path):
+    with pytest.raises(conv_onnx.OnnxUnsupportedError,
+                       match=r"node 'the_node' \(ReduceMean\): axes=\[1\] on a rank-4"):
+        check(tmp_path, "ReduceMean", (2, 3, 4, 4), dict(axes=[1]), opset=13)
