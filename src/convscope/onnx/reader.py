@@ -260,7 +260,7 @@ def load(path) -> nn.Graph:
 
     The graph's inputs and outputs keep the file's names (`model.inputs`,
     `model.outputs`); `model.input_shapes` holds the shapes the file declares (None for a
-    dynamic size, such as the batch). The model is returned in evaluation mode (batch norm
+    dynamic size, such as the batch), and the model refuses an input of another rank. The model is returned in evaluation mode (batch norm
     uses the running statistics, as the file does); `train()` makes it trainable.
 
     Raises OnnxFormatError for a file that is not a valid model, OnnxUnsupportedError for
@@ -356,10 +356,9 @@ def load(path) -> nn.Graph:
         outputs.append(ctx.alias.get(out.name, out.name))
     nodes = _needed(ctx.nodes, outputs)
     try:
-        result = nn.Graph([i.name for i in inputs], nodes, outputs)
+        result = nn.Graph([i.name for i in inputs], nodes, outputs, input_shapes)
     except (ValueError, TypeError) as exc:
         raise OnnxFormatError(f"{path}: {exc}") from None
-    result.input_shapes = tuple(input_shapes)
     return result.eval()
 
 
