@@ -258,10 +258,11 @@ def _static_shapes(onnx, path, model) -> dict:
 def load(path) -> nn.Graph:
     """Read an ONNX file into an `nn.Graph` of convscope layers with their weights.
 
-    The graph's inputs and outputs keep the file's names (`model.inputs`,
-    `model.outputs`); `model.input_shapes` holds the shapes the file declares (None for a
-    dynamic size, such as the batch), and the model refuses an input of another rank. The model is returned in evaluation mode (batch norm
-    uses the running statistics, as the file does); `train()` makes it trainable.
+    The graph's inputs keep the file's names (`model.inputs`); its outputs are named after
+    the layers that compute them (`model.outputs`). `model.input_shapes` holds the shapes
+    the file declares (None for a dynamic size, such as the batch), and the model refuses an
+    input of another rank. The model is returned in evaluation mode (batch norm uses the
+    running statistics, as the file does); `train()` makes it trainable.
 
     Raises OnnxFormatError for a file that is not a valid model, OnnxUnsupportedError for
     an op or attribute convscope does not translate (both name the file), ImportError when
