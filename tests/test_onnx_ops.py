@@ -98,6 +98,8 @@ def test_conv_transpose(tmp_path, attrs, x, w):
     (dict(kernel_shape=[3, 3], auto_pad="SAME_LOWER"), (1, 2, 6, 5)),
     (dict(kernel_shape=[3, 3], dilations=[2, 2]), (1, 2, 9, 9)),
     (dict(kernel_shape=[3], strides=[2]), (2, 3, 11)),
+    # the last window would start in the right padding: dropped (PyTorch, onnxruntime)
+    (dict(kernel_shape=[2], strides=[2], pads=[1, 1], ceil_mode=1), (1, 2, 5)),
     (dict(kernel_shape=[2, 2, 2], strides=[2, 2, 2], pads=[1, 0, 1, 1, 0, 1]), (1, 2, 5, 4, 5)),
 ])
 def test_max_pool(tmp_path, attrs, x):
@@ -114,6 +116,8 @@ def test_max_pool(tmp_path, attrs, x):
           count_include_pad=1), (1, 2, 8, 8)),
     (dict(kernel_shape=[3, 2], pads=[0, 1, 2, 0], count_include_pad=1), (1, 2, 7, 8)),
     (dict(kernel_shape=[4], strides=[3], pads=[1, 1]), (2, 3, 11)),
+    (dict(kernel_shape=[2], strides=[2], pads=[1, 1], ceil_mode=1), (1, 2, 5)),
+    (dict(kernel_shape=[3], strides=[2], pads=[1, 1], ceil_mode=1), (1, 2, 6)),
     (dict(kernel_shape=[2, 2, 2], strides=[1, 2, 2]), (1, 2, 4, 4, 5)),
 ])
 def test_average_pool(tmp_path, attrs, x):
