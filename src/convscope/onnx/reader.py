@@ -282,6 +282,13 @@ def load(path) -> nn.Graph:
     for fn in list(model.functions):
         raise OnnxUnsupportedError(f"{path}: the model defines local function "
                                    f"{fn.name!r}; convscope reads plain graphs only")
+    if any(init.data_location == onnx.TensorProto.EXTERNAL for init in graph.initializer):
+        try:  # weights stored beside the file (models over 2 GB)
+            from onnx.external_data_helper import load_external_data_for_model
+            load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
+        except Exception as exc:  # noqa: BLE001 - missing or short files, bad offsets
+            raise OnnxFormatError(f"{path}: the weights stored in external files cannot be "
+                                  f"read: {exc}") from None
     initializers = {}
     for init in graph.initializer:
         try:
