@@ -17,7 +17,7 @@ def run(capsys, *argv):
 
 @pytest.mark.parametrize("layer, shape, expected", [
     ("conv:c128,k3,p1", "64x56x56", "winograd4_jit"),
-    ("conv:c128,k3,p1", "32x56x56", "shifted"),
+    ("conv:c128,k3,p1", "16x56x56", "shifted"),
     ("conv:c128,k3,p1", "64x6x6", "im2col"),
     ("conv:c512,k1,s2", "256x14x14", "pointwise"),
     ("conv:c128,k3,p1,g128", "128x56x56", "depthwise"),
@@ -76,10 +76,10 @@ def test_errors_are_one_line_on_stderr(capsys, argv, pattern):
 
 
 @pytest.mark.parametrize("x_shape, w_shape, padding, expected", [
-    # (fewer than 64 input channels, or too few tiles per channel: not Winograd, rule 2a)
-    ((8, 32, 56, 56), (64, 32, 3, 3), 1, "shifted"),     # grid 57^2 / 56^2 = 1.04
-    ((8, 32, 7, 7), (64, 32, 3, 3), 1, "shifted"),       # 8^2 / 7^2 = 1.31 <= 1.35
-    ((8, 32, 6, 6), (64, 32, 3, 3), 1, "im2col"),        # 7^2 / 6^2 = 1.36 > 1.35
+    # (fewer than 32 input channels, or too few tiles per channel: not Winograd, rule 2a)
+    ((8, 16, 56, 56), (64, 16, 3, 3), 1, "shifted"),     # grid 57^2 / 56^2 = 1.04
+    ((8, 16, 7, 7), (64, 16, 3, 3), 1, "shifted"),       # 8^2 / 7^2 = 1.31 <= 1.35
+    ((8, 16, 6, 6), (64, 16, 3, 3), 1, "im2col"),        # 7^2 / 6^2 = 1.36 > 1.35
     ((8, 64, 4), (64, 64, 5), 2, "im2col"),              # 1-D: 6 / 4 = 1.5
     ((8, 7, 56, 56), (64, 7, 3, 3), 1, "im2col"),        # 63 rows of columns < 64
     ((8, 8, 56, 56), (64, 8, 3, 3), 1, "shifted"),       # 72 rows >= 64

@@ -158,7 +158,8 @@ def test_compiled_kernels_float32_error_is_bounded(shape):
     ((8, 64, 6, 6), (64, 64, 3, 3), 1, 1, "winograd2_jit"),  # F(4x4) 1.78, F(2x2) 1.0
     ((8, 512, 7, 7), (512, 512, 3, 3), 1, 1, "im2col"),  # 32 or 128 tiles < 256
     ((64, 512, 14, 14), (512, 512, 3, 3), 1, 1, "winograd2_jit"),  # F(4x4): error > 5e-6
-    ((8, 32, 56, 56), (64, 32, 3, 3), 1, 1, "shifted"),  # fewer than 64 input channels
+    ((8, 16, 56, 56), (64, 16, 3, 3), 1, 1, "shifted"),  # fewer than 32 input channels
+    ((128, 32, 14, 14), (64, 32, 3, 3), 1, 1, "winograd4_jit"),  # the default model's
     ((8, 3, 224, 224), (64, 3, 3, 3), 1, 1, "im2col"),  # 3-channel input
     ((8, 64, 56, 56), (128, 64, 3, 3), 2, 1, "im2col"),  # stride 2
     ((8, 64, 56, 56), (64, 32, 3, 3), 1, 2, "shifted"),  # groups

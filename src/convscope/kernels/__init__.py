@@ -14,8 +14,8 @@ Arguments are already validated and explicit: tuples per spatial dimension, `pad
 shape: see `choose`.
 
 `set_num_threads` / `get_num_threads` set how many threads the per-channel copies of the
-unfold, the fold and pooling are split over (see `_parallel`); the results are the same
-bits for any number.
+unfold, the fold and pooling, and the compiled Winograd kernels' chunks of tiles, are split
+over (see `_parallel`); the results are the same bits for any number.
 """
 
 from . import depthwise, direct, im2col, pointwise, shifted, winograd, winograd_jit

@@ -5,8 +5,14 @@ while it does. Kernels whose work splits into independent channel ranges (the pa
 unfold and fold of the im2col convolution, max and average pooling, forward and backward)
 hand `over_channels` a function of a range [c0, c1), which each thread runs on its own
 disjoint slice: the results are the same bits as a single call, whatever the number of
-threads. The matrix products are left to BLAS's own threads, and batch norm and adaptive
+threads. The matrix products are left to BLAS's own threads, except in the compiled
+Winograd kernels (`winograd_jit`), which hand `over_parts` ranges of their chunks of tiles
+and run each thread's own products with OpenBLAS on one thread. Batch norm and adaptive
 pooling run on one thread (their reductions and products are NumPy's and BLAS's).
+
+Errors: every range is waited for; the first error (in range order) is raised, naming the
+others in its notes. `set_num_threads` may be called while other threads split work: a
+split finishes on the pool it took, which is shut down once no split uses it.
 
 The number of threads is ``CONVSCOPE_NUM_THREADS`` when set, else the number of CPUs;
 `set_num_threads` changes it at run time. Work on fewer than `MIN_ELEMENTS` elements runs on

@@ -14,30 +14,33 @@ algorithms on the same layers):
    unfold.
 2a. A 2D 3x3 stride-1 layer (dilation 1, groups 1) runs a compiled Winograd kernel
    (`winograd_jit`, rules in `_winograd` below) when all of these hold:
-   * at least `WINOGRAD_MIN_CHANNELS` = 64 input channels: 3-channel inputs and thin layers
-     have too little product to hide the transforms (32->64 14x14 batch 128: im2col 15.2,
-     shifted 14.5, F(2x2) 15.4, F(4x4) 17.6 ms forward);
+   * at least `WINOGRAD_MIN_CHANNELS` = 32 input channels: 3-channel inputs and thin
+     layers have too little product to hide the transforms (not measured below 32; at 32,
+     32->64 14x14 batch 128, F(4x4) is ahead of shifted by a little: 13.1/13.8/18.2 ms
+     against 15.0/15.4/16.9, see below);
    * the tiles waste at most `WINOGRAD_MAX_WASTE` = 1.35 outputs computed per output kept
      (a 7x7 or 14x14 map with F(4x4): 1.31; a 5x5 map: 1.44, 3x3: 1.78);
    * the batch has at least `WINOGRAD_MIN_TILES_PER_CHANNEL` = 1/2 tile per channel
      (C_in + C_out): the transformed weights, alpha^2 C_out C_in (36 x 512 x 512 for a wide
      layer), are made once per call and read again by every chunk of tiles; with few tiles they cost
      more than the products save (512 ch 7x7 batch 8, 32 F(4x4) tiles, 128 F(2x2) tiles:
-     im2col 21.0, F(2x2) 30.3, F(4x4) 48.0 ms; 256 ch 14x14 batch 8, 128 F(4x4) tiles:
-     F(4x4) 19.1, F(2x2) 17.7 with its 392 tiles);
+     im2col 21.0, F(2x2) 31.1, F(4x4) 53.1 ms forward; 256 ch 14x14 batch 8, 128 F(4x4)
+     tiles: F(4x4) 18.1-19.1, F(2x2) 17.7-18.0 with its 392 tiles, in two runs);
    * F(4x4) (2.25 multiplications per output and input channel against im2col's 9) when
      its float32 error stays within `WINOGRAD_MAX_ERROR` = 5e-6 of the output's max: the
      measured error grows with C_in, bounded by 3e-7 sqrt(C_in) (64: 2.4e-6, 128: 3.0e-6,
      256: 4.0e-6), so F(4x4) up to C_in = 277; else F(2x2) (4 multiplications; its error is
      im2col's, 3-7e-7).
    Measured (single-thread CPU time, min of 5 alternating calls in one process, this
-   machine shared with other jobs, load average 11-13 on 2 cores: noisy; forward / input
-   gradient / weight gradient, ms; batch 8 unless said): 64 ch 56x56 im2col
-   27.2/29.9/30.8, shifted 26.0/24.0/24.4, F(2x2) 22.9/22.8/30.2, F(4x4) 19.3/19.2/23.2;
-   128 ch 28x28 im2col 22.1/24.5/24.9, shifted 23.5/23.5/23.3, F(2x2) 19.2/19.9/24.8,
-   F(4x4) 15.3/15.1/16.5; 256 ch 14x14 im2col 20.7/24.0/22.2, F(2x2) 17.7/18.2/21.6,
-   F(4x4) 19.1/19.0/21.8; 64->128 7x7 batch 128 im2col 13.4/16.9/14.9, F(2x2)
-   14.5/18.9/15.2, F(4x4) 11.4/12.0/14.8.
+   machine shared with other jobs, load average 11-14 on 2 cores: noisy; forward / input
+   gradient / weight gradient, ms; batch 8 unless said): 32->64 14x14 batch 128 im2col
+   15.4/19.2/17.6, shifted 15.0/15.4/16.9, F(2x2) 13.2/15.2/18.0, F(4x4) 13.1/13.8/18.2;
+   64->128 7x7 batch 128 im2col 13.1/16.2/14.6, F(2x2) 12.8/14.1/14.9, F(4x4)
+   10.6/11.6/13.4; 64 ch 56x56 im2col 28.6/31.4/33.1, shifted 26.4/26.4/26.9, F(2x2)
+   18.8/19.1/32.6, F(4x4) 15.4/15.2/20.2; 128 ch 28x28 im2col 22.8/25.2/25.3, shifted
+   24.0/24.1/24.7, F(2x2) 17.7/18.3/25.3, F(4x4) 14.7/14.5/15.9; 256 ch 14x14 im2col
+   21.1/23.5/22.5, F(2x2) 18.0/18.5/22.7, F(4x4) 18.1/18.5/22.5; 512 ch 7x7 im2col
+   21.0/23.2/20.9, F(2x2) 31.1/34.0/20.8, F(4x4) 53.1/56.0/20.7.
 3. A layer with a large enough output map runs `shifted` (the columns as views of the
    input's flat lines, copied only in cache-sized chunks of contiguous runs; no col2im; a
    stride > 1 splits the input into its stride phases first) when all of these hold:
@@ -117,7 +120,7 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
 
 # -- rule 2a: Winograd with compiled transforms ---------------------------------------------
 #: Rule 2a's limits: input channels, tile waste, tiles per channel, float32 error.
-WINOGRAD_MIN_CHANNELS = 64
+WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_WASTE = 1.35
 WINOGRAD_MIN_TILES_PER_CHANNEL = 0.5
 WINOGRAD_MAX_ERROR = 5e-6

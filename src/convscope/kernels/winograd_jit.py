@@ -84,7 +84,8 @@ def _controller_or_none():
 
 class _OneBlasThread:
     """Context: OpenBLAS (any BLAS threadpoolctl knows) on one thread, restored at the end;
-    nested and concurrent uses share one limit (the last to leave restores)."""
+    nested and concurrent uses share one limit (the last to leave restores). The limit is
+    process-wide: a BLAS call another thread makes meanwhile also runs on one thread."""
 
     def __enter__(self):
         global _blas_users, _blas_limiter

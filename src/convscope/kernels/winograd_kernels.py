@@ -14,15 +14,17 @@ compiled call handles a whole chunk. Tile t of a chunk is (g - g0) * TW + tx.
   dL/dy (zeros past the map's edge), for the weight gradient dU[k] = dM[k] @ V[k]^T.
 
 Per channel, the chunk's tiles are first de-interleaved into d[i, l, t] (tap (i, l) of
-tile t; a strided copy with a literal stride for m = 2 and 4), then each transform runs
-axis by axis with the innermost loop over all the chunk's tiles (contiguous, vectorised by
-LLVM), not over the few tiles of one row (a 7x7 map has 2 of them). The small matrices
-(`winograd`'s A^T and B^T in the data's dtype) are passed as tuples of tuples, so their
-size is part of the compiled signature: the loops over their entries unroll, and one
-kernel serves F(2x2) and F(4x4), each compiled once per dtype. Measured (single thread,
-64 ch 56x56 batch 8, F(4x4)): de-interleaving per chunk with padded rows built in the
-loop 6.8 ms of the input transform's 9.0; from a NumPy-padded copy, the whole transform
-about 5 ms. Serial, GIL-free, cached: the threads belong to `_parallel` (`winograd_jit`).
+tile t; tile by tile, alpha contiguous reads each), then each transform runs axis by axis
+with the innermost loop over all the chunk's tiles (contiguous, vectorised by LLVM), not
+over the few tiles of one row (a 7x7 map has 2 of them). The small matrices (`winograd`'s
+A^T and B^T in the data's dtype) are passed as tuples of tuples, so their size is part of
+the compiled signature: the loops over their entries unroll, and one kernel serves F(2x2)
+and F(4x4), each compiled once per dtype. The outputs are written back the same way, m
+contiguous values per tile. Measured (single thread, 64 ch 56x56 batch 8, F(4x4)): with
+zero-padded rows built inside the loop and a strided copy per tap, the input transform
+took 9.0 ms (6.8 of them the copies); from a NumPy-padded input, tile by tile, 4.3 ms; the
+output transform 5.8 -> 4.4 ms writing m contiguous outputs per tile instead of strided
+ones. Serial, GIL-free, cached: the threads belong to `_parallel` (`winograd_jit`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,21 @@ def _mix2(M, src, dst):
             acc = row[0] * src[0, t]
             for j in range(1, len(row)):
                 acc += row[j] * src[j, t]
+            out[t] = acc
+
+
+@jit
+def _mix_rows(M, P, k0, co, dst):
+    """dst[p, t] = sum_j M[p][j] P[k0 + j, co, t] (see `_mix2`), read in place from the
+    products P (alpha^2, C_out, T)."""
+    T = P.shape[2]
+    for p in range(len(M)):
+        row = M[p]
+        out = dst[p]
+        for t in range(T):
+            acc = row[0] * P[k0, co, t]
+            for j in range(1, len(row)):
+                acc += row[j] * P[k0 + j, co, t]
             out[t] = acc
 
 
@@ -91,17 +108,10 @@ def input_tiles(xp, BT, m, TH, TW, g0, g1, V):
             base = (g - g0) * TW
             for i in range(alpha):
                 row = plane[r0 + i]
-                for l in range(alpha):  # a literal stride for the usual m: vectorised
-                    dst = d[i, l]
-                    if m == 2:
-                        for tx in range(TW):
-                            dst[base + tx] = row[2 * tx + l]
-                    elif m == 4:
-                        for tx in range(TW):
-                            dst[base + tx] = row[4 * tx + l]
-                    else:
-                        for tx in range(TW):
-                            dst[base + tx] = row[tx * m + l]
+                di = d[i]
+                for tx in range(TW):  # alpha (a constant of BT's type) taps per tile
+                    for l in range(alpha):
+                        di[l, base + tx] = row[tx * m + l]
         # B^T along the columns (per input row i), then along the rows, into V
         for i in range(alpha):
             _mix2(BT, d[i], tmp[i])
@@ -115,29 +125,26 @@ def output_tiles(M, AT, TH, TW, g0, g1, y):
     m, alpha = len(AT), len(AT[0])
     N, C_out, Ho, Wo = y.shape
     T = (g1 - g0) * TW
-    src = np.empty((alpha, alpha, T), dtype=M.dtype)
     tmp = np.empty((alpha, m, T), dtype=M.dtype)
     z = np.empty((m, m, T), dtype=M.dtype)
     for co in range(C_out):
-        for k in range(alpha * alpha):
-            s = M[k, co]
-            dst = src[k // alpha, k % alpha]
-            for t in range(T):
-                dst[t] = s[t]
-        # tmp[i, p, t] = sum_j AT[p, j] src[i, j, t]; z[q, p, t] = sum_i AT[q, i] tmp[i, p, t]
+        # tmp[i, p, t] = sum_j AT[p, j] M[i*alpha + j, co, t]; then
+        # z[q, p, t] = sum_i AT[q, i] tmp[i, p, t]
         for i in range(alpha):
-            _mix2(AT, src[i], tmp[i])
+            _mix_rows(AT, M, i * alpha, co, tmp[i])
         _mix3(AT, tmp, z)
         for g in range(g0, g1):
             n = g // TH
             ty = g % TH
             base = (g - g0) * TW
+            full = min(TW, Wo // m)  # tiles wholly inside the map's width
             for q in range(min(m, Ho - ty * m)):
                 dst = y[n, co, ty * m + q]
-                for p in range(m):
-                    zq = z[q, p]
-                    for tx in range(min(TW, (Wo - p + m - 1) // m)):
-                        dst[tx * m + p] = zq[base + tx]
+                for tx in range(full):  # m (a constant of AT's type) contiguous outputs
+                    for p in range(m):
+                        dst[tx * m + p] = z[q, p, base + tx]
+                for v in range(full * m, Wo):
+                    dst[v] = z[q, v % m, base + v // m]
 
 
 @jit
@@ -156,18 +163,23 @@ def output_grad_tiles(gy, A, TH, TW, g0, g1, dM):
             n = g // TH
             ty = g % TH
             base = (g - g0) * TW
+            full = min(TW, Wo // m)  # tiles wholly inside the map's width
             for q in range(m):
                 r = ty * m + q
-                for p in range(m):
-                    zq = z[q, p]
-                    if r >= Ho:
+                zq = z[q]
+                if r >= Ho:
+                    for p in range(m):
                         for tx in range(TW):
-                            zq[base + tx] = 0
-                        continue
-                    src = gy[n, co, r]
-                    for tx in range(TW):
+                            zq[p, base + tx] = 0
+                    continue
+                src = gy[n, co, r]
+                for tx in range(full):  # m (a constant of A's type) values per tile
+                    for p in range(m):
+                        zq[p, base + tx] = src[tx * m + p]
+                for tx in range(full, TW):
+                    for p in range(m):
                         v = tx * m + p
-                        zq[base + tx] = src[v] if v < Wo else 0
+                        zq[p, base + tx] = src[v] if v < Wo else 0
         # tmp[q, j, t] = sum_p A[j, p] z[q, p, t]; out[i, j, t] = sum_q A[i, q] tmp[q, j, t]
         for q in range(m):
             _mix2(A, z[q], tmp[q])
