@@ -73,6 +73,9 @@ def test_writes_svg_and_html(capsys, tmp_path, ext):
     (["--input", "5", "--kernel", "3", "--padding", "100000"], r"grid of \(200005,\)"),
     (["--input", "5", "--kernel", "3", "--transposed", "--stride", "100000"],
      r"at most 64 cells per axis"),
+    # found by tests/test_fuzz_cli.py: an OverflowError writing the GIF before
+    (["--frame-ms", "99999999999999999999999"], r"animate: --frame-ms must be an int from "
+                                                r"20 to 60000 milliseconds, got --frame-ms=9"),
 ])
 def test_errors_are_one_line(capsys, tmp_path, argv, pattern):
     code, _, err = run(capsys, "animate", *argv)
@@ -90,3 +93,15 @@ def test_help_shows_every_default(capsys):
                    "--output"):
         assert option in out
     assert out.count("(default:") >= 13
+
+
+@pytest.mark.parametrize("frame_ms", [19, 60_001, 10 ** 30, 1.5, True, "700"])
+def test_the_library_checks_frame_ms_too(tmp_path, frame_ms):
+    from convscope.viz.animate import conv_animation
+    from convscope.viz.animate_draw import save_animation, to_svg
+    anim = conv_animation(5, 3)
+    with pytest.raises(ValueError, match=r"layout: frame_ms must be an int from 20 to 60000"):
+        to_svg(anim, frame_ms)
+    with pytest.raises(ValueError, match=r"frame_ms must be an int"):
+        save_animation(anim, tmp_path / "a.gif", frame_ms)
+    assert not (tmp_path / "a.gif").exists()

@@ -88,6 +88,9 @@ def test_own_image(run_dir, tmp_path, capsys):
 @pytest.mark.parametrize("args, pattern", [
     (["maps", "{run}", "--image", "{bad}"], r"not an image Pillow can read"),
     (["maps", "{run}", "--image", "{tmp}/none.png"], r"no such file"),
+    # a big-endian 16-bit TIFF used to be clipped to 255 (white) without a word
+    (["maps", "{run}", "--image", "{tmp}/b16.tif"], r"I;16B images \(16-bit or float\) "
+                                                    r"are not supported"),
     (["rf", "{run}", "--layer", "nope"], r"unknown layer='nope'; the model's convolution "
                                          r"layers are 0, 4"),
     (["patches", "{run}", "--channel", "8"], r"channel=8 is out of range: layer '4' has 8"),
@@ -102,6 +105,8 @@ def test_errors_are_one_line(run_dir, tmp_path, capsys, args, pattern):
 
     bad = tmp_path / "bad.png"
     bad.write_text("not a picture")
+    Image.frombytes("I;16B", (4, 1), np.array([0, 1000, 40000, 65535], ">u2").tobytes()).save(
+        tmp_path / "b16.tif")
     args = [a.format(run=run_dir, bad=bad, tmp=tmp_path) for a in args]
     assert cli.main(["viz", *args, "-o", str(tmp_path / "x.png")]) == 1
     err = capsys.readouterr().err

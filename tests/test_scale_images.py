@@ -104,6 +104,17 @@ def test_eight_bit_rgb_rgba_unchanged(tmp_path):
                                np.moveaxis(rgba[..., :3], -1, 0) / 255, atol=1e-7)
 
 
+def test_damaged_files_are_a_clear_error(tmp_path):
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)).save(
+        tmp_path / "ok.png")
+    data = (tmp_path / "ok.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[:len(data) // 2])
+    (tmp_path / "junk.gif").write_bytes(b"GIF89a not really")
+    for name in ("cut.png", "junk.gif"):
+        with pytest.raises(ValueError, match=f"read_image: cannot read .*{name} as an image"):
+            io.read_image(tmp_path / name)
+
+
 def test_modes_without_a_known_scale_are_refused_by_name(tmp_path):
     Image.new("I", (3, 3), 70000).save(tmp_path / "i32.tif")
     with pytest.raises(ValueError, match=r"read_image: .*i32.tif has Pillow mode 'I' "
@@ -117,6 +128,9 @@ def test_size_limit_checked_before_loading(tmp_path, monkeypatch):
                                          r"pixels, more than the limit max_pixels=1,000"):
         io.read_image(tmp_path / "big.png", max_pixels=1000)
     assert io.read_image(tmp_path / "big.png", max_pixels=1200).shape == (1, 30, 40)
+    for bad in (0, -1, 1.5, "x", True):
+        with pytest.raises(ValueError, match="read_image: max_pixels must be a positive int"):
+            io.read_image(tmp_path / "big.png", max_pixels=bad)
     monkeypatch.setattr(io, "MAX_PIXELS", 100)  # the default limit
     with pytest.raises(ValueError, match="more than the limit max_pixels=100"):
         io.read_array(tmp_path / "big.png")

@@ -114,14 +114,13 @@ def register(sub) -> None:
 
 def _animate(args) -> int:
     from ..viz.animate import conv_animation
-    from ..viz.animate_draw import save_animation
+    from ..viz.animate_draw import check_frame_ms, save_animation
 
     size = _ints(args.input, "--input")
     size = (size,) if isinstance(size, int) else size
     if not args.output.lower().endswith((".gif", ".svg", ".html", ".htm")):
         raise ValueError(f"animate: -o must end in .gif, .svg or .html, got {args.output!r}")
-    if args.frame_ms < 20:
-        raise ValueError(f"animate: --frame-ms must be at least 20, got {args.frame_ms}")
+    check_frame_ms(args.frame_ms, "animate", "--frame-ms")
     anim = conv_animation(
         size, _ints(args.kernel, "--kernel"), _ints(args.stride, "--stride"),
         _spread_pairs(parse_padding(args.padding), len(size)),

@@ -171,7 +171,7 @@ def load_image(path: str, shape, run: _Run, invert: bool = False) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
-            if img.mode in ("I;16", "I", "F"):
+            if img.mode.startswith("I") or img.mode == "F":  # I;16B would clip to 255
                 raise ValueError(f"--image {path}: {img.mode} images (16-bit or float) are "
                                  f"not supported; give an 8-bit PNG or JPEG")
             channels, h, w = shape

@@ -102,6 +102,9 @@ def read_image(path, max_pixels: int | None = None) -> np.ndarray:
     """
     Image = require("PIL.Image", "read_image", extra="scale")
     limit = MAX_PIXELS if max_pixels is None else max_pixels
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"read_image: max_pixels must be a positive int, got "
+                         f"max_pixels={max_pixels!r}")
     try:
         with Image.open(path) as image:  # lazy: reads the header only
             width, height = image.size

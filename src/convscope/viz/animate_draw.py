@@ -113,8 +113,23 @@ class _Layout:
     durations: list
 
 
+#: Milliseconds per frame a picture may show (a GIF stores at most 655.35 s a frame).
+FRAME_MS = (20, 60_000)
+
+
+def check_frame_ms(frame_ms, func: str = "layout", arg: str = "frame_ms") -> int:
+    """`frame_ms` as an int within `FRAME_MS`, else a ValueError naming it."""
+    lo, hi = FRAME_MS
+    if (not isinstance(frame_ms, (int, np.integer)) or isinstance(frame_ms, bool)
+            or not lo <= frame_ms <= hi):
+        raise ValueError(f"{func}: {arg} must be an int from {lo} to {hi} milliseconds, "
+                         f"got {arg}={frame_ms!r}")
+    return int(frame_ms)
+
+
 def layout(anim: ConvAnimation, frame_ms: int = 700) -> _Layout:
     """The picture as shapes: a static part and one overlay per frame."""
+    frame_ms = check_frame_ms(frame_ms)
     n, (c_in, c_out) = anim.ndim, anim.channels
     grid = anim.grid_size if n == 2 else (1, anim.grid_size[0])
     out = anim.output_size if n == 2 else (1, anim.output_size[0])
