@@ -128,7 +128,9 @@ def summary(model_or_spec, input_shape=None) -> Summary:
     Receptive fields pass unchanged through elementwise layers (activations, batch norm,
     dropout), follow every path of a residual addition or concatenation (the widest wins;
     see `arith.rf_merge`), and are undefined ('-') after Flatten / Linear and after a
-    transposed convolution.
+    transposed convolution. A branched model (an `nn.Graph`, e.g. one read by
+    `convscope.onnx.load`) gets one row per node, named as its module (`Graph.module_names`);
+    an `Add`, `Mul` or `Concat` node's field is `rf_merge` over its inputs' fields.
 
     Example:
         >>> summary("vgg16").rows[-4].name, summary("vgg16").rows[-4].field.size
@@ -162,11 +164,11 @@ def _model_summary(model, input_shape: tuple) -> Summary:
               if name and not list(m.named_children())]
     if not leaves and not list(model.named_children()):
         leaves = [(type(model).__name__, model)]
-    calls = []  # (name, module, input tensor, output tensor), in execution order
+    calls = []  # (name, module, input tensors, output tensor), in execution order
 
     def hook_for(name):
         def hook(module, inputs, output):
-            calls.append((name, module, inputs[0] if inputs else None, output))
+            calls.append((name, module, tuple(inputs), output))
         return hook
 
     handles = [m.register_forward_hook(hook_for(name)) for name, m in leaves]
@@ -212,17 +214,30 @@ def _model_summary(model, input_shape: tuple) -> Summary:
 
     rows = []
     keep = []  # hold every tensor, so that no id is reused while we look them up
-    for name, module, inp, output in calls:
-        keep.append((inp, output))
+    for name, module, inputs, output in calls:
+        keep.append((inputs, output))
+        inp = inputs[0] if inputs else None
         in_shape = tuple(getattr(inp, "shape", ()))[1:]
         out_shape = tuple(getattr(output, "shape", ()))[1:]
-        kind, macs, field_ = _module_row(module, field_of(inp), in_shape, out_shape)
+        kind, macs, field_ = _module_row(module, _joined_field([field_of(t) for t in inputs]),
+                                         in_shape, out_shape)
         fields[id(output)] = field_
         params = sum(int(p.data.size) for p in module.parameters())
         rows.append(Row(name, kind, out_shape, params, macs, field_))
     total = sum(int(p.data.size) for p in model.parameters())
     return Summary(type(model).__name__, input_shape, rows, total,
                    sum(r.macs for r in rows), tuple(getattr(out, "shape", ()))[1:])
+
+
+def _joined_field(fields) -> ReceptiveField | None:
+    """The field a module sees through all its inputs: one input's own, or where branches
+    join (a residual `Add`, a `Concat`, a `Mul`) the union over the paths (`arith.rf_merge`);
+    None when any input has none (e.g. a flat one)."""
+    if not fields or any(f is None for f in fields):
+        return None
+    if len({f.ndim for f in fields}) != 1:
+        return None
+    return fields[0] if len(fields) == 1 else arith.rf_merge(fields)
 
 
 def _tuple(value, n):
@@ -265,11 +280,31 @@ def _module_row(module, field_: ReceptiveField | None, in_shape: tuple, out_shap
         return "linear", rows_ * module.in_features * module.out_features, None
     if cls == "Flatten":
         return "flatten", 0, None
+    if cls == "Pad":
+        return "pad", 0, _pad_field(module, field_, n)
+    if cls == "Concat" and module.dim not in (1, -len(in_shape)):
+        return "concat", 0, None  # joins along a spatial axis: positions move
+    if cls == "Softmax" and getattr(module, "dim", 1) not in (1, -len(in_shape)):
+        return "softmax", 0, None  # normalises across positions: every unit sees all
     kind = cls.lower()
     # Elementwise layers (activations, batch norm, dropout) keep the field; a layer that
     # changes the spatial size in a way we do not know ends it.
     same = len(in_shape) == len(out_shape) and in_shape[1:] == out_shape[1:]
     return kind, 0, field_ if same else None
+
+
+def _pad_field(module, field_: ReceptiveField | None, n: int) -> ReceptiveField | None:
+    """Through `nn.Pad` (F.pad's list, last axis first): the field shifts by the padding
+    added before each spatial axis (a 1-wide window with that padding); a crop (negative
+    padding) or padding of a non-spatial axis only, keeps or ends it as arith would."""
+    if field_ is None or field_.ndim != n:
+        return None
+    pad = tuple(module.pad)
+    k = len(pad) // 2
+    before = [pad[2 * (n - 1 - i)] if n - 1 - i < k else 0 for i in range(n)]
+    if any(b < 0 for b in before):
+        return None
+    return arith.rf_layer(field_, 1, 1, before, 1)
 
 
 def _padding_before(padding, ks, ds, n):
