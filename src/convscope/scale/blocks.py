@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .halo import AxisGeometry, Window, ceil_div, tile_geometry
+from .layergraph import as_layer_graph
 
 __all__ = ["TilePlan", "plan_tiles"]
 
@@ -62,17 +63,6 @@ def _block_slice(bounds, halo, k: int) -> tuple[int, int]:
     return max(bounds[k] - halo[0], 0), min(bounds[k + 1] + halo[1], n)
 
 
-def _sizes(layers, axis: int, n: int, func: str) -> list[int]:
-    sizes = [n]
-    for layer in layers:
-        try:
-            sizes.append(layer.out_size(axis, sizes[-1]))
-        except ValueError as exc:
-            raise ValueError(f"{func}: layer {layer.name!r} gets no output from an input "
-                             f"of {sizes[-1]} along spatial axis {axis} ({exc})") from None
-    return sizes
-
-
 def _owned(start: int, jump: Fraction) -> int:
     """The first output whose anchor o*J lies at or after input `start`."""
     return math.ceil(Fraction(start) / jump)
@@ -80,10 +70,10 @@ def _owned(start: int, jump: Fraction) -> int:
 
 def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
                func: str = "plan_tiles") -> TilePlan:
-    """Lay blocks over an input of spatial `shape` for a chain of layers.
+    """Lay blocks over an input of spatial `shape` for a chain of layers or a branched graph.
 
     Args:
-        layers: `model_layers(model)`.
+        layers: `model_layers(model)` (a list, or a `LayerGraph`).
         shape: the spatial input shape.
         chunks: the wished block size, an int or one per axis; rounded up to a multiple of
             the alignment and to at least the halo; a last block shorter than half of it
@@ -95,6 +85,7 @@ def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
     ValueError says which block and how much it lacks.
     """
     ndim = len(shape)
+    layers = as_layer_graph(layers)
     geometry = tile_geometry(layers, ndim)
     chunks = _tuple(chunks, ndim)
     if len(chunks) != ndim or not all(isinstance(c, int) and c >= 1 for c in chunks):
@@ -103,7 +94,7 @@ def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
     halos = tuple(g.halo for g in geometry) if halo is None else tuple(map(tuple, halo))
     all_starts, all_out, out_shape = [], [], []
     for axis, (g, n, c) in enumerate(zip(geometry, shape, chunks)):
-        sizes = _sizes(layers, axis, n, func)
+        sizes = layers.sizes(axis, n, func)
         if starts is None:
             A = g.alignment
             step = max(A * ceil_div(c, A), A * ceil_div(max(halos[axis] + (A,)), A))
@@ -159,19 +150,25 @@ def _axis_blocks(layers, sizes, g: AxisGeometry, halo, step, starts=None):
 
 
 def _block_chain(layers, sizes, s: int, t: int, g) -> tuple[int, int, str | None]:
-    """The exact outputs [lo, hi) of a block holding inputs [s, t), or why it cannot run."""
+    """The exact outputs [lo, hi) of a block holding inputs [s, t), or why it cannot run.
+    `layers` is a `LayerGraph`, `sizes` its tensors' sizes: a layer that joins tensors
+    computes the positions all of them hold."""
     axis = g.axis
-    for layer, n in zip(layers, sizes):
+    ranges = [(s, t)]
+    for k, layer in enumerate(layers):
+        s, t = layers.joined(ranges, k)
+        n = sizes[layers.reads[k][0]]
         if t <= s:
-            return s, s, None
+            ranges.append((s, s))
+            continue
         if isinstance(layer, Window):
             crop = layer.crop(axis, s, t, n)
             if not crop.fits:
                 return s, s, f"is too small for layer {layer.name!r} there"
-            s, t = crop.lo, crop.hi
+            ranges.append((crop.lo, crop.hi))
         else:
-            s, t = layer.valid(axis, s, t, n)
-    return s, t, None
+            ranges.append(layer.valid(axis, s, t, n))
+    return (*ranges[-1], None)
 
 
 def _check_circular(layers, axis: int, blocks: int, n: int, func: str) -> None:
