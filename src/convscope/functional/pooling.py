@@ -10,13 +10,15 @@ where ceil_mode rounds up but drops a last window that would start in the right 
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _args
 from ..arith.sizes import kernel_extent, window_count
 from ..kernels import pool as pool_kernel
 from ._common import check_shape, float_input, window_stride
 from ._graph import _needs_grad, _result
 
-__all__ = ["max_pool", "avg_pool", "adaptive_avg_pool",
+__all__ = ["max_pool", "avg_pool", "adaptive_avg_pool", "global_max_pool",
            "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"]
 
@@ -118,6 +120,32 @@ def adaptive_avg_pool(input, output_size, *, ndim, _func="adaptive_avg_pool"):
         return (gx if batched else gx[0],)
 
     return _result(y if batched else y[0], (input,), backward, f"adaptive_avg_pool{ndim}d")
+
+
+def global_max_pool(input):
+    """The maximum over all spatial positions of each channel, (N, C, *S) -> (N, C, 1, ...)
+    (ONNX's GlobalMaxPool, PyTorch's `adaptive_max_pool` to size 1). The gradient goes to
+    the first maximum.
+
+    >>> global_max_pool(np.arange(8.0).reshape(1, 2, 2, 2))[:, :, 0, 0]
+    array([[3., 7.]])
+    """
+    func = "global_max_pool"
+    x = float_input(input, func)
+    if x.ndim < 3 or 0 in x.shape[1:]:
+        raise ValueError(f"{func}: expected input of shape (N, C, *spatial) with at least "
+                         f"one non-empty spatial dimension, got shape {tuple(x.shape)}")
+    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    index = flat.argmax(axis=-1)[..., None]
+    out_shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    y = np.take_along_axis(flat, index, axis=-1).reshape(out_shape)
+
+    def backward(g):
+        gx = np.zeros_like(flat)
+        np.put_along_axis(gx, index, g.reshape(index.shape), axis=-1)
+        return (gx.reshape(x.shape),)
+
+    return _result(y, (input,), backward, func)
 
 
 _MAX_DOC = """{n}-D max pooling, PyTorch's `max_pool{n}d`: the maximum of each window.

@@ -10,7 +10,7 @@ from .._args import check_bool, check_int, show
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"]
+           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "GlobalMaxPool"]
 
 
 def _check_pool(module, kernel_size, stride, padding, dilation, ceil_mode) -> None:
@@ -144,3 +144,11 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     """3-D adaptive average pooling layer; see `functional.adaptive_avg_pool3d`."""
 
     _ndim = 3
+
+
+class GlobalMaxPool(Module):
+    """The maximum of each channel over all positions, any rank: (N, C, *S) -> (N, C, 1, ...)
+    (ONNX's GlobalMaxPool; PyTorch's `AdaptiveMaxPool{n}d(1)`)."""
+
+    def forward(self, input):
+        return F.global_max_pool(input)
