@@ -34,7 +34,8 @@ import numpy as np
 
 from ._args import show
 
-__all__ = ["Source", "resolve", "is_model_file", "MODEL_SUFFIXES", "parse_labels", "input_channels"]
+__all__ = ["Source", "resolve", "is_model_file", "MODEL_SUFFIXES", "parse_labels",
+           "input_channels", "declared_shape"]
 
 MODEL_SUFFIXES = (".onnx",)
 
@@ -168,7 +169,7 @@ def input_channels(model) -> int | None:
     return None
 
 
-def _declared_shape(model) -> tuple | None:
+def declared_shape(model) -> tuple | None:
     """(C, *spatial) the model file declares for its input, when every size is fixed."""
     shapes = getattr(model, "input_shapes", None)
     if not shapes or shapes[0] is None or len(shapes[0]) < 2:
@@ -267,7 +268,7 @@ def resolve(path, *, images=None, dataset=None, data=None, labels=None, input_sh
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{func}: no such model file: {path}")
         model = onnx.load(path).eval()
-        shape = shape or _declared_shape(model)
+        shape = shape or declared_shape(model)
         source = Source(path, "model", model, shape)
         info = None
         if dataset is not None:

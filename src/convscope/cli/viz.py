@@ -115,7 +115,7 @@ def register(subparsers) -> None:
                        help=f"PNG to write (default: viz-{name}.png in the current folder)")
         s.add_argument("--json", action="store_true",
                        help="print the picture's numbers as JSON (default: one line)")
-        add_source_arguments(s, images=name != "filters")
+        add_source_arguments(s)
         s.set_defaults(func=_run)
 
 
