@@ -196,9 +196,11 @@ def _fit_image(image: np.ndarray, channels: int | None, size: tuple | None) -> n
     return image.astype(np.float32)
 
 
-def _folder_loader(folder: str, channels, size):
+def _folder_loader(folder: str, channels, size, names: tuple = ()):
     """A loader of the images of `folder` (or of its class subfolders) -> (x, y or None),
-    and the class names of the subfolders."""
+    and the class names. A subfolder's label is the index of its name among `names` (the
+    model's classes, from --labels), else its place in the sorted subfolders (torchvision's
+    `ImageFolder`)."""
     from .scale.io import IMAGE_SUFFIXES, read_image
 
     if not os.path.isdir(folder):
@@ -212,19 +214,23 @@ def _folder_loader(folder: str, channels, size):
         classes = ()
     else:
         groups = []
+        unknown = [d for d in subfolders if names and d not in names]
+        if unknown:
+            raise ValueError(f"--images {folder}: subfolder(s) {unknown} are not among the "
+                             f"--labels classes {list(names)}")
         for k, d in enumerate(subfolders):
             path = os.path.join(folder, d)
-            names = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_SUFFIXES))
-            groups.append((k, path, names))
-        classes = tuple(subfolders)
-        if not any(names for _, _, names in groups):
+            files = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_SUFFIXES))
+            groups.append((names.index(d) if names else k, path, files))
+        classes = tuple(names) or tuple(subfolders)
+        if not any(files for _, _, files in groups):
             raise ValueError(f"--images {folder}: holds no image files "
                              f"({', '.join(IMAGE_SUFFIXES)}), directly or in class subfolders")
 
     def load():
         images, labels = [], []
-        for label, path, names in groups:
-            for name in names:
+        for label, path, files in groups:
+            for name in files:
                 try:
                     image = read_image(os.path.join(path, name))
                 except Exception as exc:  # noqa: BLE001 - Pillow's many errors
@@ -290,9 +296,10 @@ def resolve(path, *, images=None, dataset=None, data=None, labels=None, input_sh
         raise ValueError(f"{func}: give both --mean and --std, or neither")
     if images is not None:
         size = source.input_shape[1:] if source.input_shape else None
-        source.loader, found = _folder_loader(os.fspath(images), channels, size)
+        source.loader, found = _folder_loader(os.fspath(images), channels, size,
+                                              parse_labels(labels))
         source.classes = found or source.classes
-        source.data = f"the images of {images}"
+        source.data = f"images of {images}"
     elif dataset is not None:
         limit = getattr(source.config, "limit_test", None) if source.kind == "run" else None
 
@@ -300,7 +307,7 @@ def resolve(path, *, images=None, dataset=None, data=None, labels=None, input_sh
             x, y = load_dataset(name, False, where)
             return (x, y) if limit is None else (x[:limit], y[:limit])
         source.loader = load
-        source.data = f"the test set of {dataset}"
+        source.data = f"test images of {dataset}"
     if labels is not None:
         source.classes = parse_labels(labels)
     return source
