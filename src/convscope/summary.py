@@ -3,7 +3,7 @@ receptive field and jump, then the totals.
 
 Works for a shape-only spec (a `networks.Network`, or the name of one) and for a convscope
 `nn` model. A spec is analysed with `arith` without running anything. A model is run once on
-zeros with a forward hook on every leaf module: shapes and parameter counts are those of the
+zeros (of its parameters' float type) with a forward hook on every leaf module: shapes and parameter counts are those of the
 run; multiply-accumulates and receptive fields come from `arith` and the layers' attributes.
 
 Example:
@@ -177,7 +177,8 @@ def _model_summary(model, input_shape: tuple) -> Summary:
     try:
         # requires_grad on the input records the whole graph, so that tensors made outside
         # modules (x + shortcut, concatenations) can be traced back to their parents.
-        x = Tensor(np.zeros((1,) + input_shape, dtype=np.float32), requires_grad=True)
+        dtype = next((p.data.dtype for p in model.parameters()), np.dtype(np.float32))
+        x = Tensor(np.zeros((1,) + input_shape, dtype=dtype), requires_grad=True)
         with enable_grad():
             out = model(x)
     finally:
