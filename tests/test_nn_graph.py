@@ -220,3 +220,27 @@ def test_add_mul_with_a_constant_and_its_state():
          RNG.standard_normal((1, 2, 3, 3)))
     with pytest.raises(TypeError, match="Add: needs at least two operands"):
         nn.Add()(np.zeros(2))
+
+
+def test_graph_state_dict_through_pickle_free_arrays_file(tmp_path):
+    from convscope import io
+    ours, _ = residual_pair()
+    io.save_arrays(tmp_path / "w.npz", ours.state_dict())
+    arrays, _ = io.load_arrays(tmp_path / "w.npz")
+    fresh, _ = residual_pair()
+    for p in fresh.parameters():
+        p.data = p.data * 0
+    fresh.load_state_dict(arrays)
+    x = RNG.standard_normal((1, 4, 8, 8))
+    np.testing.assert_array_equal(np.asarray(fresh(x)), np.asarray(ours(x)))
+
+
+def test_declared_input_shapes_refuse_another_rank():
+    g = nn.Graph(["x"], [nn.Node("a", nn.ReLU(), ("x",))], ["a"],
+                 input_shapes=[(None, 3, None, None)])
+    assert g(np.ones((2, 3, 5, 7))).shape == (2, 3, 5, 7)
+    with pytest.raises(ValueError, match=r"input 'x' must have rank 4 \(shape \(\?, 3, \?, "
+                                         r"\?\)\), got shape \(3, 5, 7\)"):
+        g(np.ones((3, 5, 7)))
+    with pytest.raises(ValueError, match="one shape \\(or None\\) per input"):
+        nn.Graph(["x"], [nn.Node("a", nn.ReLU(), ("x",))], ["a"], input_shapes=[(1,), (2,)])

@@ -102,6 +102,9 @@ class Graph(Module):
         nodes: `Node(name, module, inputs)`s in any order (they are sorted topologically);
             names are unique among nodes and inputs.
         outputs: the names of the tensors `forward` returns (nodes or inputs).
+        input_shapes: optional, one shape per input (None entries: any size; None for an
+            input: anything), e.g. the shapes an ONNX file declares; `forward` then refuses
+            an input of another rank by name. Kept as `graph.input_shapes`.
 
     Each node's module is a submodule. Its attribute name (the prefix of its `state_dict`
     keys, e.g. ``layer1_0_conv1.weight``) is the node's name with every character other
@@ -112,7 +115,7 @@ class Graph(Module):
     its last reader; it returns the output, or a tuple when there are several.
     """
 
-    def __init__(self, inputs, nodes, outputs):
+    def __init__(self, inputs, nodes, outputs, input_shapes=None):
         super().__init__()
         inputs = _names("inputs", inputs)
         outputs = _names("outputs", outputs)
@@ -151,6 +154,12 @@ class Graph(Module):
         for out in outputs:
             if out not in seen:
                 raise ValueError(f"Graph: output {out!r} is neither a graph input nor a node")
+        if input_shapes is not None:
+            if not isinstance(input_shapes, (list, tuple)) or len(input_shapes) != len(inputs):
+                raise ValueError(f"Graph: input_shapes must hold one shape (or None) per "
+                                 f"input {list(inputs)}, got {input_shapes!r}")
+            input_shapes = tuple(None if s is None else tuple(s) for s in input_shapes)
+        object.__setattr__(self, "input_shapes", input_shapes)
         ordered = _topological(checked, set(inputs))
         taken, module_names = set(), {}
         for node in ordered:
@@ -193,6 +202,13 @@ class Graph(Module):
         if len(inputs) != len(self.inputs):
             raise TypeError(f"Graph: forward takes {len(self.inputs)} input(s) "
                             f"{list(self.inputs)}, got {len(inputs)}")
+        if self.input_shapes is not None:
+            for name, shape, value in zip(self.inputs, self.input_shapes, inputs):
+                got = getattr(value, "shape", None)
+                if shape is not None and got is not None and len(got) != len(shape):
+                    want = ", ".join("?" if n is None else str(n) for n in shape)
+                    raise ValueError(f"Graph: input {name!r} must have rank {len(shape)} "
+                                     f"(shape ({want})), got shape {tuple(got)}")
         values = dict(zip(self.inputs, inputs))
         for i, name in enumerate(self._ordered_names):
             module = self._modules[self.module_names[name]]

@@ -10,6 +10,8 @@ import numpy as np
 
 __all__ = ["FOLDERS"]
 
+_LARGEST = 1e8  # values in a constant made while loading (a shape computation is small)
+
 
 def _axes_input(ctx, node, values, index, attr_name="axes"):
     """Axes from an attribute (older opsets) or from a constant input (newer)."""
@@ -119,8 +121,11 @@ def _constant_of_shape(ctx, node, values):
     value = ctx.attrs(node, {"value"}).get("value")
     fill = ctx.onnx.numpy_helper.to_array(value) if value is not None else np.zeros(
         1, np.float32)
-    return np.full([int(v) for v in values[0].reshape(-1)], fill.reshape(-1)[0],
-                   dtype=fill.dtype)
+    shape = [int(v) for v in values[0].reshape(-1)]
+    if any(n < 0 for n in shape) or np.prod(shape, dtype=float) > _LARGEST:
+        raise ctx.unsupported(node, f"a constant of shape {shape} (negative or over "
+                                    f"{_LARGEST:.0e} values)")
+    return np.full(shape, fill.reshape(-1)[0], dtype=fill.dtype)
 
 
 def _div(a, b):

@@ -26,13 +26,18 @@ OPSETS = range(11, 22)
 
 _FLOATS = {1: np.float32, 11: np.float64}
 
+# ops that are a whole PyTorch module each ('/conv1/Conv' is module conv1)
+_LAYER_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization"}
+
 
 class Context:
     """What a converter sees while a model is read: the file's name (for messages), the
     opset, the constants, the static shapes and the nodes built so far."""
 
-    def __init__(self, onnx, path: str, opset: int, shapes: dict, consumers: dict):
+    def __init__(self, onnx, path: str, opset: int, shapes: dict, consumers: dict,
+                 graph_outputs: set):
         self.onnx, self.path, self.opset = onnx, path, opset
+        self.graph_outputs = graph_outputs
         self.shapes = shapes          # tensor name -> tuple of ints / None, or None
         self.consumers = consumers    # tensor name -> ONNX nodes that read it
         self.consts: dict = {}        # tensor name -> np.ndarray
@@ -141,11 +146,15 @@ class Context:
 
 def _node_name(node) -> str:
     """A readable name for the layer of `node`: its weight's name without '.weight'
-    (PyTorch's module path), else the node's name, else its output's."""
+    (PyTorch's module path), else the module path in PyTorch's node name, else the node's
+    name, else its output's."""
     if len(node.input) > 1 and node.input[1].endswith(".weight"):
         return node.input[1][: -len(".weight")]
-    name = node.name.strip("/") or node.output[0]
-    return name
+    parts = node.name.strip("/").split("/")
+    if (len(parts) >= 2 and parts[-1].split("_")[0] == node.op_type
+            and ("." in parts[-2] or node.op_type in _LAYER_OPS)):
+        return parts[-2]  # PyTorch's '/features/features.3/MaxPool': module features.3
+    return node.name.strip("/") or node.output[0]
 
 
 def _check_wiring(path, graph, known) -> list:
@@ -251,7 +260,7 @@ def load(path) -> nn.Graph:
 
     The graph's inputs and outputs keep the file's names (`model.inputs`,
     `model.outputs`); `model.input_shapes` holds the shapes the file declares (None for a
-    dynamic size, such as the batch). The model is returned in evaluation mode (batch norm
+    dynamic size, such as the batch), and the model refuses an input of another rank. The model is returned in evaluation mode (batch norm
     uses the running statistics, as the file does); `train()` makes it trainable.
 
     Raises OnnxFormatError for a file that is not a valid model, OnnxUnsupportedError for
@@ -287,8 +296,17 @@ def load(path) -> nn.Graph:
         raise OnnxFormatError(f"{path}: the graph has no input (every input is an "
                               f"initializer)")
     order = _check_wiring(path, graph, set(initializers) | {i.name for i in inputs})
+    checked = model
+    if any(not o.type.tensor_type.HasField("shape") for o in graph.output):
+        # outputs of unknown rank are fine for us (and onnxruntime); the checker wants a
+        # shape field, so it checks a copy that has one
+        checked = type(model)()
+        checked.CopyFrom(model)
+        for o in checked.graph.output:
+            if o.type.HasField("tensor_type") and not o.type.tensor_type.HasField("shape"):
+                o.type.tensor_type.shape.SetInParent()
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(checked)
     except Exception as exc:  # noqa: BLE001 - ValidationError and protobuf errors
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OnnxFormatError(f"{path}: not a valid ONNX model: {message}") from None
@@ -305,8 +323,7 @@ def load(path) -> nn.Graph:
     for node in order:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
-    ctx = Context(onnx, path, opset, shapes, consumers)
-    ctx.graph_outputs = {o.name for o in graph.output}
+    ctx = Context(onnx, path, opset, shapes, consumers, {o.name for o in graph.output})
     ctx.consts.update(initializers)
     ctx.used_names.update(i.name for i in inputs)
     from .ops import CONVERTERS
@@ -339,10 +356,9 @@ def load(path) -> nn.Graph:
         outputs.append(ctx.alias.get(out.name, out.name))
     nodes = _needed(ctx.nodes, outputs)
     try:
-        result = nn.Graph([i.name for i in inputs], nodes, outputs)
+        result = nn.Graph([i.name for i in inputs], nodes, outputs, input_shapes)
     except (ValueError, TypeError) as exc:
         raise OnnxFormatError(f"{path}: {exc}") from None
-    result.input_shapes = tuple(input_shapes)
     return result.eval()
 
 
