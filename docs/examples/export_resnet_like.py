@@ -68,12 +68,16 @@ class ResNetLike(nn.Module):
 
 
 def train(model, steps, seed=0):
-    """A few Adam steps on photo-patches (read by convscope, normalised to mean 0.5, std
-    0.25), so that the filters and Grad-CAM of the example are not those of noise."""
-    from convscope.data import load_dataset
+    """A few Adam steps on photo-patches (read by convscope, normalised with the data set's
+    own mean and std, as `--dataset photo-patches` does), so that the filters and Grad-CAM
+    of the example are not those of noise."""
+    from convscope.data import dataset_info, load_dataset
 
     x, y = load_dataset("photo-patches", True)
-    x = (x.astype(np.float32) - 0.5) / 0.25
+    info = dataset_info("photo-patches")
+    mean = np.asarray(info.mean, np.float32).reshape(1, -1, 1, 1)
+    std = np.asarray(info.std, np.float32).reshape(1, -1, 1, 1)
+    x = (x.astype(np.float32) - mean) / std
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), 3e-3)
     model.train()
