@@ -11,17 +11,18 @@ MODEL_HELP = "a run folder (holding checkpoint.npz), a checkpoint file or a mode
 
 
 def add_source_arguments(parser, *, images: bool = True, input_shape: bool = True,
-                         labels: bool = True) -> None:
+                         labels: bool = True, images_help: str | None = None) -> None:
     """Add the options of a model file to `parser`: where its images and class names come
-    from and how they are normalised (a run brings its own; these override them)."""
+    from and how they are normalised (a run brings its own; these override them).
+    `images_help` replaces the help of --images."""
     group = parser.add_argument_group(
         "model files (.onnx)", "A run brings its data set, class names and statistics; a "
         "model file takes them from these options (a run uses them instead of its own).")
     if images:
         group.add_argument("--images", metavar="DIR", default=None,
-                           help="a folder of images (PNG, JPEG, ...), or of class "
-                                "subfolders (their names are the classes and give the true "
-                                "labels) (default: the run's test set)")
+                           help=images_help or "a folder of images (PNG, JPEG, ...), or of "
+                                "class subfolders (their names are the classes and give the "
+                                "true labels) (default: the run's test set)")
     group.add_argument("--dataset", metavar="NAME", default=None,
                        help="a named data set whose test images, classes and statistics to "
                             "use, e.g. fashion-mnist, cifar10, photo-patches (default: the "

@@ -43,13 +43,10 @@ def register(sub) -> None:
                         f"{','.join(SECTION_IDS)} (default: all)")
     p.add_argument("--show", type=int, default=None, metavar="N",
                    help="images shown as feature maps and Grad-CAM strips (default: 3)")
-    add_source_arguments(p)
-    for action in p._actions:  # --images DIR of a model file; --images N still counts
-        if action.dest == "images":
-            action.metavar = "DIR"
-            action.help = ("a folder of images (or of class subfolders: their names are the "
-                           "classes and give the true labels) for a model file; a number N "
-                           "is the same as --show N")
+    add_source_arguments(p, images_help="a model file's images: a folder of images, or of "
+                                        "class subfolders (their names are the classes and "
+                                        "give the true labels); a number N, as before, is "
+                                        "the same as --show N")
     p.set_defaults(func=_report)
 
 
@@ -66,9 +63,13 @@ def _report(args) -> int:
     source = None
     if is_model_file(args.run_dir):
         source = source_from_args(args, args.run_dir, "report")
-    elif images is not None or args.dataset is not None:
-        raise ValueError("--images DIR and --dataset are for a model file; a run's report "
-                         "shows its own test set (use --data DIR for where it lies)")
+    else:
+        given = [f"--{name.replace('input_shape', 'input')}" for name in
+                 ("dataset", "labels", "input_shape", "mean", "std")
+                 if getattr(args, name) is not None] + (["--images DIR"] if images else [])
+        if given:
+            raise ValueError(f"{', '.join(given)}: for a model file; a run's report shows its "
+                             f"own test set (--data DIR says where it lies)")
     path = write_report(args.run_dir, args.output, data=args.data, sections=sections,
                         images=shown, source=source)
     print(f"wrote {path}")
