@@ -11,7 +11,7 @@ import os
 
 from ..networks import (NETWORKS, Network, analyze, get_network, load_spec, parse_layer,
                        parse_shape)
-from ..sources import is_model_file
+from ..sources import Source, is_model_file, resolve
 from ..summary import field_dict, format_axes, summary
 
 _LAYER_HELP = """\
@@ -49,11 +49,13 @@ def register(sub) -> None:
                         f"torch.onnx.export; branches included: the field of a join is "
                         f"the union over its paths).")
         p.add_argument("network", nargs="?", metavar="NAME_SPEC_OR_MODEL",
-                       help="a network name (see --list), a spec file or a model file "
-                            "(.onnx)")
+                       help="a network name (see --list), a spec file, a model file "
+                            "(.onnx) or a run (a folder holding checkpoint.npz, or the "
+                            "checkpoint)")
         p.add_argument("--input", default=None, metavar="CxHxW",
                        help="input shape (default: the network's, 3x224x224 for the named "
-                            "networks; a model file's own when it fixes one)")
+                            "networks; a model file's own when it fixes one; a run's data "
+                            "set's)")
         p.add_argument("--json", action="store_true", help="print JSON instead of a table")
         p.add_argument("--list", action="store_true", help="list the named networks")
         if name == "rf":
@@ -64,21 +66,25 @@ def register(sub) -> None:
 
 
 def _network(args):
-    """The named network, the spec file's Network, or a model file's model."""
+    """The named network, the spec file's Network, or the `sources.Source` of a model file
+    or a run (a folder holding checkpoint.npz, or the checkpoint)."""
     target = args.network
     if target is None:
-        raise ValueError("give a network name, a spec file or a model file (see --list)")
+        raise ValueError("give a network name, a spec file, a model file or a run (see "
+                         "--list)")
     if target in NETWORKS:
         return get_network(target)
-    if is_model_file(target):
-        from .. import onnx
-        if not os.path.isfile(target):
-            raise FileNotFoundError(f"no such model file: {target}")
-        return onnx.load(target)
+    if is_model_file(target) or target.endswith(".npz") or os.path.isdir(target):
+        return resolve(target, func=f"convscope {args.command}")
     if os.path.exists(target):
         return load_spec(target)
     raise ValueError(f"{target!r} is neither a known network nor a spec file; known "
                      f"networks: {', '.join(NETWORKS)}")
+
+
+def _name(target: str) -> str:
+    """A model file or run as its base name (runs/baseline -> baseline)."""
+    return os.path.basename(os.path.normpath(target))
 
 
 def _print_list() -> int:
@@ -171,7 +177,11 @@ def _rf(args) -> int:
     if args.list:
         return _print_list()
     net = _network(args)
-    data = rf_dict(net, args.input, args.endpoint, name=os.path.basename(args.network))
+    if isinstance(net, Source):
+        data = rf_dict(net.model, args.input or net.input_shape, args.endpoint,
+                       name=_name(args.network))
+    else:
+        data = rf_dict(net, args.input, args.endpoint, name=_name(args.network))
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -195,8 +205,9 @@ def _summary(args) -> int:
     if isinstance(net, Network):
         result = summary(net, args.input)
     else:
-        result = summary(net, _model_shape(net, args.network, args.input))
-        result.name = os.path.basename(args.network)
+        result = summary(net.model, _model_shape(net.model, args.network,
+                                                 args.input or net.input_shape))
+        result.name = _name(args.network)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
