@@ -105,11 +105,25 @@ def nested():
     ], ["head"])
 
 
+def unet():
+    """An encoder-decoder with a skip connection: down (stride 2), up (transposed, stride
+    2), concatenated with the full-resolution path: jumps 1, 2, 1."""
+    return nn.Graph(["x"], [
+        N("c0", nn.Conv2d(2, 3, 3, padding=1, dtype=D), ("x",)),
+        N("down", nn.Conv2d(3, 4, 3, stride=2, padding=1, dtype=D), ("c0",)),
+        N("mid", nn.Conv2d(4, 4, 3, padding=1, dtype=D), ("down",)),
+        N("up", nn.ConvTranspose2d(4, 3, 2, stride=2, dtype=D), ("mid",)),
+        N("cat", nn.Concat(1), ("up", "c0")),
+        N("out", nn.Conv2d(6, 2, 3, padding=1, dtype=D), ("cat",)),
+    ], ["out"])
+
+
 CASES = {
     "residual": (residual, (2, 3, 53, 47), 8),
     "inception": (inception, (1, 2, 41, 37), 8),
     "pooled-paths": (pooled_paths, (1, 2, 45, 38), 10),
     "nested-1d": (nested, (2, 2, 151), 12),
+    "unet": (unet, (1, 2, 64, 50), 16),
 }
 
 
