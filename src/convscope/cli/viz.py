@@ -127,10 +127,9 @@ def _image(run, args, what: str) -> tuple[np.ndarray, int | None, str]:
             os.path.basename(args.image)
     x, y = run.test(what)
     if not 0 <= args.index < len(x):
-        where = ("the test set has" if run.kind == "run" and not getattr(args, "images", None)
-                 else f"{run.data}:")
-        raise ValueError(f"--index={args.index} is out of range: {where} "
-                         f"{len(x)} images (0..{len(x) - 1})")
+        where = (f"the test set has {len(x)} images" if run.kind == "run"
+                 and not getattr(args, "images", None) else f"there are {len(x)} {run.data}")
+        raise ValueError(f"--index={args.index} is out of range: {where} (0..{len(x) - 1})")
     return x[args.index], None if y is None else int(y[args.index]), \
         f"image {args.index}" if run.kind == "model" else f"test image {args.index}"
 
