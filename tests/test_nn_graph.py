@@ -48,6 +48,10 @@ def test_cat_reshape_squeeze_unsqueeze_match_torch():
     both(lambda x: F.squeeze(x, (1, 3)), lambda x: x.squeeze(3).squeeze(1), c)
     both(lambda x: F.squeeze(x), torch.squeeze, c)
     both(lambda x: F.unsqueeze(x, (0, -1)), lambda x: x.unsqueeze(0).unsqueeze(-1), a)
+    both(lambda x: F.permute(x, (2, 0, 1)), lambda x: x.permute(2, 0, 1), a)
+    both(nn.Permute((0, -1, 1)), lambda x: x.permute(0, 2, 1), a)
+    with pytest.raises(ValueError, match="permute: dims=\\(0, 0, 1\\) must list each"):
+        F.permute(a, (0, 0, 1))
     with pytest.raises(ValueError, match="squeeze: dimension 0 .* has size 2, not 1"):
         F.squeeze(c, 0)
     with pytest.raises(ValueError, match=r"reshape: cannot reshape .* \(24 values\)"):

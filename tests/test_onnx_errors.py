@@ -107,6 +107,20 @@ CASES = {
     "constant output": (dict(nodes=[helper.make_node("Relu", ["x"], ["z"]),
                                     helper.make_node("Constant", [], ["y"], value_floats=[1.0])]),
                         r"graph output 'y' is a constant"),
+    "gemm C shape": (dict(nodes=[helper.make_node("Gemm", ["x", "w2", "c2"], ["y"], name="g")],
+                          inits=[("w2", np.ones((4, 3), np.float32)),
+                                 ("c2", np.ones((6, 3), np.float32))], x_shape=(6, 4)),
+                     r"node 'g' \(Gemm\): C of shape \(6, 3\)"),
+    "x minus x": (dict(nodes=[helper.make_node("Sub", ["x", "x2"], ["y"], name="s")],
+                       more_inputs=[("x2", (1, 2, 6, 6))]), r"node 's' \(Sub\): Sub is read"),
+    "computed clip bound": (dict(nodes=[helper.make_node("Clip", ["x", "lo"], ["y"], name="cl")],
+                                 more_inputs=[("lo", ())]),
+                            r"node 'cl' \(Clip\): the min \('lo'\) must be a constant"),
+    "old softmax axis": (dict(nodes=[helper.make_node("Softmax", ["x"], ["y"], name="sm",
+                                                      axis=1)], opset=11),
+                         r"node 'sm' \(Softmax\): axis=1 on a rank-4 input in opset 11"),
+    "opset 22": (dict(nodes=[helper.make_node("Relu", ["x"], ["y"])], opset=22),
+                 r"opset 22; convscope reads opsets 11 to 21"),
     "conv 4d": (dict(nodes=[conv_node()], inits=[("w", np.ones((1, 2, 1, 1, 1, 1), np.float32))],
                      x_shape=(1, 2, 3, 3, 3, 3)), r"convscope reads 1-D, 2-D and 3-D"),
 }
@@ -346,3 +360,24 @@ def test_mutated_graphs_load_correctly_or_fail_clearly(tmp_path, data):
         return  # a mutated size that a layer refuses by name at run time
     if expected is not None:
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_integer_input_local_function_and_sparse_initializer(tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.INT64, [1, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.INT64, None)
+    model = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])],
+                                                "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, str(tmp_path / "int.onnx"))
+    with pytest.raises(OnnxUnsupportedError, match="graph input 'x' must be a float32 or "
+                                                   "float64 tensor"):
+        conv_onnx.load(tmp_path / "int.onnx")
+    fn = helper.make_function("local", "F", ["a"], ["b"], [helper.make_node("Relu", ["a"], ["b"])],
+                              [helper.make_opsetid("", 17)])
+    path = write(tmp_path / "fn.onnx", [helper.make_node("Relu", ["x"], ["y"])])
+    model = onnx.load(str(path))
+    model.functions.append(fn)
+    model.opset_import.append(helper.make_opsetid("local", 1))
+    onnx.save(model, str(path))
+    with pytest.raises(OnnxUnsupportedError, match="defines local function 'F'"):
+        conv_onnx.load(path)

@@ -98,6 +98,8 @@ def test_conv_transpose(tmp_path, attrs, x, w):
     (dict(kernel_shape=[3, 3], auto_pad="SAME_LOWER"), (1, 2, 6, 5)),
     (dict(kernel_shape=[3, 3], dilations=[2, 2]), (1, 2, 9, 9)),
     (dict(kernel_shape=[3], strides=[2]), (2, 3, 11)),
+    # the last window would start in the right padding: dropped (PyTorch, onnxruntime)
+    (dict(kernel_shape=[2], strides=[2], pads=[1, 1], ceil_mode=1), (1, 2, 5)),
     (dict(kernel_shape=[2, 2, 2], strides=[2, 2, 2], pads=[1, 0, 1, 1, 0, 1]), (1, 2, 5, 4, 5)),
 ])
 def test_max_pool(tmp_path, attrs, x):
@@ -114,6 +116,8 @@ def test_max_pool(tmp_path, attrs, x):
           count_include_pad=1), (1, 2, 8, 8)),
     (dict(kernel_shape=[3, 2], pads=[0, 1, 2, 0], count_include_pad=1), (1, 2, 7, 8)),
     (dict(kernel_shape=[4], strides=[3], pads=[1, 1]), (2, 3, 11)),
+    (dict(kernel_shape=[2], strides=[2], pads=[1, 1], ceil_mode=1), (1, 2, 5)),
+    (dict(kernel_shape=[3], strides=[2], pads=[1, 1], ceil_mode=1), (1, 2, 6)),
     (dict(kernel_shape=[2, 2, 2], strides=[1, 2, 2]), (1, 2, 4, 4, 5)),
 ])
 def test_average_pool(tmp_path, attrs, x):
@@ -291,3 +295,37 @@ def test_reduction_over_channels_is_refused(tmp_path):
     with pytest.raises(conv_onnx.OnnxUnsupportedError,
                        match=r"node 'the_node' \(ReduceMean\): axes=\[1\] on a rank-4"):
         check(tmp_path, "ReduceMean", (2, 3, 4, 4), dict(axes=[1]), opset=13)
+
+
+@pytest.mark.parametrize("perm", [[0, 2, 3, 1], [0, 3, 1, 2], None])
+def test_transpose(tmp_path, perm):
+    check(tmp_path, "Transpose", (2, 3, 4, 5), {} if perm is None else dict(perm=perm))
+
+
+def test_channels_last_model_as_tf2onnx_writes_it(tmp_path):
+    """NHWC input -> Transpose -> Conv -> Relu -> Transpose back -> Reshape -> MatMul + Add,
+    the shape of a Keras model converted by tf2onnx."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 6, 6, 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w, k, b = weights(4, 2, 3, 3), weights(6 * 6 * 4, 5), weights(5)
+    nodes = [helper.make_node("Transpose", ["x"], ["nchw"], perm=[0, 3, 1, 2]),
+             helper.make_node("Conv", ["nchw", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Transpose", ["r"], ["nhwc"], perm=[0, 2, 3, 1]),
+             helper.make_node("Reshape", ["nhwc", "shape"], ["flat"]),
+             helper.make_node("MatMul", ["flat", "k"], ["m"]),
+             helper.make_node("Add", ["m", "b"], ["y"])]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(k, "k"),
+             numpy_helper.from_array(b, "b"),
+             numpy_helper.from_array(np.array([-1, 6 * 6 * 4], np.int64), "shape")]
+    model = helper.make_model(helper.make_graph(nodes, "keras", [x], [y], inits),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, str(tmp_path / "k.onnx"))
+    xs = weights(3, 6, 6, 2)
+    session = ort.InferenceSession(str(tmp_path / "k.onnx"), providers=["CPUExecutionProvider"])
+    loaded = conv_onnx.load(tmp_path / "k.onnx")
+    np.testing.assert_allclose(loaded(xs), session.run(None, {"x": xs})[0], rtol=1e-5,
+                               atol=1e-5)
+    conv_onnx.save(loaded, tmp_path / "again.onnx", xs)
+    np.testing.assert_allclose(conv_onnx.load(tmp_path / "again.onnx")(xs),
+                               np.asarray(loaded(xs)), rtol=1e-6)

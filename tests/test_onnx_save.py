@@ -177,3 +177,19 @@ def test_write_is_atomic(tmp_path):
     conv_onnx.save(nn.Sequential(nn.Conv2d(2, 2, 1)), path, x)
     assert os.listdir(tmp_path) == ["m.onnx"]  # no temporary file left
     conv_onnx.load(path)
+
+
+def test_weights_in_an_external_file(tmp_path):
+    import onnx
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU())
+    x = RNG.standard_normal((1, 2, 6, 6)).astype(np.float32)
+    conv_onnx.save(model, tmp_path / "m.onnx", x)
+    proto = onnx.load(str(tmp_path / "m.onnx"))
+    (tmp_path / "sub").mkdir()
+    onnx.save(proto, str(tmp_path / "sub" / "big.onnx"), save_as_external_data=True,
+              all_tensors_to_one_file=True, location="big.weights", size_threshold=0)
+    assert (tmp_path / "sub" / "big.weights").exists()
+    close(conv_onnx.load(tmp_path / "sub" / "big.onnx")(x), model(x), rtol=1e-6)
+    (tmp_path / "sub" / "big.weights").write_bytes(b"short")
+    with pytest.raises(conv_onnx.OnnxFormatError, match="external files cannot be read"):
+        conv_onnx.load(tmp_path / "sub" / "big.onnx")

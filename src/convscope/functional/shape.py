@@ -1,6 +1,7 @@
 """Functions that rearrange values without computing: `cat` (`torch.cat`), `reshape`
-(with ONNX's 0 = "copy this dimension" as well as -1 = "the rest"), `squeeze` and
-`unsqueeze`. Each gradient is the inverse rearrangement.
+(with ONNX's 0 = "copy this dimension" as well as -1 = "the rest"), `squeeze`,
+`unsqueeze` and `permute` (`torch.permute`, ONNX's Transpose). Each gradient is the inverse
+rearrangement.
 
 >>> cat([np.zeros((1, 2)), np.ones((1, 3))], dim=1).shape
 (1, 5)
@@ -16,7 +17,7 @@ from .. import _args
 from ._common import check_dim, unary
 from ._graph import _array, _result, _wants
 
-__all__ = ["cat", "reshape", "squeeze", "unsqueeze"]
+__all__ = ["cat", "reshape", "squeeze", "unsqueeze", "permute"]
 
 
 def cat(tensors, dim=0):
@@ -133,3 +134,23 @@ def unsqueeze(input, dims):
     axes = _dims(func, dims, x.ndim + (1 if _args.is_int(dims) else len(dims)))
     y = np.expand_dims(x, axes)
     return unary(input, y, lambda g: g.reshape(x.shape), func)
+
+
+def permute(input, dims):
+    """The dimensions of `input` reordered: output dimension i is input dimension dims[i]
+    (`torch.permute`; ONNX's Transpose with perm=dims).
+
+    >>> permute(np.zeros((2, 3, 4)), (0, 2, 1)).shape
+    (2, 4, 3)
+    """
+    func = "permute"
+    x = _array(input, func, "input")
+    if not isinstance(dims, (tuple, list)) or not all(_args.is_int(d) for d in dims):
+        raise TypeError(f"{func}: dims must be a tuple of ints, got dims={_args.show(dims)}")
+    axes = tuple(check_dim(func, d, x.ndim, "dims") for d in dims)
+    if len(axes) != x.ndim or sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"{func}: dims={tuple(dims)} must list each of the {x.ndim} "
+                         f"dimensions of an input of shape {tuple(x.shape)} once")
+    y = np.transpose(x, axes)
+    inverse = tuple(np.argsort(axes))
+    return unary(input, y, lambda g: np.transpose(g, inverse), func)

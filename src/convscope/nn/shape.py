@@ -1,5 +1,6 @@
 """Layers that rearrange or pad values: `Reshape` (with ONNX's 0 = "copy this dimension"),
-`Squeeze`, `Unsqueeze` and `Pad` (PyTorch's `F.pad` as a layer).
+`Squeeze`, `Unsqueeze`, `Permute` (e.g. channels-last to channels-first) and `Pad`
+(PyTorch's `F.pad` as a layer).
 
 >>> from convscope import nn
 >>> nn.Reshape((0, -1))(np.zeros((2, 3, 4))).shape
@@ -14,7 +15,7 @@ from .. import functional as F
 from .._args import is_int, show
 from .module import Module
 
-__all__ = ["Reshape", "Squeeze", "Unsqueeze", "Pad"]
+__all__ = ["Reshape", "Squeeze", "Unsqueeze", "Permute", "Pad"]
 
 
 def _int_tuple(name, arg, value, allow_none=False):
@@ -68,6 +69,23 @@ class Unsqueeze(Module):
 
     def forward(self, input):
         return F.unsqueeze(input, self.dims)
+
+    def extra_repr(self):
+        return f"dims={self.dims}"
+
+
+class Permute(Module):
+    """Reorders the dimensions: output dimension i is input dimension dims[i] (ONNX's
+    Transpose; e.g. (0, 3, 1, 2) turns NHWC into NCHW)."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = _int_tuple("Permute", "dims", dims)
+        if sorted(d % max(len(self.dims), 1) for d in self.dims) != list(range(len(self.dims))):
+            raise ValueError(f"Permute: dims={self.dims} must list each dimension once")
+
+    def forward(self, input):
+        return F.permute(input, self.dims)
 
     def extra_repr(self):
         return f"dims={self.dims}"

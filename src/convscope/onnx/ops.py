@@ -224,6 +224,14 @@ def unsqueeze(ctx, node):
     ctx.add(node, [nn.Unsqueeze(axes)], [ctx.tensor(node, node.input[0])])
 
 
+def transpose(ctx, node):
+    perm = ctx.attrs(node, {"perm"}).get("perm")
+    x = ctx.tensor(node, node.input[0])
+    if perm is None:  # ONNX's default: reversed dimensions
+        perm = list(range(ctx.rank(node, node.input[0])))[::-1]
+    ctx.add(node, [nn.Permute(tuple(int(p) for p in perm))], [x])
+
+
 def gemm(ctx, node):
     attrs = ctx.attrs(node, {"alpha", "beta", "transA", "transB"})
     if attrs.get("transA", 0):
@@ -341,5 +349,6 @@ CONVERTERS = {
     "Clip": clip, "Dropout": dropout, "Identity": identity, "Cast": cast,
     "Add": elementwise, "Mul": elementwise, "Sub": elementwise, "Div": elementwise,
     "Sum": elementwise, "Concat": concat, "Flatten": flatten, "Reshape": reshape,
-    "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Gemm": gemm, "MatMul": matmul, "Pad": pad,
+    "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Transpose": transpose, "Gemm": gemm,
+    "MatMul": matmul, "Pad": pad,
 }

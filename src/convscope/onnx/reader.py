@@ -258,10 +258,11 @@ def _static_shapes(onnx, path, model) -> dict:
 def load(path) -> nn.Graph:
     """Read an ONNX file into an `nn.Graph` of convscope layers with their weights.
 
-    The graph's inputs and outputs keep the file's names (`model.inputs`,
-    `model.outputs`); `model.input_shapes` holds the shapes the file declares (None for a
-    dynamic size, such as the batch), and the model refuses an input of another rank. The model is returned in evaluation mode (batch norm
-    uses the running statistics, as the file does); `train()` makes it trainable.
+    The graph's inputs keep the file's names (`model.inputs`); its outputs are named after
+    the layers that compute them (`model.outputs`). `model.input_shapes` holds the shapes
+    the file declares (None for a dynamic size, such as the batch), and the model refuses an
+    input of another rank. The model is returned in evaluation mode (batch norm uses the
+    running statistics, as the file does); `train()` makes it trainable.
 
     Raises OnnxFormatError for a file that is not a valid model, OnnxUnsupportedError for
     an op or attribute convscope does not translate (both name the file), ImportError when
@@ -281,6 +282,13 @@ def load(path) -> nn.Graph:
     for fn in list(model.functions):
         raise OnnxUnsupportedError(f"{path}: the model defines local function "
                                    f"{fn.name!r}; convscope reads plain graphs only")
+    if any(init.data_location == onnx.TensorProto.EXTERNAL for init in graph.initializer):
+        try:  # weights stored beside the file (models over 2 GB)
+            from onnx.external_data_helper import load_external_data_for_model
+            load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
+        except Exception as exc:  # noqa: BLE001 - missing or short files, bad offsets
+            raise OnnxFormatError(f"{path}: the weights stored in external files cannot be "
+                                  f"read: {exc}") from None
     initializers = {}
     for init in graph.initializer:
         try:

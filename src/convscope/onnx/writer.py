@@ -293,6 +293,11 @@ def _squeeze_like(op):
     return write
 
 
+def _permute(w, m, prefix, names, values, output):
+    rank = _array(values[0]).ndim
+    return w.node("Transpose", names, prefix, perm=[int(d) % rank for d in m.dims])
+
+
 def _pad(w, m, prefix, names, values, output):
     rank = _array(values[0]).ndim
     k = len(m.pad) // 2
@@ -322,7 +327,7 @@ _WRITERS = {
     nn.Linear: _linear, nn.Flatten: _flatten, nn.Identity: _identity, nn.Dropout: _identity,
     nn.Add: _elementwise, nn.Mul: _elementwise, nn.Concat: _concat, nn.Reshape: _reshape,
     nn.Squeeze: _squeeze_like("Squeeze"), nn.Unsqueeze: _squeeze_like("Unsqueeze"),
-    nn.Pad: _pad,
+    nn.Permute: _permute, nn.Pad: _pad,
 }
 
 
