@@ -188,3 +188,19 @@ def test_summary_of_graphs_in_1d_and_3d(ndim):
     for name in ("a", "b", "s", "add"):
         assert got[name].field == want[name].field and \
             got[name].output_shape == want[name].output_shape
+
+
+def test_permute_rows():
+    # a channels-last input (tf2onnx's NHWC) turned to NCHW, then a swap of H and W: the
+    # field follows its axes; c2's 3x1 kernel runs along the original width
+    model = nn.Graph(["x"], [
+        N("p", nn.Permute((0, 3, 1, 2)), ("x",)),
+        N("c", nn.Conv2d(3, 4, 3, padding=1), ("p",)),
+        N("q", nn.Permute((0, 1, 3, 2)), ("c",)),
+        N("c2", nn.Conv2d(4, 4, (3, 1)), ("q",)),
+        N("mix", nn.Permute((0, 2, 1, 3)), ("c2",))], ["mix"])
+    rows = {r.name: r for r in summary(model, (16, 12, 3)).rows}
+    assert rows["p"].output_shape == (3, 16, 12) and rows["p"].field.size == (1, 1)
+    assert rows["c2"].output_shape == (4, 10, 16)
+    assert rows["c2"].field.size == (5, 3) and rows["c2"].field.padding == (1, 1)
+    assert rows["mix"].field is None  # positions moved into the channels

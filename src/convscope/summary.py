@@ -283,6 +283,8 @@ def _module_row(module, field_: ReceptiveField | None, in_shape: tuple, out_shap
         return "flatten", 0, None
     if cls == "Pad":
         return "pad", 0, _pad_field(module, field_, n)
+    if cls == "Permute":
+        return "permute", 0, _permute_field(module, field_, len(out_shape) - 1)
     if cls == "Concat" and module.dim not in (1, -len(in_shape)):
         return "concat", 0, None  # joins along a spatial axis: positions move
     if cls == "Softmax" and getattr(module, "dim", 1) not in (1, -len(in_shape)):
@@ -306,6 +308,25 @@ def _pad_field(module, field_: ReceptiveField | None, n: int) -> ReceptiveField 
     if any(b < 0 for b in before):
         return None
     return arith.rf_layer(field_, 1, 1, before, 1)
+
+
+def _permute_field(module, field_: ReceptiveField | None, n_out: int
+                   ) -> ReceptiveField | None:
+    """Through `nn.Permute`: a reorder of the spatial axes reorders the field's axes; right
+    after the input (a channels-last model's NHWC -> NCHW) every unit still sees one input;
+    a permute that moves positions into the channels ends it."""
+    if field_ is None or n_out < 1:
+        return None
+    ones = arith.rf_identity(field_.ndim)
+    if field_ == ones:
+        return arith.rf_identity(n_out)
+    dims = [d % (field_.ndim + 2) for d in module.dims]
+    if dims[:2] != [0, 1] or len(dims) != field_.ndim + 2:
+        return None
+    axes = [d - 2 for d in dims[2:]]
+    return ReceptiveField(tuple(field_.size[a] for a in axes),
+                          tuple(field_.jump[a] for a in axes),
+                          tuple(field_.padding[a] for a in axes), field_.aligned)
 
 
 def _padding_before(padding, ks, ds, n):
