@@ -204,3 +204,15 @@ def test_permute_rows():
     assert rows["c2"].output_shape == (4, 10, 16)
     assert rows["c2"].field.size == (5, 3) and rows["c2"].field.padding == (1, 1)
     assert rows["mix"].field is None  # positions moved into the channels
+
+
+def test_rf_json_of_a_graph_equals_the_branches_spec():
+    from convscope.cli.arith import rf_dict
+    got = rf_dict(graph_model(), (3, 24, 24), name="graph")
+    want = rf_dict(graph_spec())
+    assert got["output_layer"] == want["output_layer"] == "gap"
+    for key in ("receptive_field", "jump", "effective_padding", "aligned", "output_shape"):
+        assert got[key] == want[key], key
+    by_name = {d["name"]: d for d in got["layers"]}
+    for d in want["layers"]:
+        assert by_name[d["name"]] == d, d["name"]
