@@ -120,7 +120,7 @@ def test_help(picture, capsys):
         cli.main(["viz", picture, "--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    assert "RUN_DIR_OR_CHECKPOINT" in text and "--json" in text
+    assert "RUN_OR_MODEL" in text and "--json" in text and ".onnx" in text
     # every option states its default
     options = [line for line in text.split("\n  -")[1:] if not line.startswith("h, --help")]
     for option in options:

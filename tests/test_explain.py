@@ -186,7 +186,7 @@ def test_model_file_goes_through_convscope_onnx(tmp_path, monkeypatch):
         theirs = np.asarray(model(inp.image[None]).data)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     path = write_explainer(tmp_path / "m.onnx", image=tmp_path / "i.png")
-    assert path == os.fspath(tmp_path / "m.html")
+    assert path == os.fspath(tmp_path / "m.explain.html")
     page = open(path, encoding="utf-8").read()
     assert page.count("data-layer=") > 0 and "m.onnx" in page
     monkeypatch.setitem(sys.modules, "onnx", None)  # as without the onnx package

@@ -3,7 +3,7 @@ receptive field and jump, then the totals.
 
 Works for a shape-only spec (a `networks.Network`, or the name of one) and for a convscope
 `nn` model. A spec is analysed with `arith` without running anything. A model is run once on
-zeros with a forward hook on every leaf module: shapes and parameter counts are those of the
+zeros (of its parameters' float type) with a forward hook on every leaf module: shapes and parameter counts are those of the
 run; multiply-accumulates and receptive fields come from `arith` and the layers' attributes.
 
 Example:
@@ -145,7 +145,9 @@ def summary(model_or_spec, input_shape=None) -> Summary:
     Receptive fields pass unchanged through elementwise layers (activations, batch norm,
     dropout), follow every path of a residual addition or concatenation (the widest wins;
     see `arith.rf_merge`), and are undefined ('-') after Flatten / Linear and after a
-    transposed convolution.
+    transposed convolution. A branched model (an `nn.Graph`, e.g. one read by
+    `convscope.onnx.load`) gets one row per node, named as its module (`Graph.module_names`);
+    an `Add`, `Mul` or `Concat` node's field is `rf_merge` over its inputs' fields.
 
     Example:
         >>> summary("vgg16").rows[-4].name, summary("vgg16").rows[-4].field.size
@@ -183,11 +185,11 @@ def _model_summary(model, input_shape: tuple) -> Summary:
               if name and not list(m.named_children())]
     if not leaves and not list(model.named_children()):
         leaves = [(type(model).__name__, model)]
-    calls = []  # (name, module, input tensor, output tensor), in execution order
+    calls = []  # (name, module, input tensors, output tensor), in execution order
 
     def hook_for(name):
         def hook(module, inputs, output):
-            calls.append((name, module, inputs[0] if inputs else None, output))
+            calls.append((name, module, tuple(inputs), output))
         return hook
 
     handles = [m.register_forward_hook(hook_for(name)) for name, m in leaves]
@@ -231,17 +233,30 @@ def _model_summary(model, input_shape: tuple) -> Summary:
 
     rows = []
     keep = []  # hold every tensor, so that no id is reused while we look them up
-    for name, module, inp, output in calls:
-        keep.append((inp, output))
+    for name, module, inputs, output in calls:
+        keep.append((inputs, output))
+        inp = inputs[0] if inputs else None
         in_shape = tuple(getattr(inp, "shape", ()))[1:]
         out_shape = tuple(getattr(output, "shape", ()))[1:]
-        kind, macs, field_ = _module_row(module, field_of(inp), in_shape, out_shape)
+        kind, macs, field_ = _module_row(module, _joined_field([field_of(t) for t in inputs]),
+                                         in_shape, out_shape)
         fields[id(output)] = field_
         params = sum(int(p.data.size) for p in module.parameters())
         rows.append(Row(name, kind, out_shape, params, macs, field_))
     total = sum(int(p.data.size) for p in model.parameters())
     return Summary(type(model).__name__, input_shape, rows, total,
                    sum(r.macs for r in rows), tuple(getattr(out, "shape", ()))[1:])
+
+
+def _joined_field(fields) -> ReceptiveField | None:
+    """The field a module sees through all its inputs: one input's own, or where branches
+    join (a residual `Add`, a `Concat`, a `Mul`) the union over the paths (`arith.rf_merge`);
+    None when any input has none (e.g. a flat one)."""
+    if not fields or any(f is None for f in fields):
+        return None
+    if len({f.ndim for f in fields}) != 1:
+        return None
+    return fields[0] if len(fields) == 1 else arith.rf_merge(fields)
 
 
 def _tuple(value, n):
@@ -284,11 +299,52 @@ def _module_row(module, field_: ReceptiveField | None, in_shape: tuple, out_shap
         return "linear", rows_ * module.in_features * module.out_features, None
     if cls == "Flatten":
         return "flatten", 0, None
+    if cls == "Pad":
+        return "pad", 0, _pad_field(module, field_, n)
+    if cls == "Permute":
+        return "permute", 0, _permute_field(module, field_, len(out_shape) - 1)
+    if cls == "Concat" and module.dim not in (1, -len(in_shape)):
+        return "concat", 0, None  # joins along a spatial axis: positions move
+    if cls == "Softmax" and getattr(module, "dim", 1) not in (1, -len(in_shape)):
+        return "softmax", 0, None  # normalises across positions: every unit sees all
     kind = cls.lower()
     # Elementwise layers (activations, batch norm, dropout) keep the field; a layer that
     # changes the spatial size in a way we do not know ends it.
     same = len(in_shape) == len(out_shape) and in_shape[1:] == out_shape[1:]
     return kind, 0, field_ if same else None
+
+
+def _pad_field(module, field_: ReceptiveField | None, n: int) -> ReceptiveField | None:
+    """Through `nn.Pad` (F.pad's list, last axis first): the field shifts by the padding
+    added before each spatial axis (a 1-wide window with that padding); a crop (negative
+    padding) or padding of a non-spatial axis only, keeps or ends it as arith would."""
+    if field_ is None or field_.ndim != n:
+        return None
+    pad = tuple(module.pad)
+    k = len(pad) // 2
+    before = [pad[2 * (n - 1 - i)] if n - 1 - i < k else 0 for i in range(n)]
+    if any(b < 0 for b in before):
+        return None
+    return arith.rf_layer(field_, 1, 1, before, 1)
+
+
+def _permute_field(module, field_: ReceptiveField | None, n_out: int
+                   ) -> ReceptiveField | None:
+    """Through `nn.Permute`: a reorder of the spatial axes reorders the field's axes; right
+    after the input (a channels-last model's NHWC -> NCHW) every unit still sees one input;
+    a permute that moves positions into the channels ends it."""
+    if field_ is None or n_out < 1:
+        return None
+    ones = arith.rf_identity(field_.ndim)
+    if field_ == ones:
+        return arith.rf_identity(n_out)
+    dims = [d % (field_.ndim + 2) for d in module.dims]
+    if dims[:2] != [0, 1] or len(dims) != field_.ndim + 2:
+        return None
+    axes = [d - 2 for d in dims[2:]]
+    return ReceptiveField(tuple(field_.size[a] for a in axes),
+                          tuple(field_.jump[a] for a in axes),
+                          tuple(field_.padding[a] for a in axes), field_.aligned)
 
 
 def _padding_before(padding, ks, ds, n):

@@ -1,6 +1,7 @@
 """`convscope apply`: a trained model's convolutional part over an image of any size.
 
-Thin: load the checkpoint, take the fully convolutional part, read the input lazily, call
+Thin: load the run's checkpoint or the model file (`sources.resolve`), take the fully
+convolutional part (a chain or a branched graph), read the input lazily, call
 `scale.apply_tiled`, write the result block by block.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+
+from ._source import MODEL_HELP, add_source_arguments, source_from_args
 
 
 def register(subparsers) -> None:
@@ -22,8 +25,7 @@ def register(subparsers) -> None:
                     "Zarr (Zarr chunks = the output blocks), atomically.",
         epilog="Input layout: (H, W) or (C, H, W) or (N, C, H, W) for a 2-D model. "
                "Example: convscope apply runs/baseline big.npy features.zarr --workers 2")
-    p.add_argument("model", metavar="RUN_DIR_OR_CHECKPOINT",
-                   help="a run folder holding checkpoint.npz, or the checkpoint file")
+    p.add_argument("model", metavar="RUN_OR_MODEL", help=MODEL_HELP)
     p.add_argument("input", metavar="INPUT", help="a .npy file, a .zarr array or an image")
     p.add_argument("output", metavar="OUTPUT", help="a .npy file or a .zarr folder to write")
     p.add_argument("--chunk", type=int, default=2048,
@@ -38,33 +40,31 @@ def register(subparsers) -> None:
                         "threads in this process)")
     p.add_argument("--no-normalize", dest="normalize", action="store_false",
                    help="feed the input as it is (default: scale 8-bit input to [0, 1] and "
-                        "normalise with the training data set's mean and std, as in training)")
+                        "normalise with the training data set's mean and std, as in training; "
+                        "a model file: with --mean/--std or --dataset's, if given)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar (default: a progress bar on stderr)")
+    add_source_arguments(p, images=False, input_shape=False, labels=False)
     p.set_defaults(func=run)
 
 
-def _model(path):
-    from ..training import load_checkpoint, model_from_checkpoint
-    ckpt = load_checkpoint(path)
-    return model_from_checkpoint(ckpt).eval(), ckpt
-
-
-def _normalize(x, ckpt, rank: int):
-    """8-bit input to [0, 1], then (x - mean) / std of the training data set, per channel
-    (the axis before the `rank` spatial ones)."""
+def _normalize(x, source, rank: int):
+    """8-bit input to [0, 1], then (x - mean) / std of the source (the run's training data
+    set, or a model file's --mean/--std), per channel (the axis before the `rank` spatial
+    ones)."""
     import numpy as np
 
-    from ..data import dataset_info
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / 255
-    info = dataset_info(ckpt.config.dataset)
-    mean = np.asarray(info.mean, np.float32).reshape((-1,) + (1,) * rank)
-    std = np.asarray(info.std, np.float32).reshape((-1,) + (1,) * rank)
+    if source.mean is None:
+        return x
+    mean = np.asarray(source.mean, np.float32).reshape((-1,) + (1,) * rank)
+    std = np.asarray(source.std, np.float32).reshape((-1,) + (1,) * rank)
     channels = x.shape[-rank - 1]
     if mean.shape[0] not in (1, channels):
-        raise ValueError(f"apply: the model was trained on {mean.shape[0]}-channel "
-                         f"{ckpt.config.dataset}, the input has {channels} channels")
+        trained = (f"was trained on {mean.shape[0]}-channel {source.config.dataset}"
+                   if source.config is not None else f"has {mean.shape[0]} --mean values")
+        raise ValueError(f"apply: the model {trained}, the input has {channels} channels")
     return (x - mean) / std
 
 
@@ -87,8 +87,8 @@ def run(args) -> int:
         raise ValueError(f"OUTPUT must differ from INPUT, got {args.output} for both")
     if args.output.rstrip("/").lower().endswith(".zarr"):
         require("zarr", "convscope apply (writing a .zarr OUTPUT)")
-    model, ckpt = _model(args.model)
-    part = conv_part(model)
+    source = source_from_args(args, args.model, "apply")
+    part = conv_part(source.model)
     rank = model_rank(model_layers(part, "apply"), "apply")
     ndim = io.read_array(args.input).ndim
     if ndim not in (rank, rank + 1, rank + 2):
@@ -100,7 +100,7 @@ def run(args) -> int:
     if x.ndim == rank:
         x = x[None]
     if args.normalize:
-        x = _normalize(x, ckpt, rank)
+        x = _normalize(x, source, rank)
     client = cluster = None
     try:
         if args.scheduler:

@@ -1,5 +1,7 @@
 """`convscope shape`, `convscope rf` and `convscope summary`: convolution arithmetic on the
-command line. Thin: parse, call `networks` / `summary`, print. See docs/arith.md."""
+command line. Thin: parse, call `networks` / `summary`, print. `rf` and `summary` take a
+named network, a spec file or a model file (.onnx, read by `convscope.onnx.load`; branches
+included). See docs/arith.md."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 
 from ..networks import (NETWORKS, Network, analyze, get_network, load_spec, parse_layer,
                        parse_shape)
+from ..sources import Source, is_model_file, resolve
 from ..summary import field_dict, format_axes, summary
 
 _LAYER_HELP = """\
@@ -39,15 +42,20 @@ def register(sub) -> None:
                              ("summary", _summary, "per-layer output shape, parameters, "
                                                    "MACs, receptive field and jump")):
         p = sub.add_parser(
-            name, help=f"{what} of a named network or a spec file",
-            description=f"Print the {what} of a named network (see --list) or of a spec "
+            name, help=f"{what} of a named network, a spec file or a model file (.onnx)",
+            description=f"Print the {what} of a named network (see --list), of a spec "
                         f"file (one layer per line in the `shape` syntax, or JSON; see "
-                        f"docs/arith.md).")
-        p.add_argument("network", nargs="?", metavar="NAME_OR_SPEC",
-                       help="a network name (see --list) or a spec file")
+                        f"docs/arith.md) or of a model file (.onnx, e.g. exported by "
+                        f"torch.onnx.export; branches included: the field of a join is "
+                        f"the union over its paths).")
+        p.add_argument("network", nargs="?", metavar="NAME_SPEC_OR_MODEL",
+                       help="a network name (see --list), a spec file, a model file "
+                            "(.onnx) or a run (a folder holding checkpoint.npz, or the "
+                            "checkpoint)")
         p.add_argument("--input", default=None, metavar="CxHxW",
                        help="input shape (default: the network's, 3x224x224 for the named "
-                            "networks)")
+                            "networks; a model file's own when it fixes one; a run's data "
+                            "set's)")
         p.add_argument("--json", action="store_true", help="print JSON instead of a table")
         p.add_argument("--list", action="store_true", help="list the named networks")
         if name == "rf":
@@ -57,16 +65,26 @@ def register(sub) -> None:
         p.set_defaults(func=func)
 
 
-def _network(args) -> Network:
+def _network(args):
+    """The named network, the spec file's Network, or the `sources.Source` of a model file
+    or a run (a folder holding checkpoint.npz, or the checkpoint)."""
     target = args.network
     if target is None:
-        raise ValueError("give a network name or a spec file (see --list)")
+        raise ValueError("give a network name, a spec file, a model file or a run (see "
+                         "--list)")
     if target in NETWORKS:
         return get_network(target)
+    if is_model_file(target) or target.endswith(".npz") or os.path.isdir(target):
+        return resolve(target, func=f"convscope {args.command}")
     if os.path.exists(target):
         return load_spec(target)
     raise ValueError(f"{target!r} is neither a known network nor a spec file; known "
                      f"networks: {', '.join(NETWORKS)}")
+
+
+def _name(target: str) -> str:
+    """A model file or run as its base name (runs/baseline -> baseline)."""
+    return os.path.basename(os.path.normpath(target))
 
 
 def _print_list() -> int:
@@ -105,13 +123,13 @@ def _shape(args) -> int:
     return 0
 
 
-def _output_row(net: Network, rows, endpoint):
+def _output_row(net, rows, endpoint):
     if endpoint is not None:
         for r in rows:
             if r.name == endpoint:
                 return r
         raise ValueError(f"{net.name} has no layer named {endpoint!r}")
-    if net.output is not None:
+    if getattr(net, "output", None) is not None:
         for r in rows:
             if r.name == net.output:
                 return r
@@ -121,14 +139,32 @@ def _output_row(net: Network, rows, endpoint):
     return defined[-1]
 
 
-def rf_dict(net: Network, input_shape=None, endpoint=None) -> dict:
-    """The `rf --json` object (schema in docs/arith.md)."""
-    rows = analyze(net, input_shape)
+def _model_shape(model, path: str, input_shape):
+    """--input, else the shape the model file declares, else an error saying to pass it."""
+    from ..sources import declared_shape
+    shape = input_shape if input_shape is not None else declared_shape(model)
+    if shape is None:
+        raise ValueError(f"{path} does not fix its input size: pass --input CxHxW (e.g. "
+                         f"--input 3x224x224)")
+    return parse_shape(shape)
+
+
+def rf_dict(net, input_shape=None, endpoint=None, name: str | None = None) -> dict:
+    """The `rf --json` object (schema in docs/arith.md) of a Network, or of a model (an
+    `nn.Module`, e.g. a loaded model file: input_shape required unless the file fixes it;
+    one row per layer of `convscope.summary`)."""
+    if isinstance(net, Network):
+        rows = analyze(net, input_shape)
+        shape = parse_shape(net.input_shape if input_shape is None else input_shape)
+    else:
+        shape = _model_shape(net, name or "the model", input_shape)
+        result = summary(net, shape)
+        rows = result.rows
+        net = argparse.Namespace(name=name or result.name, output=None)
     out = _output_row(net, rows, endpoint)
     if out.field is None:
         raise ValueError(f"{net.name}: layer {out.name!r} ({out.kind}) has no receptive "
                          f"field (after flatten/linear or a transposed convolution)")
-    shape = parse_shape(net.input_shape if input_shape is None else input_shape)
     layers = [{"name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
                **field_dict(r.field)} for r in rows]
     return {
@@ -141,7 +177,11 @@ def _rf(args) -> int:
     if args.list:
         return _print_list()
     net = _network(args)
-    data = rf_dict(net, args.input, args.endpoint)
+    if isinstance(net, Source):
+        data = rf_dict(net.model, args.input or net.input_shape, args.endpoint,
+                       name=_name(args.network))
+    else:
+        data = rf_dict(net, args.input, args.endpoint, name=_name(args.network))
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -162,7 +202,12 @@ def _summary(args) -> int:
     if args.list:
         return _print_list()
     net = _network(args)
-    result = summary(net, args.input)
+    if isinstance(net, Network):
+        result = summary(net, args.input)
+    else:
+        result = summary(net.model, _model_shape(net.model, args.network,
+                                                 args.input or net.input_shape))
+        result.name = _name(args.network)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

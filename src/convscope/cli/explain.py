@@ -29,7 +29,7 @@ def register(sub) -> None:
     which.add_argument("--index", type=int, default=0, metavar="N",
                        help="test image N of the run's test set (default: 0)")
     p.add_argument("-o", "--output", default=None, metavar="FILE",
-                   help="the HTML file (default: RUN/explain.html; MODEL.html for a model "
+                   help="the HTML file (default: RUN/explain.html; MODEL.explain.html for a model "
                         "file)")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="folder holding the data set (default: where the run found it)")

@@ -1,17 +1,17 @@
-"""`convscope viz`: pictures of what a trained network learned, from a run folder or a
-checkpoint.
+"""`convscope viz`: pictures of what a trained network learned, from a run folder, a
+checkpoint or a model file (.onnx).
 
-    convscope viz filters|maps|rf|patches|cam|optimize RUN_DIR_OR_CHECKPOINT
+    convscope viz filters|maps|rf|patches|cam|optimize RUN_OR_MODEL
         [--layer NAME] [--channel C] [--unit I,J] [--image FILE | --index N] [-o FILE]
-        [--json]
+        [--json] [--images DIR | --dataset NAME] [--labels ...] [--input CxHxW]
 
-Thin: load the model with `training.load_checkpoint` / `model_from_checkpoint` and the test
-images of the run's data set (normalised as in training), call `convscope.viz`, write the
-PNG, print the numbers (one line, or JSON with --json). `--image FILE` reads a PNG/JPEG with
-Pillow: converted to grey (L) or RGB to match the model's input channels, resized to the
-data set's size with bilinear filtering, scaled to [0, 1], optionally inverted (--invert:
-Fashion-MNIST shows light objects on black), then normalised with the data set's mean and
-std.
+Thin: `sources.resolve` gives the model and its test images (a run's data set, normalised
+as in training; for a model file, --images or --dataset), then call `convscope.viz`, write
+the PNG, print the numbers (one line, or JSON with --json). `--image FILE` reads a PNG/JPEG
+with Pillow: converted to grey (L) or RGB to match the model's input channels, resized to
+the model's input size with bilinear filtering (a model file of any size: kept as it is),
+scaled to [0, 1], optionally inverted (--invert: Fashion-MNIST shows light objects on
+black), then normalised with the source's mean and std.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import os
 import sys
 
 import numpy as np
+
+from ._source import MODEL_HELP, add_source_arguments, source_from_args
 
 SUBCOMMANDS = ("filters", "maps", "rf", "patches", "cam", "optimize")
 
@@ -58,8 +60,7 @@ def register(subparsers) -> None:
     for name in SUBCOMMANDS:
         text, layer_default = helps[name]
         s = sub.add_parser(name, help=text, description=f"convscope viz {name}: {text}.")
-        s.add_argument("run", metavar="RUN_DIR_OR_CHECKPOINT",
-                       help="a run folder (holding checkpoint.npz) or a checkpoint file")
+        s.add_argument("run", metavar="RUN_OR_MODEL", help=MODEL_HELP)
         if layer_default:
             s.add_argument("--layer", metavar="NAME", default=None,
                            help=f"module name, as in `print(model)` (default: the "
@@ -114,55 +115,29 @@ def register(subparsers) -> None:
                        help=f"PNG to write (default: viz-{name}.png in the current folder)")
         s.add_argument("--json", action="store_true",
                        help="print the picture's numbers as JSON (default: one line)")
+        add_source_arguments(s)
         s.set_defaults(func=_run)
 
 
 # -- loading -----------------------------------------------------------------------------------
-class _Run:
-    """A run's model (evaluation mode), data-set facts and test images, loaded on demand."""
-
-    def __init__(self, path: str, data: str | None):
-        from ..data import dataset_info
-        from ..training import load_checkpoint, model_from_checkpoint
-
-        ckpt = load_checkpoint(path)
-        self.config = ckpt.config
-        self.data = data if data is not None else ckpt.config.data
-        self.info = dataset_info(ckpt.config.dataset)
-        self.model = model_from_checkpoint(ckpt)
-        self.model.eval()
-        self._test = None
-
-    def normalize(self, x: np.ndarray) -> np.ndarray:
-        mean = np.asarray(self.info.mean, np.float32).reshape(-1, 1, 1)
-        std = np.asarray(self.info.std, np.float32).reshape(-1, 1, 1)
-        return ((x - mean) / std).astype(np.float32)
-
-    def test(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._test is None:
-            from ..data import load_dataset
-
-            x, y = load_dataset(self.config.dataset, False, self.data)
-            limit = self.config.limit_test
-            x, y = (x, y) if limit is None else (x[:limit], y[:limit])
-            self._test = (self.normalize(x), y)
-        return self._test
-
-    def image(self, args) -> tuple[np.ndarray, int | None, str]:
-        """(model input (C, H, W), label or None, description) of --image or --index."""
-        if getattr(args, "image", None):
-            return load_image(args.image, self.info.shape, self, args.invert), None, \
-                os.path.basename(args.image)
-        x, y = self.test()
-        if not 0 <= args.index < len(x):
-            raise ValueError(f"--index={args.index} is out of range: the test set has "
-                             f"{len(x)} images (0..{len(x) - 1})")
-        return x[args.index], int(y[args.index]), f"test image {args.index}"
+def _image(run, args, what: str) -> tuple[np.ndarray, int | None, str]:
+    """(model input (C, H, W), label or None, description) of --image or --index."""
+    if getattr(args, "image", None):
+        return load_image(args.image, run.input_shape, run, args.invert), None, \
+            os.path.basename(args.image)
+    x, y = run.test(what)
+    if not 0 <= args.index < len(x):
+        where = (f"the test set has {len(x)} images" if run.kind == "run"
+                 and not getattr(args, "images", None) else f"there are {len(x)} {run.data}")
+        raise ValueError(f"--index={args.index} is out of range: {where} (0..{len(x) - 1})")
+    return x[args.index], None if y is None else int(y[args.index]), \
+        f"image {args.index}" if run.kind == "model" else f"test image {args.index}"
 
 
-def load_image(path: str, shape, run: _Run, invert: bool = False) -> np.ndarray:
+def load_image(path: str, shape, run, invert: bool = False) -> np.ndarray:
     """A PNG/JPEG as a model input of `shape` (C, H, W): grey or RGB, resized (bilinear),
-    scaled to [0, 1], optionally inverted, normalised with the run's data-set statistics."""
+    scaled to [0, 1], optionally inverted, normalised with the source's statistics
+    (`run.normalize`). shape None: the model's input channels at the image's own size."""
     from .._optional import require
     Image = require("PIL.Image", "convscope viz --image")
     UnidentifiedImageError = Image.UnidentifiedImageError
@@ -174,6 +149,9 @@ def load_image(path: str, shape, run: _Run, invert: bool = False) -> np.ndarray:
             if img.mode.startswith("I") or img.mode == "F":  # I;16B would clip to 255
                 raise ValueError(f"--image {path}: {img.mode} images (16-bit or float) are "
                                  f"not supported; give an 8-bit PNG or JPEG")
+            if shape is None:
+                from ..sources import input_channels
+                shape = (input_channels(run.model) or 3, img.height, img.width)
             channels, h, w = shape
             img = img.convert("L" if channels == 1 else "RGB")
             img = img.resize((w, h), Image.Resampling.BILINEAR)
@@ -193,8 +171,9 @@ def load_image(path: str, shape, run: _Run, invert: bool = False) -> np.ndarray:
 def _run(args) -> int:
     from .. import viz
 
-    run = _Run(args.run, args.data)
-    model, classes = run.model, run.info.classes
+    run = source_from_args(args, args.run, f"convscope viz {args.picture}")
+    what_for = f"convscope viz {args.picture}"
+    model, classes = run.model, list(run.classes) or None
     out = args.out or f"viz-{args.picture}.png"
     picture = args.picture
     bar = sys.stderr.isatty()  # progress bars only for a person watching
@@ -234,31 +213,31 @@ def _run(args) -> int:
                              f"initialisation ({sd:+.1f} sd)")
         viz.plot_filters(grid, out, title=title)
     elif picture == "maps":
-        image, label, what = run.image(args)
+        image, label, what = _image(run, args, what_for)
         maps = viz.feature_maps(model, image)
         viz.plot_feature_maps(maps, out, title=f"activation maps of {what}"
-                              + (f" ({classes[label]})" if label is not None else ""))
+                              + (f" ({run.class_name(label)})" if label is not None else ""))
         numbers = maps.to_dict()
         line = ", ".join(f"layer {d['layer']}: {'x'.join(map(str, d['shape']))}"
                          for d in numbers["layers"])
     elif picture == "rf":
-        image, _, what = run.image(args)
+        image, _, what = _image(run, args, what_for)
         if args.samples < 1:
             raise ValueError(f"--samples must be >= 1, got {args.samples}")
         if args.random:
             inputs = np.random.default_rng(0).normal(
                 size=(args.samples, *image.shape)).astype(np.float32)
         else:
-            inputs = run.test()[0][:args.samples]
+            inputs = run.test(what_for)[0][:args.samples]
         inputs = np.concatenate([image[None], inputs])  # the first is the one drawn
         erf = viz.effective_receptive_field(model, inputs, args.layer, args.unit, args.channel,
                                             progress=bar)
         viz.plot_receptive_field(erf, out)
-        # every convolution's centre unit, before (the run's seeded initialisation) and after
-        from ..training import build_model
-
-        sizes = {"initial": viz.receptive_field_sizes(build_model(run.config), inputs[1:]),
-                 "trained": viz.receptive_field_sizes(model, inputs[1:])}
+        # every convolution's centre unit, before (a run's seeded initialisation) and after
+        initial = run.initial_model()
+        sizes = {"trained": viz.receptive_field_sizes(model, inputs[1:])}
+        if initial is not None:
+            sizes = {"initial": viz.receptive_field_sizes(initial, inputs[1:]), **sizes}
         base, ext = os.path.splitext(out)
         sizes_png = f"{base}-sizes{ext or '.png'}"
         viz.plot_receptive_field_sizes(sizes, sizes_png)
@@ -271,7 +250,7 @@ def _run(args) -> int:
                 f"50/90/99%: {h[50]:g}/{h[90]:g}/{h[99]:g} px; mass inside "
                 f"{erf.mass_inside:.3f}")
     elif picture == "patches":
-        x, y = run.test()
+        x, y = run.test(what_for)
         top = viz.top_patches(model, x, args.layer, args.channel, args.k, labels=y,
                               classes=classes, progress=bar)
         viz.plot_top_patches(top, out)
@@ -280,7 +259,7 @@ def _run(args) -> int:
                 f"{', '.join(f'{v:.2f}' for v in top.values[:5])}"
                 f"{' ...' if len(top.values) > 5 else ''}")
     elif picture == "cam":
-        image, label, what = run.image(args)
+        image, label, what = _image(run, args, what_for)
         from ..viz._common import block_outputs
 
         check = viz.cam_sanity_check(model, image, args.layer, args.target)
@@ -298,14 +277,16 @@ def _run(args) -> int:
                    "cascade": check.to_dict()["cascade"],
                    "pictures": [out, f"{base}-layers{ext or '.png'}",
                                 f"{base}-sanity{ext or '.png'}"]}
-        line = (f"{what}: predicted {classes[check.trained.predicted]!r}, explained "
-                f"{classes[check.trained.target]!r} at layer {check.trained.layer}; "
+        line = (f"{what}: predicted {run.class_name(check.trained.predicted)!r}, explained "
+                f"{run.class_name(check.trained.target)!r} at layer {check.trained.layer}; "
                 f"Spearman rank correlation with every layer re-initialised: "
                 f"{'undefined (a map is zero everywhere)' if rho is None else rho}")
     else:  # optimize
         if args.steps < 1:
             raise ValueError(f"--steps must be >= 1, got {args.steps}")
-        vis = viz.visualize_channels(model, run.info.shape, args.layer, [args.channel],
+        if run.input_shape is None:
+            raise ValueError(f"{run.path} does not fix its input size: pass --input CxHxW")
+        vis = viz.visualize_channels(model, run.input_shape, args.layer, [args.channel],
                                      args.unit, steps=args.steps, progress=bar)
         viz.plot_feature_visualization(vis, out)
         numbers = vis.to_dict()

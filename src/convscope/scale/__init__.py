@@ -9,9 +9,10 @@ arithmetic, `halo`); `predict` runs a whole model over many images; `io` reads a
 from .blocks import TilePlan, plan_tiles
 from .cluster import local_cluster
 from .halo import AxisGeometry, NotTileableError, conv_part, model_layers, tile_geometry
+from .layergraph import LayerGraph
 from .predict import predict
 from .tiled import apply_tiled, run_block
 
 __all__ = ["apply_tiled", "predict", "run_block", "conv_part", "model_layers", "tile_geometry",
-           "plan_tiles", "TilePlan", "AxisGeometry", "NotTileableError",
+           "plan_tiles", "TilePlan", "AxisGeometry", "NotTileableError", "LayerGraph",
            "local_cluster"]

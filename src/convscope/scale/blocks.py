@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .halo import AxisGeometry, Window, ceil_div, tile_geometry
+from .layergraph import as_layer_graph
 
 __all__ = ["TilePlan", "plan_tiles"]
 
@@ -62,31 +63,6 @@ def _block_slice(bounds, halo, k: int) -> tuple[int, int]:
     return max(bounds[k] - halo[0], 0), min(bounds[k + 1] + halo[1], n)
 
 
-def _sizes(layers, axis: int, n: int, func: str) -> list[int]:
-    """The map size before each layer along `axis`, then the output size; a ValueError
-    for a layer the whole-image run refuses (no output, a reflection or a wrap longer than
-    the map it gets)."""
-    sizes = [n]
-    for layer in layers:
-        m = sizes[-1]
-        if isinstance(layer, Window) and layer.padding_mode in ("reflect", "circular"):
-            pads = layer.pads[axis]
-            reflect = layer.padding_mode == "reflect"
-            if (max(pads) >= m) if reflect else (max(pads) > m):
-                rule = ("smaller than" if reflect else "at most")
-                raise ValueError(
-                    f"{func}: layer {layer.name!r} pads by {layer.padding_mode} padding "
-                    f"{tuple(pads)} along spatial axis {axis}, which must be {rule} the map "
-                    f"it gets, got a map of {m} (input size {n}); give a larger input or "
-                    f"less padding")
-        try:
-            sizes.append(layer.out_size(axis, m))
-        except ValueError as exc:
-            raise ValueError(f"{func}: layer {layer.name!r} gets no output from an input "
-                             f"of {m} along spatial axis {axis} ({exc})") from None
-    return sizes
-
-
 def _owned(start: int, jump: Fraction) -> int:
     """The first output whose anchor o*J lies at or after input `start`."""
     return math.ceil(Fraction(start) / jump)
@@ -94,10 +70,10 @@ def _owned(start: int, jump: Fraction) -> int:
 
 def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
                func: str = "plan_tiles") -> TilePlan:
-    """Lay blocks over an input of spatial `shape` for a chain of layers.
+    """Lay blocks over an input of spatial `shape` for a chain of layers or a branched graph.
 
     Args:
-        layers: `model_layers(model)`.
+        layers: `model_layers(model)` (a list, or a `LayerGraph`).
         shape: the spatial input shape.
         chunks: the wished block size, an int or one per axis; rounded up to a multiple of
             the alignment and to at least the halo; a last block shorter than half of it
@@ -109,6 +85,7 @@ def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
     ValueError says which block and how much it lacks.
     """
     ndim = len(shape)
+    layers = as_layer_graph(layers)
     geometry = tile_geometry(layers, ndim)
     chunks = _tuple(chunks, ndim)
     if len(chunks) != ndim or not all(isinstance(c, int) and c >= 1 for c in chunks):
@@ -117,7 +94,7 @@ def plan_tiles(layers, shape, chunks, *, halo=None, starts=None,
     halos = tuple(g.halo for g in geometry) if halo is None else tuple(map(tuple, halo))
     all_starts, all_out, out_shape = [], [], []
     for axis, (g, n, c) in enumerate(zip(geometry, shape, chunks)):
-        sizes = _sizes(layers, axis, n, func)
+        sizes = layers.sizes(axis, n, func)
         if starts is None:
             A = g.alignment
             step = max(A * ceil_div(c, A), A * ceil_div(max(halos[axis] + (A,)), A))
@@ -174,19 +151,25 @@ def _axis_blocks(layers, sizes, g: AxisGeometry, halo, step, starts=None):
 
 
 def _block_chain(layers, sizes, s: int, t: int, g) -> tuple[int, int, str | None]:
-    """The exact outputs [lo, hi) of a block holding inputs [s, t), or why it cannot run."""
+    """The exact outputs [lo, hi) of a block holding inputs [s, t), or why it cannot run.
+    `layers` is a `LayerGraph`, `sizes` its tensors' sizes: a layer that joins tensors
+    computes the positions all of them hold."""
     axis = g.axis
-    for layer, n in zip(layers, sizes):
+    ranges = [(s, t)]
+    for k, layer in enumerate(layers):
+        s, t = layers.joined(ranges, k)
+        n = sizes[layers.reads[k][0]]
         if t <= s:
-            return s, s, None
+            ranges.append((s, s))
+            continue
         if isinstance(layer, Window):
             crop = layer.crop(axis, s, t, n)
             if not crop.fits:
                 return s, s, f"is too small for layer {layer.name!r} there"
-            s, t = crop.lo, crop.hi
+            ranges.append((crop.lo, crop.hi))
         else:
-            s, t = layer.valid(axis, s, t, n)
-    return s, t, None
+            ranges.append(layer.valid(axis, s, t, n))
+    return (*ranges[-1], None)
 
 
 def _check_circular(layers, axis: int, blocks: int, n: int, func: str) -> None:

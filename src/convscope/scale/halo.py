@@ -46,18 +46,23 @@ by running the exact back-propagation of needed ranges (`need`) through the chai
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
 
 from .. import arith, nn
+from .layergraph import LayerGraph, as_layer_graph
 
 __all__ = ["Window", "Transposed", "Pointwise", "model_layers", "conv_part", "AxisGeometry",
            "tile_geometry", "NotTileableError", "Crop", "model_rank", "ceil_div"]
 
 _POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.Dropout,
-              nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+              nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.Clip, nn.Hardsigmoid,
+              nn.Hardswish)
+# positionwise when they act along channels / broadcast a per-channel constant (checked)
+_JOINS = (nn.Add, nn.Mul, nn.Concat, nn.Softmax)
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _CONV_TS = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _MAX = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
@@ -106,7 +111,8 @@ class Crop(NamedTuple):
 @dataclass(frozen=True)
 class Pointwise:
     """A layer that keeps every position (activation, batch norm in eval mode, dropout in
-    eval mode): output range = input range."""
+    eval mode, softmax over channels) or joins tensors position by position (`nn.Add`,
+    `nn.Mul`, `nn.Concat` along channels): output range = input range."""
 
     name: str
     module: object
@@ -129,7 +135,8 @@ class Pointwise:
 class Window:
     """A sliding-window layer: convolution, max pooling or average pooling.
 
-    `kind` is 'conv', 'max' or 'avg'; `pads` one (before, after) pair per axis. `aligned`
+    `kind` is 'conv', 'max', 'avg' or 'pad' (`nn.Pad`: a 1-wide window that only pads,
+    with `value` in 'zeros' mode); `pads` one (before, after) pair per axis. `aligned`
     (average pooling with count_include_pad=False and padding) means the block runs the
     layer with its own symmetric padding on a crop starting at a multiple of the stride.
     """
@@ -144,6 +151,7 @@ class Window:
     padding_mode: str = "zeros"
     ceil_mode: bool = False
     count_include_pad: bool = True
+    value: float = 0.0
 
     @property
     def aligned(self) -> bool:
@@ -158,7 +166,7 @@ class Window:
 
     def out_size(self, axis: int, n: int) -> int:
         K, S, d = self.kernel_size[axis], self.stride[axis], self.dilation[axis]
-        if self.kind == "conv":
+        if self.kind in ("conv", "pad"):
             return arith.conv_output_size(n, K, S, self.pads[axis], d)
         return arith.pool_output_size(n, K, S, self.pads[axis], d, self.ceil_mode)
 
@@ -289,13 +297,66 @@ def _classify(name: str, module, func: str):
         return Window(name, module, "avg", K, S, (1,) * n, tuple((q, q) for q in p),
                       ceil_mode=bool(module.ceil_mode),
                       count_include_pad=bool(module.count_include_pad))
+    if isinstance(module, _JOINS):
+        _check_join(name, module, where)
+        return Pointwise(name, module)
+    if isinstance(module, nn.Pad):
+        return _pad_window(name, module, where)
     reason = {nn.Linear: "mixes all positions of its input (a fully connected layer)",
               nn.Flatten: "turns the positions into features",
+              nn.Reshape: "rearranges the positions", nn.Squeeze: "removes an axis",
+              nn.Unsqueeze: "adds an axis",
               }.get(type(module), "is not a convolution, pooling, activation or batch norm")
     if type(module).__name__.startswith("AdaptiveAvgPool"):
         reason = "pools over the whole image (global / adaptive pooling)"
     raise NotTileableError(f"{where} cannot be tiled: it {reason}; tile the fully "
                            f"convolutional part, convscope.scale.conv_part(model)")
+
+
+def _check_join(name: str, module, where: str) -> None:
+    """A join or softmax is positionwise only along channels (dim 1) and with a constant
+    that is one value per channel at most; otherwise NotTileableError."""
+    if isinstance(module, (nn.Concat, nn.Softmax)):
+        if module.dim != 1:
+            what = "joins" if isinstance(module, nn.Concat) else "normalises"
+            raise NotTileableError(f"{where} cannot be tiled: it {what} along dim="
+                                   f"{module.dim}, not along channels (dim=1)")
+        return
+    c = module.constant
+    if c is not None and c.ndim >= 2 and any(s != 1 for s in c.shape[-(c.ndim - 1):][1:]):
+        raise NotTileableError(f"{where} cannot be tiled: its constant of shape "
+                               f"{tuple(c.shape)} differs from position to position")
+
+
+def _pad_window(name: str, module, where: str) -> Window:
+    """`nn.Pad` as a 1-wide window padding every axis F.pad's list names (last axis first);
+    `_fit_pads` keeps the model's spatial axes once its rank is known."""
+    pad = tuple(module.pad)
+    if any(p < 0 for p in pad):
+        raise NotTileableError(f"{where} cannot be tiled: negative padding crops the image")
+    pairs = tuple((pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2))[::-1]
+    n = len(pairs)
+    mode = {"constant": "zeros"}.get(module.mode, module.mode)
+    return Window(name, module, "pad", (1,) * n, (1,) * n, (1,) * n, pairs, mode,
+                  value=float(module.value))
+
+
+def _fit_pads(layers, rank: int, func: str) -> list:
+    """The `nn.Pad` windows with one pair per spatial axis: missing leading axes unpadded;
+    padding of the batch or channel axes is NotTileableError."""
+    out = []
+    for layer in layers:
+        if isinstance(layer, Window) and layer.kind == "pad" and len(layer.pads) != rank:
+            pairs = ((0, 0),) * (rank - len(layer.pads)) + layer.pads
+            if any(p for pair in pairs[:-rank] for p in pair):
+                raise NotTileableError(f"{func}: layer {layer.name!r} (Pad) cannot be tiled: "
+                                       f"it pads the batch or channel axis "
+                                       f"(pad={layer.module.pad})")
+            pairs = pairs[-rank:]
+            layer = dataclasses.replace(layer, kernel_size=(1,) * rank, stride=(1,) * rank,
+                                        dilation=(1,) * rank, pads=pairs)
+        out.append(layer)
+    return out
 
 
 def _leaves(model, prefix: str, func: str):
@@ -315,9 +376,60 @@ def _leaves(model, prefix: str, func: str):
                         f"{type(model).__name__}")
 
 
-def model_layers(model, func: str = "model_layers") -> list:
-    """The chain of interval maps of `model` (an nn.Sequential of tileable layers, or one
-    layer). Raises NotTileableError naming the first layer that cannot be tiled.
+def _dot(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _build(model, prefix: str, src: int, layers: list, reads: list, func: str) -> int:
+    """Append the interval maps of `model`, reading tensor `src`, to `layers` / `reads`
+    (Sequentials and `nn.Graph`s opened, names as in `named_modules`); its output tensor."""
+    if isinstance(model, nn.Graph):
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise NotTileableError(f"{func}: graph {prefix or 'model'!r} has inputs "
+                                   f"{list(model.inputs)} and outputs {list(model.outputs)}; "
+                                   f"a tiled graph has one of each")
+        tensors = {model.inputs[0]: src}
+        for node in model.nodes:
+            name = _dot(prefix, model.module_names[node.name])
+            srcs = tuple(tensors[i] for i in node.inputs)
+            if len(srcs) == 1:
+                tensors[node.name] = _build(node.module, name, srcs[0], layers, reads, func)
+                continue
+            if any(True for _ in node.module.children()):
+                raise NotTileableError(f"{func}: node {node.name!r} reads {len(srcs)} tensors "
+                                       f"with a container ({type(node.module).__name__}); "
+                                       f"a join must be one layer (nn.Add, nn.Concat, ...)")
+            layers.append(_classify(name, node.module, func))
+            reads.append(srcs)
+            tensors[node.name] = len(layers)
+        return tensors[model.outputs[0]]
+    if isinstance(model, nn.Sequential):
+        for name, child in model.named_children():
+            src = _build(child, _dot(prefix, name), src, layers, reads, func)
+        return src
+    for name, module in _leaves(model, prefix, func):
+        layers.append(_classify(name, module, func))
+        reads.append((src,))
+        src = len(layers)
+    return src
+
+
+def _prune(layers: list, reads: list, out: int):
+    """Only the layers the output tensor `out` depends on, renumbered."""
+    wanted = {out}
+    for k in range(len(layers) - 1, -1, -1):
+        if k + 1 in wanted:
+            wanted.update(reads[k])
+    keep = [k for k in range(len(layers)) if k + 1 in wanted]
+    number = {0: 0, **{k + 1: i + 1 for i, k in enumerate(keep)}}
+    return [layers[k] for k in keep], [tuple(number[i] for i in reads[k]) for k in keep]
+
+
+def model_layers(model, func: str = "model_layers"):
+    """The interval maps of `model`: a list (the chain) for an nn.Sequential of tileable
+    layers or one layer; a `LayerGraph` (a sequence of the maps, with what each reads) for a
+    branched model, an `nn.Graph` with one input and one output. Raises NotTileableError
+    naming the first layer that cannot be tiled.
 
     Example:
         >>> from convscope import nn
@@ -325,12 +437,55 @@ def model_layers(model, func: str = "model_layers") -> list:
         ...                                                         nn.ReLU()))]
         ['Window', 'Pointwise']
     """
-    return [_classify(name, m, func) for name, m in _leaves(model, "", func)]
+    layers, reads = [], []
+    out = _build(model, "", 0, layers, reads, func)
+    layers, reads = _prune(layers, reads, out)
+    pads = [layer for layer in layers if isinstance(layer, Window) and layer.kind == "pad"]
+    ranks = {len(layer.kernel_size) for layer in layers
+             if not isinstance(layer, Pointwise) and layer not in pads}
+    if pads and len(ranks) == 1:
+        layers = _fit_pads(layers, next(iter(ranks)), func)
+    graph = LayerGraph(layers, reads)
+    return list(layers) if graph.is_chain else graph
+
+
+def _graph_conv_part(model):
+    """conv_part of an `nn.Graph`: the nodes before the first one that cannot be tiled,
+    those that the tensor it reads depends on, as a graph whose output is that tensor."""
+    nodes = list(model.nodes)
+    cut = None
+    for i, node in enumerate(nodes):
+        if isinstance(node.module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+                                    nn.Dropout)):
+            continue
+        try:
+            _build(node.module, node.name, 0, [], [], "conv_part") if len(node.inputs) == 1 \
+                else _classify(node.name, node.module, "conv_part")
+        except NotTileableError:
+            cut = i
+            break
+    if cut is None:
+        return model
+    node = nodes[cut]
+    where = f"conv_part: node {node.name!r} ({type(node.module).__name__})"
+    if len(node.inputs) != 1 or node.inputs[0] in model.inputs:
+        raise NotTileableError(f"{where} cannot be tiled and reads "
+                               f"{', '.join(node.inputs)}, so the model has no fully "
+                               f"convolutional part ending in one tensor")
+    wanted = {node.inputs[0]}
+    for earlier in reversed(nodes[:cut]):
+        if earlier.name in wanted:
+            wanted.update(earlier.inputs)
+    return nn.Graph(list(model.inputs), [n for n in nodes[:cut] if n.name in wanted],
+                    [node.inputs[0]])
 
 
 def conv_part(model):
     """The leading layers of an nn.Sequential up to (without) the first one that cannot be
-    tiled (Flatten, Linear, global pooling): the model's fully convolutional part.
+    tiled (Flatten, Linear, global pooling): the model's fully convolutional part. For an
+    `nn.Graph`, the nodes (in topological order) before the first one that cannot be tiled,
+    as an `nn.Graph` whose output is the tensor that node reads (the whole graph when every
+    node can be tiled).
 
     Batch norm and dropout count as tileable (apply the part in eval mode). Nested
     Sequentials are opened; the result is a flat nn.Sequential sharing the layers.
@@ -341,6 +496,8 @@ def conv_part(model):
         >>> [type(m).__name__ for m in part][-2:]
         ['BatchNorm2d', 'ReLU']
     """
+    if isinstance(model, nn.Graph):
+        return _graph_conv_part(model)
     from collections import OrderedDict
     kept = OrderedDict()
     for name, module in _leaves(model, "", "conv_part"):
@@ -362,7 +519,10 @@ def conv_part(model):
 
 def model_rank(layers, func: str = "model_rank") -> int:
     """The number of spatial axes of the chain's windowed layers."""
-    ranks = {len(layer.kernel_size) for layer in layers if not isinstance(layer, Pointwise)}
+    windows = [layer for layer in layers if not isinstance(layer, Pointwise)]
+    ranks = {len(layer.kernel_size) for layer in windows
+                                      if getattr(layer, "kind", None) != "pad"} or {
+        len(layer.kernel_size) for layer in windows}
     if not ranks:  # batch norm names its rank (1d takes (N, C, L))
         ranks = {_rank_of_name(layer.module) for layer in layers
                  if type(layer.module).__name__.startswith("BatchNorm")}
@@ -399,17 +559,14 @@ class AxisGeometry:
     halo: tuple[int, int]
 
 
-def _need_chain(layers, axis: int, a: int, e: int) -> tuple[int, int]:
-    for layer in reversed(layers):
-        a, e = layer.need(axis, a, e)
-    return a, e
-
-
 def tile_geometry(layers, ndim: int) -> tuple[AxisGeometry, ...]:
-    """r, J, P, A and the halo of a chain of interval maps (`model_layers`), per axis.
+    """r, J, P, A and the halo of a chain of interval maps (`model_layers`), or of a
+    `LayerGraph`, per axis.
 
     Derived by back-propagating needed ranges (`need`) for the block [0, A) (every aligned
-    block is this one shifted): halo = (-start, stop - A); unit 0 needs [-P, r - P).
+    block is this one shifted): halo = (-start, stop - A); unit 0 needs [-P, r - P). In a
+    graph the needed range of a tensor read by several layers is the union of their needs
+    (the largest need over every path), and A is the lcm over every tensor's stride.
 
     Example:
         >>> from convscope import nn
@@ -418,15 +575,14 @@ def tile_geometry(layers, ndim: int) -> tuple[AxisGeometry, ...]:
         >>> g.receptive_field, g.jump, g.effective_padding, g.alignment, g.halo
         (4, Fraction(2, 1), 1, 2, (1, 1))
     """
+    graph = as_layer_graph(layers)
     out = []
     for axis in range(ndim):
-        jump, alignment = Fraction(1), 1
-        for layer in layers:
-            jump *= layer.scale(axis)
-            alignment = math.lcm(alignment, jump.numerator)
+        jumps = graph.jumps(axis, "tile_geometry")
+        jump, alignment = jumps[-1], graph.alignment(axis, "tile_geometry")
         per_block = Fraction(alignment) / jump  # outputs of one aligned block
-        start, stop = _need_chain(layers, axis, 0, int(per_block))
-        unit_start, unit_stop = _need_chain(layers, axis, 0, 1)
+        start, stop = graph.need(axis, 0, int(per_block))
+        unit_start, unit_stop = graph.need(axis, 0, 1)
         out.append(AxisGeometry(axis, unit_stop - unit_start, jump, -unit_start, alignment,
                                 (max(-start, 0), max(stop - alignment, 0))))
     return tuple(out)

@@ -13,9 +13,11 @@ import numpy as np
 
 from .. import functional as F
 from .._optional import require
+from .. import nn
 from ..autograd import Tensor, no_grad
 from .blocks import plan_tiles
 from .halo import Pointwise, Transposed, Window, model_layers, model_rank
+from .layergraph import as_layer_graph
 
 __all__ = ["apply_tiled", "run_block"]
 
@@ -51,11 +53,13 @@ def _run_window(layer: Window, x: np.ndarray, ranges, sizes):
                                        tuple(c.before for c in crops), layer.ceil_mode, False)
     else:  # padding at the true border only, then the layer without padding
         if any(c.before or c.after for c in crops):
-            mode = layer.padding_mode if layer.kind == "conv" else "zeros"
+            mode = layer.padding_mode if layer.kind in ("conv", "pad") else "zeros"
             x = F.pad(x, _flat_pads([(c.before, c.after) for c in crops]),
                       mode="constant" if mode == "zeros" else mode,
-                      value=-np.inf if layer.kind == "max" else 0.0)
-        if layer.kind == "conv":
+                      value=-np.inf if layer.kind == "max" else layer.value)
+        if layer.kind == "pad":
+            y = x
+        elif layer.kind == "conv":
             y = F.conv(x, _param(m.weight), _param(m.bias), layer.stride, 0, layer.dilation,
                        m.groups)
         elif layer.kind == "max":
@@ -89,27 +93,50 @@ def _run_transposed(layer: Transposed, x: np.ndarray, ranges, sizes):
 
 
 def run_block(layers, x: np.ndarray, ranges, shape) -> tuple[np.ndarray, list]:
-    """Run a chain of layers (`model_layers`) on one block.
+    """Run a chain of layers or a branched graph (`model_layers`) on one block.
 
     Args:
-        layers: the chain.  x: (N, C, *spatial), the block with its halo.
+        layers: the chain, or a `LayerGraph`.  x: (N, C, *spatial), the block with its halo.
         ranges: per spatial axis the global input positions [s, t) that x holds.
         shape: the whole input's spatial shape.
 
-    Returns the block's exact outputs and their global ranges per axis.
+    A layer that joins tensors (`nn.Add`, `nn.Mul`, `nn.Concat`) gets each of them cropped
+    to the positions all of them hold. Returns the block's exact outputs and their global
+    ranges per axis.
     """
-    sizes = list(shape)
-    ranges = [tuple(r) for r in ranges]
+    graph = as_layer_graph(layers)
+    last = graph.last_reads()
+    # per tensor: the array, its global ranges per axis and its spatial sizes
+    values = [(x, [tuple(r) for r in ranges], list(shape))] + [None] * len(graph)
     with no_grad():
-        for layer in layers:
-            if isinstance(layer, Pointwise):
+        for k, layer in enumerate(graph):
+            reads = graph.reads[k]
+            x, ranges, sizes = values[reads[0]]
+            if len(reads) > 1:
+                ranges = [graph.joined([values[i][1][axis] if i in reads else None
+                                        for i in range(len(values))], k)
+                          for axis in range(len(ranges))]
+                xs = [_crop(values[i][0], values[i][1], ranges) for i in reads]
+                x = _array(layer.module(*xs))
+            elif isinstance(layer, Pointwise):
                 x = _array(layer.module(x))
-                continue
-            run = _run_window if isinstance(layer, Window) else _run_transposed
-            new_sizes = [layer.out_size(axis, n) for axis, n in enumerate(sizes)]
-            x, ranges = run(layer, x, ranges, sizes)
-            sizes = new_sizes
+            else:
+                run = _run_window if isinstance(layer, Window) else _run_transposed
+                new_sizes = [layer.out_size(axis, n) for axis, n in enumerate(sizes)]
+                x, ranges = run(layer, x, ranges, sizes)
+                sizes = new_sizes
+            values[k + 1] = (x, ranges, sizes)
+            for i in set(reads):
+                if last[i] == k:
+                    values[i] = None
+    x, ranges, _ = values[-1]
     return x, ranges
+
+
+def _crop(x: np.ndarray, have, want) -> np.ndarray:
+    """The part of block `x` (holding global ranges `have` per axis) at ranges `want`."""
+    return x[(slice(None), slice(None), *(slice(a - s, e - s) for (s, _), (a, e) in
+                                          zip(have, want)))]
 
 
 def _block(x, layers=None, plan=None, cast=None, block_id=None):
@@ -141,12 +168,19 @@ def _dtype(model, image) -> np.dtype:
 
 
 def _out_channels(layers, channels: int) -> int:
-    """Channels after the chain: the last convolution's out_channels (pooling, activations
-    and batch norm keep the count)."""
-    for layer in reversed(layers):
-        if hasattr(layer.module, "out_channels"):
-            return layer.module.out_channels
-    return channels
+    """Channels of the output: a convolution sets them, a concatenation adds its inputs',
+    pooling, activations, batch norm and elementwise joins keep them."""
+    graph = as_layer_graph(layers)
+    counts = [channels]
+    for layer, reads in zip(graph, graph.reads):
+        m = layer.module
+        if isinstance(m, nn.Concat):
+            counts.append(sum(counts[i] for i in reads))
+        elif hasattr(m, "out_channels"):
+            counts.append(m.out_channels)
+        else:
+            counts.append(max(counts[i] for i in reads))
+    return counts[-1]
 
 
 def apply_tiled(model, image, chunks=2048, client=None, **overrides):
@@ -158,7 +192,10 @@ def apply_tiled(model, image, chunks=2048, client=None, **overrides):
     Args:
         model: an nn.Sequential of convolutions (any padding mode; circular needs one block
             along its axes), transposed convolutions, max / average pooling (ceil_mode and
-            count_include_pad included), activations, batch norm and dropout in eval mode.
+            count_include_pad included), padding, activations, batch norm and dropout in
+            eval mode; or a branched `nn.Graph` of these with one input and one output,
+            joined by `nn.Add`, `nn.Mul` and `nn.Concat` (along channels): its halo is the
+            union over every path (`LayerGraph.need`).
             Flatten, Linear, global pooling and batch norm in training mode raise a
             NotTileableError naming the layer (see `conv_part`).
         image: a Dask or NumPy array (N, C, *spatial) or (C, *spatial).

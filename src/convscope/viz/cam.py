@@ -356,7 +356,9 @@ def plot_grad_cam_layers(cams, path: str | os.PathLike | None = None, classes=No
     axes[0].set_axis_off()
     image = None
     for ax, cam in zip(axes[1:], cams):
-        image = _overlay(ax, cam, f"layer {cam.layer} ({cam.kind}, "
+        # long module names (a loaded model's) go on a line of their own
+        sep = "\n" if len(str(cam.layer)) > 12 else " "
+        image = _overlay(ax, cam, f"layer {cam.layer}{sep}({cam.kind}, "
                                   f"{'x'.join(map(str, cam.cam.shape))})")
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="relevance (max = 1)")
     fig.suptitle(title or f"Grad-CAM for {_class(classes, cams[0].target)!r} at every layer "

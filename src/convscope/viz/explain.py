@@ -456,8 +456,9 @@ def explainer_html(explainer: Explainer) -> str:
 
 def write_explainer(source, out=None, *, image=None, index: int = 0, data=None) -> str:
     """Write the explainer page of `source` (a run folder or a model file, see
-    `load_explain_input`) to `out` (default: RUN_DIR/explain.html for a run, MODEL.html
-    beside a model file) atomically; return its path."""
+    `load_explain_input`) to `out` (default: RUN_DIR/explain.html for a run,
+    MODEL.explain.html beside a model file, whose MODEL.html is its report) atomically;
+    return its path."""
     inp = load_explain_input(source, image=image, index=index, data=data)
     name = os.path.basename(os.path.abspath(os.fspath(source)).rstrip(os.sep))
     exp = build_explainer(inp.model, inp.image, classes=inp.classes, label=inp.label,
@@ -467,6 +468,6 @@ def write_explainer(source, out=None, *, image=None, index: int = 0, data=None) 
         src = os.fspath(source)
         out = (os.path.join(src, EXPLAIN_NAME) if os.path.isdir(src)
                else os.path.join(os.path.dirname(src), EXPLAIN_NAME) if src.endswith(".npz")
-               else os.path.splitext(src)[0] + ".html")
+               else os.path.splitext(src)[0] + ".explain.html")  # MODEL.html: the report
     atomic_write_text(os.fspath(out), exp.html())
     return os.fspath(out)

@@ -1,4 +1,5 @@
-"""One self-contained HTML page per training run: `convscope report RUN_DIR`.
+"""One self-contained HTML page per training run, or per model file: `convscope report
+RUN_DIR` / `convscope report model.onnx --images DIR`.
 
 The page holds everything a learner wants to see about a run, in one file that opens from
 disk with no server and no network: every picture is a PNG inlined as a base64 data URI,
@@ -12,6 +13,12 @@ level; feature maps of a few test images; theoretical vs effective receptive fie
 layer; top patches; the class-activation strip; the live arithmetic widget. A section whose
 data is missing (no checkpoint, no data set, no "filters" in metrics.json, a picture module
 this version lacks) says so in the page instead.
+
+A model file (your own network, exported to ONNX) has no training history: its page shows
+the model, its summary, the accuracy and confusion matrix on labelled images (class
+subfolders of --images, or --dataset), its filters against random initialisations of the
+same layer, feature maps, receptive fields, top patches and Grad-CAM on the images given
+(`build_report(path, source=convscope.sources.resolve(path, images=...))`).
 
 The numbers come from the library (`train.evaluate`, `summary`, `convscope.viz.*`'s compute
 functions) and the pictures from their drawing functions; this module only lays them out.
@@ -60,6 +67,8 @@ class _Run:
     images: int = 3          # test images for the feature maps and the class-activation strips
     erf_images: int = 64     # inputs averaged for the effective receptive fields
     patch_images: int = 2000  # test images searched for top patches
+    kind: str = "run"        # or "model": a model file (no training history)
+    data: str = "test images"  # what the images are, for the text
 
 
 def _load_run(run_dir: str, data: str | None) -> _Run:
@@ -112,6 +121,33 @@ def _load_run(run_dir: str, data: str | None) -> _Run:
     return run
 
 
+def _load_source(source) -> _Run:
+    """The `_Run` of a `sources.Source` of a model file: no metrics, no initialisation;
+    images and labels from the source when it has them."""
+    run = _Run(os.path.abspath(source.path), {}, kind="model", model=source.model,
+               input_shape=source.input_shape, classes=tuple(source.classes))
+    if not source.has_data:
+        try:
+            source.require_data("the report's pictures")
+        except ValueError as exc:
+            run.missing["data"] = str(exc)
+        return run
+    run.x_test, y = source.test("report")
+    run.data = source.data or "images"
+    if y is None:
+        run.missing["labels"] = ("the images have no true labels: put them in one subfolder "
+                                 "per class under --images, or use --dataset NAME")
+    else:
+        run.y_test = y
+    run.input_shape = run.input_shape or tuple(run.x_test.shape[1:])
+    return run
+
+
+def _class_name(run: _Run, k: int) -> str:
+    k = int(k)
+    return run.classes[k] if 0 <= k < len(run.classes) else str(k)
+
+
 # -- page pieces -------------------------------------------------------------------------------
 def _e(value) -> str:
     """Text for an element's content (quotes stay quotes)."""
@@ -158,7 +194,23 @@ def _need(run: _Run, *what: str) -> str | None:
 
 
 # -- sections: each returns (id, title, html) ---------------------------------------------------
+def _section_model_file(run: _Run):
+    params = sum(int(p.data.size) for p in run.model.parameters())
+    shape = "x".join(map(str, run.input_shape)) if run.input_shape else "not fixed"
+    images = ("none" if run.x_test is None else
+              f"{len(run.x_test)} {run.data}"
+              + (" (with true labels)" if run.y_test is not None else " (no labels)"))
+    facts = [("model file", run.directory), ("parameters", f"{params:,}"),
+             ("input", shape), ("images", images),
+             ("classes", ", ".join(run.classes) if run.classes else "unknown (see --labels)")]
+    body = _table(["", ""], facts, numeric_from=2).replace(
+        "<thead><tr><th></th><th></th></tr></thead>", "")
+    return "run", "The model", body
+
+
 def _section_run(run: _Run):
+    if run.kind == "model":
+        return _section_model_file(run)
     m = run.metrics
     model = m.get("model", {})
     data = m.get("dataset", {})
@@ -184,6 +236,10 @@ def _section_accuracy(run: _Run):
     from . import training as pictures
     m = run.metrics
     epochs = m.get("epochs", [])
+    if run.kind == "model":
+        return "accuracy", "Accuracy and curves", _missing(
+            "a model file has no training history; the confusion matrix shows its accuracy "
+            "on labelled images")
     if not epochs:
         return "accuracy", "Accuracy and curves", _missing("no epoch has finished yet")
     head = (f'<p class="big">test accuracy <b>{_pct(m.get("final_test_accuracy"))}</b> '
@@ -206,18 +262,21 @@ def _section_confusion(run: _Run):
     from ..data import DataLoader
     from . import training as pictures
     title = "Confusion matrix"
-    reason = _need(run, "model", "data")
+    reason = _need(run, "model", "data", "labels")
     if reason:
         return "confusion", title, _missing(reason)
     batch = getattr(run.config, "eval_batch_size", 1000) or 1000
     _, accuracy, pred = train.evaluate(run.model, DataLoader(run.x_test, run.y_test, batch))
-    matrix = pictures.confusion_matrix(run.y_test, pred, len(run.classes))
-    png = _png(pictures.plot_confusion_matrix, matrix, list(run.classes),
-               title=f"test set: {100 * accuracy:.2f}% correct")
+    n = max(len(run.classes), int(np.max(pred)) + 1, int(np.max(run.y_test)) + 1)
+    names = [_class_name(run, k) for k in range(n)]
+    matrix = pictures.confusion_matrix(run.y_test, pred, n)
+    png = _png(pictures.plot_confusion_matrix, matrix, names,
+               title=f"{'test set' if run.kind == 'run' else 'images'}: "
+                     f"{100 * accuracy:.2f}% correct")
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
-    rows = [(name, int(matrix[k].sum()), _pct(per_class[k]))
-            for k, name in enumerate(run.classes)]
-    text = (f"<p>The checkpoint's model on the {len(run.y_test)} test images: "
+    rows = [(name, int(matrix[k].sum()), _pct(per_class[k])) for k, name in enumerate(names)]
+    who = "The checkpoint's model" if run.kind == "run" else "The model"
+    text = (f"<p>{who} on the {len(run.y_test)} {run.data}: "
             f"<b>{100 * accuracy:.2f}%</b> correct. Rows are the true classes.</p>")
     return "confusion", title, text + _img(png, "confusion matrix") + _table(
         ["class", "images", "correct"], rows)
@@ -256,9 +315,12 @@ def _filter_stats(run: _Run) -> dict:
     computes it: `measure.filter_stats` at initialisation and after training, and
     `measure.run_null_level` (100 initialisations from seeds seed + 1, seed + 2, ...)."""
     from .. import measure
-    return {"init": measure.filter_stats(_first_conv_weight(run.initial)),
-            "final": measure.filter_stats(_first_conv_weight(run.model)),
-            "null": measure.run_null_level(run.model, run.config.seed)}
+    seed = run.config.seed if run.config is not None else 0  # a model file: seeds 1..100
+    stats = {"final": measure.filter_stats(_first_conv_weight(run.model)),
+             "null": measure.run_null_level(run.model, seed)}
+    if run.initial is not None:
+        stats["init"] = measure.filter_stats(_first_conv_weight(run.initial))
+    return stats
 
 
 def _section_filters(run: _Run):
@@ -269,7 +331,10 @@ def _section_filters(run: _Run):
     source = 'metrics.json "filters"'
     if (not stats or "final" not in stats) and run.model is not None and \
             _first_conv_weight(run.model) is not None:
-        stats, source = _filter_stats(run), "computed here: this run's metrics.json has none"
+        stats, source = _filter_stats(run), (
+            "computed here: this run's metrics.json has none" if run.kind == "run" else
+            "computed here from the model file's first convolution; a model file has no "
+            "initialisation of its own")
     if stats:
         rows = []
         for key, name in (("orientation_selectivity", "orientation energy selectivity"),
@@ -299,6 +364,8 @@ def _section_filters(run: _Run):
     else:
         grids = []
         for model, when in ((run.initial, "at initialisation"), (run.model, "after training")):
+            if model is None:  # a model file: no initialisation of its own
+                continue
             weight = _first_conv_weight(model)
             if weight is None:
                 parts.append(_missing("the model has no convolution"))
@@ -318,12 +385,12 @@ def _section_maps(run: _Run):
     reason = _need(run, "model", "data")
     if reason:
         return "maps", title, _missing(reason)
-    parts = [f"<p>What each convolution layer computes from {run.images} test image(s) "
-             f"(the first channels of each layer).</p>"]
+    parts = [f"<p>What each convolution layer computes from {run.images} of the "
+             f"{run.data} (the first channels of each layer).</p>"]
     for i in range(min(run.images, len(run.x_test))):
         fm = maps.feature_maps(run.model, run.x_test[i])
-        label = run.classes[int(run.y_test[i])] if run.classes else int(run.y_test[i])
-        parts.append(_img(_png(maps.plot_feature_maps, fm, title=f"test image {i}: {label}"),
+        label = "" if run.y_test is None else f": {_class_name(run, run.y_test[i])}"
+        parts.append(_img(_png(maps.plot_feature_maps, fm, title=f"image {i}{label}"),
                           f"feature maps of test image {i}", "wide"))
     return "maps", title, "".join(parts)
 
@@ -335,17 +402,26 @@ def _section_rf(run: _Run):
     if reason:
         return "rf", title, _missing(reason)
     inputs = run.x_test[:run.erf_images]
-    sizes = {"initial": rf.receptive_field_sizes(run.initial, inputs),
-             "trained": rf.receptive_field_sizes(run.model, inputs)}
-    rows = [(t.layer, t.theoretical_size, *(v.effective.get(q, "-") for q in (50, 90, 99)
-                                            for v in (i, t)))
-            for i, t in zip(sizes["initial"], sizes["trained"])]
+    if run.initial is None:  # a model file: its weights only
+        sizes = {"trained": rf.receptive_field_sizes(run.model, inputs)}
+        rows = [(t.layer, t.theoretical_size, *(t.effective.get(q, "-") for q in (50, 90, 99)))
+                for t in sizes["trained"]]
+        header = ["layer", "theoretical", "50%", "90%", "99%"]
+        when = ("; in a branched model the joins of paths are listed too (their theoretical "
+                "field is the union over the paths)")
+    else:
+        sizes = {"initial": rf.receptive_field_sizes(run.initial, inputs),
+                 "trained": rf.receptive_field_sizes(run.model, inputs)}
+        rows = [(t.layer, t.theoretical_size, *(v.effective.get(q, "-") for q in (50, 90, 99)
+                                                for v in (i, t)))
+                for i, t in zip(sizes["initial"], sizes["trained"])]
+        header = ["layer", "theoretical", "50% init", "50% trained", "90% init",
+                  "90% trained", "99% init", "99% trained"]
+        when = ", at initialisation and after training"
     text = (f"<p>The theoretical field of a layer's centre unit (from the arithmetic) and its "
             f"effective size (Luo et al. 2016): the width holding 50%, 90% and 99% of the "
             f"gradient of that unit with respect to the input, averaged over "
-            f"{len(inputs)} test images, at initialisation and after training.</p>")
-    header = ["layer", "theoretical", "50% init", "50% trained", "90% init", "90% trained",
-              "99% init", "99% trained"]
+            f"{len(inputs)} of the {run.data}{when}.</p>")
     return "rf", title, text + _img(_png(rf.plot_receptive_field_sizes, sizes),
                                     "theoretical and effective receptive field sizes") + \
         _table(header, rows)
@@ -360,7 +436,7 @@ def _section_patches(run: _Run):
     n = min(run.patch_images, len(run.x_test))
     top = patches.top_patches(run.model, run.x_test[:n], channel=0, k=9,
                               labels=run.y_test[:n], classes=run.classes or None)
-    text = (f"<p>The 9 of {n} test images that excite channel {top.channel} of layer "
+    text = (f"<p>The 9 of {n} {run.data} that excite channel {top.channel} of layer "
             f"<code>{_e(top.layer)}</code> most, each cut to the receptive field "
             f"({'x'.join(map(str, top.field_size))}) of the unit that fires.</p>")
     return "patches", title, text + _img(_png(patches.plot_top_patches, top),
@@ -379,8 +455,8 @@ def _section_cam(run: _Run):
     for i in range(min(run.images, len(run.x_test))):
         cams = cam.grad_cam_layers(run.model, run.x_test[i])
         parts.append(_img(_png(cam.plot_grad_cam_layers, cams, classes=list(run.classes)
-                               or None, title=f"test image {i}"),
-                          f"Grad-CAM strip of test image {i}", "wide"))
+                               or None, title=f"image {i}"),
+                          f"Grad-CAM strip of image {i}", "wide"))
     return "cam", title, "".join(parts)
 
 
@@ -434,12 +510,16 @@ def _explain_link(run_dir: str, page_dir: str | None) -> str:
 
 
 def build_report(run_dir, *, data: str | None = None, sections=None, images: int = 3,
-                 erf_images: int = 64, patch_images: int = 2000,
+                 erf_images: int = 64, patch_images: int = 2000, source=None,
                  page_dir: str | None = None) -> str:
-    """The HTML of the report of the run in `run_dir` (see the module docstring).
+    """The HTML of the report of the run in `run_dir` (see the module docstring), or of a
+    model file.
 
     Args:
-        run_dir: a folder written by `convscope train` (metrics.json, checkpoint.npz).
+        run_dir: a folder written by `convscope train` (metrics.json, checkpoint.npz), or a
+            model file (.onnx) when `source` is given.
+        source: for a model file, its `convscope.sources.Source` (`sources.resolve(path,
+            images=DIR)`): the model, its images, labels and class names.
         data: where the data set is, when not where the run found it.
         sections: the ids of the sections to include, in page order (default: all of
             `SECTIONS`: run, accuracy, confusion, summary, filters, maps, rf, patches, cam,
@@ -461,7 +541,10 @@ def build_report(run_dir, *, data: str | None = None, sections=None, images: int
                        ("patch_images", patch_images)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"build_report: {arg} must be a positive int, got {arg}={value!r}")
-    run = _load_run(os.fspath(run_dir), data)
+    if source is not None and source.kind == "model":
+        run = _load_source(source)
+    else:
+        run = _load_run(os.fspath(run_dir), data)
     run.images, run.erf_images, run.patch_images = images, erf_images, patch_images
     sections = [SECTIONS[name](run) for name in names]
     m = run.metrics
@@ -472,19 +555,29 @@ def build_report(run_dir, *, data: str | None = None, sections=None, images: int
     subtitle = (f"{m.get('model', {}).get('name', '')} on {m.get('dataset', {}).get('name', '')}"
                 f": test accuracy {_pct(m.get('final_test_accuracy'))}; report written "
                 f"{time.strftime('%Y-%m-%d %H:%M')}")
+    what = "run"
+    if run.kind == "model":
+        what = "model"
+        subtitle = (f"a model file on the {run.data if run.x_test is not None else 'no images'}; "
+                    f"report written {time.strftime('%Y-%m-%d %H:%M')}")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>convscope report: {_e(name)}</title><style>{_STYLE}</style></head><body>"
-            f"<header><h1>convscope run {_e(name)}</h1><p>{_e(subtitle)}</p>"
+            f"<header><h1>convscope {what} {_e(name)}</h1><p>{_e(subtitle)}</p>"
             f"{_explain_link(os.fspath(run_dir), page_dir)}</header>"
             f"<nav>{nav}</nav><main>{body}</main></body></html>\n")
 
 
 def write_report(run_dir, out=None, **options) -> str:
-    """Write the report of `run_dir` to `out` (default RUN_DIR/report.html), atomically;
-    return its path. `options` go to `build_report` (data, sections, images, ...)."""
-    path = os.fspath(out) if out is not None else os.path.join(os.fspath(run_dir),
-                                                               REPORT_NAME)
+    """Write the report of `run_dir` to `out` (default RUN_DIR/report.html; for a model
+    file MODEL.html beside it), atomically; return its path. `options` go to
+    `build_report` (data, sections, images, source, ...)."""
+    if out is not None:
+        path = os.fspath(out)
+    elif options.get("source") is not None and options["source"].kind == "model":
+        path = os.path.splitext(os.fspath(run_dir))[0] + ".html"
+    else:
+        path = os.path.join(os.fspath(run_dir), REPORT_NAME)
     options.setdefault("page_dir", os.path.dirname(os.path.abspath(path)))
     atomic_write_text(path, build_report(run_dir, **options))
     return path

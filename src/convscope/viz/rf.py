@@ -191,8 +191,20 @@ class FieldSizes(list):
 def receptive_field_sizes(model, inputs, layers=None, batch_size: int = 64
                           ) -> FieldSizes:
     """Theoretical vs effective field size of the centre unit of each layer (default: every
-    convolution), all channels; sizes along the first spatial axis."""
-    names = [n for n, _ in conv_layers(model)] if layers is None else list(layers)
+    convolution and, in a branched model, every join of paths -- `nn.Add`, `nn.Concat`,
+    whose theoretical field is the union over its paths -- in the order they run), all
+    channels; sizes along the first spatial axis. The effective field comes from gradients
+    through the whole model, every path included."""
+    if layers is None:
+        from ..summary import summary
+
+        convs = {n for n, _ in conv_layers(model)}
+        x = check_images("receptive_field_sizes", inputs, "inputs")
+        rows = summary(model, tuple(x.shape[1:])).rows
+        names = [r.name for r in rows if r.field is not None
+                 and (r.name in convs or r.kind in ("add", "concat"))]
+    else:
+        names = list(layers)
     rows = []
     for name in names:
         erf = effective_receptive_field(model, inputs, name, batch_size=batch_size)
@@ -274,9 +286,11 @@ def plot_receptive_field_sizes(sizes, path: str | os.PathLike | None = None,
     """Theoretical vs effective size per layer. `sizes`: a list of `LayerFieldSizes`, or a
     dict {label: list} to compare models (e.g. {'initial': ..., 'trained': ...})."""
     runs = sizes if isinstance(sizes, dict) else {"": sizes}
-    fig = new_figure(7, 4.2, dpi=110)
-    ax = fig.subplots()
     first = next(iter(runs.values()))
+    long = len(first) > 6 or any(len(str(r.layer)) > 8 for r in first)
+    fig = new_figure(max(7, 0.45 * len(first) + 2) if long else 7, 5.6 if long else 4.2,
+                     dpi=110)
+    ax = fig.subplots()
     x = np.arange(len(first))
     ax.plot(x, [r.theoretical_size for r in first], "k-o", label="theoretical size r")
     markers = ("s", "o", "^", "D")
@@ -287,8 +301,11 @@ def plot_receptive_field_sizes(sizes, path: str | os.PathLike | None = None,
             ax.plot(x + dx, [r.effective[q] for r in rows], "--" if k else "-", color=colour,
                     marker=markers[k % 4], markerfacecolor="white" if k else colour,
                     label=name)
-    ax.set_xticks(x, [f"layer {r.layer}" for r in first])
-    ax.set(xlabel="convolution", ylabel="field size (input pixels)",
+    if long:  # module names of a loaded model: slanted, without the word "layer"
+        ax.set_xticks(x, [str(r.layer) for r in first], rotation=40, ha="right", fontsize=8)
+    else:
+        ax.set_xticks(x, [f"layer {r.layer}" for r in first])
+    ax.set(xlabel="convolution or join of paths", ylabel="field size (input pixels)",
            title=title or "theoretical vs effective receptive field of the centre unit\n"
                           "(effective: width of the centred square holding 50% / 90% of "
                           "the gradient)")
