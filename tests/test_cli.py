@@ -79,18 +79,17 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
 def test_apply_with_reflect_padding_wider_than_a_map_exits_1(tmp_path, capsys, monkeypatch):
     # a model whose reflect padding is as wide as the map after pooling: one line, exit 1
     # (it used to hang in plan_tiles)
-    from convscope import nn
-    from convscope.cli import apply as apply_cli
+    from convscope import nn, onnx
     model = nn.Sequential(nn.MaxPool2d(4), nn.Conv2d(1, 1, 5, padding=2,
                                                      padding_mode="reflect")).eval()
-    monkeypatch.setattr(apply_cli, "_model", lambda path: (model, None))
+    onnx.save(model, tmp_path / "m.onnx", np.zeros((1, 1, 32, 32), np.float32))
     np.save(tmp_path / "x.npy", np.zeros((1, 8, 8), np.float32))
-    code = main(["apply", str(tmp_path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy"),
-                 "--no-normalize", "--chunk", "4"])
+    code = main(["apply", str(tmp_path / "m.onnx"), str(tmp_path / "x.npy"),
+                 str(tmp_path / "y.npy"), "--no-normalize", "--chunk", "4"])
     err = capsys.readouterr().err
     assert code == 1 and len(err.strip().splitlines()) == 1, err
-    assert err.startswith("convscope apply: error: apply_tiled: layer '1' pads by reflect "
-                          "padding (2, 2)"), err
+    assert err.startswith("convscope apply: error: apply_tiled: layer "), err
+    assert "pads by reflect padding (2, 2)" in err and "map of 2" in err, err
 
 
 def test_running_out_of_memory_is_the_users_error(monkeypatch, capsys):
