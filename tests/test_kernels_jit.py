@@ -1,0 +1,102 @@
+"""The compiled kernels (Numba) against the NumPy kernels they replace, the references.
+
+Each compiled kernel is checked on a grid of geometries, in both memory layouts the engine
+produces (NCHW and channel-major views), in float32 and float64, forward and backward.
+PyTorch and finite differences check the functional layers on top of them
+(test_functional_layers.py, test_kernels_pool.py, test_functional_conv.py).
+"""
+
+import numpy as np
+import pytest
+
+from convscope.arith.sizes import window_count
+from convscope.kernels import pool, pool_jit
+
+RNG = np.random.default_rng(17)
+
+
+def _channel_major(x):
+    """x with the same values, its memory (C, N, *S) as the convolutions return it."""
+    axes = (1, 0, *range(2, x.ndim))
+    return np.ascontiguousarray(x.transpose(axes)).transpose(axes)
+
+
+def _tuple(v, n):
+    return (v,) * n if isinstance(v, int) else tuple(v)
+
+
+POOL_GRID = [  # spatial shape, kernel, stride, padding, dilation, ceil_mode
+    ((9,), 3, 2, 1, 1, True),
+    ((10,), 2, 1, 0, 3, False),
+    ((8, 8), 2, 2, 0, 1, False),  # the 2x2 fast path
+    ((7, 9), 2, 2, 0, 1, True),  # 2x2 windows running past the input: the general loop
+    ((7, 6), 3, 2, 1, 1, True),
+    ((8, 9), (2, 3), (2, 1), (1, 0), (2, 1), False),
+    ((5, 6, 5), 2, (1, 2, 2), (1, 0, 1), 1, True),
+    ((6, 5, 7), 3, 2, 1, (1, 2, 1), False),
+    ((4, 20), (3, 17), (1, 2), (1, 8), 1, False),  # more than 255 taps: uint16 offsets
+]
+
+
+def _geometry(S, k, s, p, d, ceil):
+    n = len(S)
+    K, s, p, d = _tuple(k, n), _tuple(s, n), _tuple(p, n), _tuple(d, n)
+    out = tuple(window_count(Si, ki, si, (pi, pi), di, ceil)
+                for Si, ki, si, pi, di in zip(S, K, s, p, d))
+    return K, s, p, d, out
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channel-major"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", POOL_GRID, ids=lambda c: f"{c[0]}-k{c[1]}")
+def test_max_pool_equals_the_numpy_kernel(config, dtype, layout):
+    """Same maxima, same chosen taps (NaN, -inf and ties included), bit for bit."""
+    S, *geo = config
+    K, s, p, d, out = _geometry(S, *geo)
+    x = RNG.integers(-2, 3, size=(2, 3) + S).astype(dtype)
+    x[RNG.random(x.shape) < 0.1] = np.nan
+    x[RNG.random(x.shape) < 0.05] = -np.inf
+    x[0, 1] = -np.inf
+    if layout == "channel-major":
+        x = _channel_major(x)
+    y0, saved0 = pool.max_pool_forward(x, K, s, p, d, out)
+    y1, saved1 = pool_jit.max_pool_forward(x, K, s, p, d, out)
+    np.testing.assert_array_equal(y1, y0)
+    if layout == "channel-major":  # the layout is kept for the next convolution
+        assert y1.transpose(1, 0, *range(2, y1.ndim)).flags.c_contiguous
+    np.testing.assert_array_equal(pool_jit.max_pool_values(x, K, s, p, d, out), y0)
+    g = RNG.permutation(y0.size).reshape(y0.shape).astype(dtype) + 1  # sums exact
+    np.testing.assert_array_equal(pool_jit.max_pool_backward(g, saved1),
+                                  pool.max_pool_backward(g, saved0, x.shape, K, s, p, d))
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("layout", ["nchw", "channel-major"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", [c for c in POOL_GRID if c[4] == 1],
+                         ids=lambda c: f"{c[0]}-k{c[1]}")
+def test_avg_pool_equals_the_numpy_kernel(config, dtype, layout, count_include_pad):
+    S, *geo = config
+    K, s, p, _, out = _geometry(S, *geo)
+    x = RNG.standard_normal((2, 3) + S).astype(dtype)
+    if layout == "channel-major":
+        x = _channel_major(x)
+    ceil = geo[-1]
+    y0, saved0 = pool.avg_pool_forward(x, K, s, p, out, ceil, count_include_pad)
+    y1, saved1 = pool_jit.avg_pool_forward(x, K, s, p, out, count_include_pad)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(y1, y0, **tol)
+    g = RNG.standard_normal(y0.shape).astype(dtype)
+    np.testing.assert_allclose(pool_jit.avg_pool_backward(g, saved1),
+                               pool.avg_pool_backward(g, saved0, x.shape, K, s, p), **tol)
+
+
+def test_pooling_an_upstream_gradient_in_another_layout():
+    """The backward loops take a gradient in whatever layout it comes."""
+    x = _channel_major(RNG.standard_normal((2, 3, 6, 6)))
+    y, saved = pool_jit.max_pool_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), (3, 3))
+    g = np.asfortranarray(RNG.standard_normal(y.shape))
+    _, ref = pool.max_pool_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), (3, 3))
+    np.testing.assert_array_equal(pool_jit.max_pool_backward(g, saved),
+                                  pool.max_pool_backward(g, ref, x.shape, (2, 2), (2, 2),
+                                                         (0, 0), (1, 1)))
