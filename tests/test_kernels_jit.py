@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from convscope.arith.sizes import window_count
-from convscope.kernels import pool, pool_jit
+from convscope.kernels import norm, norm_jit, pool, pool_jit
 
 RNG = np.random.default_rng(17)
 
@@ -100,3 +100,44 @@ def test_pooling_an_upstream_gradient_in_another_layout():
     np.testing.assert_array_equal(pool_jit.max_pool_backward(g, saved),
                                   pool.max_pool_backward(g, ref, x.shape, (2, 2), (2, 2),
                                                          (0, 0), (1, 1)))
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("layout", ["nchw", "channel-major"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 4, 5), (2, 3, 2, 3, 2)])
+def test_batch_norm_equals_the_numpy_kernel(shape, dtype, layout, training, relu):
+    """y, the batch statistics and the three gradients, to rounding (sums in another
+    order; float64: 1e-11)."""
+    x = (RNG.standard_normal(shape) * 3 + 1).astype(dtype)
+    if layout == "channel-major":
+        x = _channel_major(x)
+    C = shape[1]
+    w, b = RNG.standard_normal(C).astype(dtype), RNG.standard_normal(C).astype(dtype)
+    rm, rv = RNG.standard_normal(C).astype(dtype), RNG.random(C).astype(dtype) + 0.5
+    y0, s0, stats0 = norm.batch_norm_forward(x, rm, rv, w, b, 1e-5, training, relu)
+    y1, s1, stats1 = norm_jit.batch_norm_forward(x, rm, rv, w, b, 1e-5, training, relu)
+    tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    assert y1.dtype == dtype and stats1[0].dtype == dtype
+    np.testing.assert_allclose(y1, y0, **tol)
+    for a, b_ in zip(stats1, stats0):
+        np.testing.assert_allclose(a, b_, **tol)
+    assert (y1 == 0).any() == relu
+    g = RNG.standard_normal(shape).astype(dtype)
+    for ours, ref in zip(norm_jit.batch_norm_backward(g, s1, w),
+                         norm.batch_norm_backward(g, s0, w)):
+        assert ours.dtype == dtype
+        np.testing.assert_allclose(ours, ref, **tol)
+    gx, gw, gb = norm_jit.batch_norm_backward(g, s1, None, need_input=False, need_bias=False)
+    assert gx is None and gb is None and gw.shape == (C,)
+
+
+def test_batch_norm_keeps_nan_and_the_layout():
+    x = _channel_major(RNG.standard_normal((4, 3, 5, 5)))
+    x[1, 2, 3, 3] = np.nan
+    y, _, (mean, var) = norm_jit.batch_norm_forward(x, None, None, None, None, 1e-5, True,
+                                                    relu=True)
+    assert np.isnan(y[:, 2]).all() and not np.isnan(y[:, :2]).any()
+    assert np.isnan(mean[2]) and np.isnan(var[2])
+    assert y.transpose(1, 0, 2, 3).flags.c_contiguous
