@@ -59,7 +59,8 @@ ERRORS = [
     (lambda: F.conv2d(x2, w2.astype(np.float64)), TypeError,
      r"conv2d: weight has dtype float64 but input has dtype float32"),
     (lambda: F.conv2d(x2, w2, algorithm="fft"), ValueError,
-     r"conv2d: algorithm must be 'auto' or one of \['depthwise', 'direct', 'im2col', "
+     r"conv2d: algorithm must be 'auto' or one of \['depthwise', 'depthwise_jit', 'direct', "
+     r"'im2col', "
      r"'pointwise', 'shifted', 'winograd2', 'winograd4'\], got algorithm='fft'"),
     (lambda: F.conv2d(x2, w2, stride=2, algorithm="winograd4"), ValueError,
      r"conv2d: algorithm='winograd4' needs kernel_size 3 along every axis, stride 1 and "

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from convscope.arith.sizes import window_count
-from convscope.kernels import norm, norm_jit, pool, pool_jit
+from convscope.kernels import depthwise, depthwise_jit, norm, norm_jit, pool, pool_jit
 
 RNG = np.random.default_rng(17)
 
@@ -141,3 +141,49 @@ def test_batch_norm_keeps_nan_and_the_layout():
     assert np.isnan(y[:, 2]).all() and not np.isnan(y[:, :2]).any()
     assert np.isnan(mean[2]) and np.isnan(var[2])
     assert y.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+DEPTHWISE_GRID = [  # input shape, multiplier, kernel, stride, (before, after) pads, dilation
+    ((2, 4, 9, 8), 2, 3, 1, ((1, 1), (1, 1)), 1),
+    ((2, 3, 10, 9), 1, 3, 2, ((1, 0), (2, 1)), (1, 2)),
+    ((2, 3, 11), 2, 3, 2, ((1, 1),), 2),
+    ((3, 2, 13), 1, 4, 3, ((0, 2),), 1),
+    ((1, 2, 5, 6, 7), 1, 3, (1, 2, 1), ((1, 1), (0, 1), (1, 1)), 1),
+    ((2, 4, 8, 8), 3, 5, 1, ((2, 2), (2, 2)), 1),
+    ((2, 2, 9, 9), 1, 2, 3, ((0, 0), (0, 0)), 1),  # stride > kernel: unused pixels
+]
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channel-major"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", DEPTHWISE_GRID, ids=lambda c: f"{c[0]}-m{c[1]}-k{c[2]}")
+def test_depthwise_equals_the_numpy_kernel(config, dtype, layout):
+    """Forward, input gradient and weight gradient of `depthwise_jit` = `depthwise`."""
+    shape, M, k, s, pads, d = config
+    n = len(shape) - 2
+    s, d, K, C = _tuple(s, n), _tuple(d, n), (k,) * n, shape[1]
+    out = tuple(window_count(S, ki, si, p, di)
+                for S, ki, si, p, di in zip(shape[2:], K, s, pads, d))
+    x = RNG.standard_normal(shape).astype(dtype)
+    w = RNG.standard_normal((C * M, 1, *K)).astype(dtype)
+    g = RNG.standard_normal((shape[0], C * M, *out)).astype(dtype)
+    if layout == "channel-major":
+        x, g = _channel_major(x), _channel_major(g)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    args = (s, pads, d, C)
+    y1, _ = depthwise_jit.forward(x, w, *args, out)
+    np.testing.assert_allclose(y1, depthwise.forward(x, w, *args, out)[0], **tol)
+    assert y1.dtype == dtype
+    if layout == "channel-major":
+        assert y1.transpose(1, 0, *range(2, y1.ndim)).flags.c_contiguous
+    np.testing.assert_allclose(depthwise_jit.backward_input(g, w, x.shape, *args),
+                               depthwise.backward_input(g, w, x.shape, *args), **tol)
+    np.testing.assert_allclose(depthwise_jit.backward_weight(x, None, g, w.shape, *args),
+                               depthwise.backward_weight(x, None, g, w.shape, *args), **tol)
+
+
+def test_depthwise_refuses_what_it_does_not_run():
+    assert depthwise_jit.supports((2, 4, 5, 5), (4, 1, 3, 3), (1, 1), ((1, 1),) * 2, (1, 1),
+                                  4) is None
+    assert "groups == in_channels" in depthwise_jit.supports((2, 4, 5, 5), (4, 2, 3, 3),
+                                                             (1, 1), ((1, 1),) * 2, (1, 1), 2)
