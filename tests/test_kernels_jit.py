@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from convscope.arith.sizes import window_count
-from convscope.kernels import depthwise, depthwise_jit, norm, norm_jit, pool, pool_jit
+from convscope.kernels._windows import interior, offsets
+from convscope.kernels import (depthwise, depthwise_jit, direct, im2col, im2col_jit, norm,
+                               norm_jit, pool, pool_jit)
 
 RNG = np.random.default_rng(17)
 
@@ -187,3 +189,80 @@ def test_depthwise_refuses_what_it_does_not_run():
                                   4) is None
     assert "groups == in_channels" in depthwise_jit.supports((2, 4, 5, 5), (4, 2, 3, 3),
                                                              (1, 1), ((1, 1),) * 2, (1, 1), 2)
+
+
+UNFOLD_GRID = [  # input shape, kernel, stride, (before, after) pads, dilation
+    ((2, 4, 9, 8), 3, 1, ((1, 1), (1, 1)), 1),
+    ((2, 3, 10, 9), 3, 2, ((1, 0), (2, 1)), (1, 2)),
+    ((2, 3, 11), 3, 2, ((1, 1),), 2),
+    ((1, 2, 5, 6, 7), 3, (1, 2, 1), ((1, 1), (0, 1), (1, 1)), 1),
+    ((2, 2, 9, 9), 2, 3, ((0, 0), (0, 0)), 1),
+    ((1, 2, 7, 7), 7, 2, ((3, 3), (3, 3)), 1),
+]
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channel-major"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", UNFOLD_GRID, ids=lambda c: f"{c[0]}-k{c[1]}-s{c[2]}")
+def test_unfold_and_fold_equal_the_numpy_loops_bit_for_bit(config, dtype, layout):
+    shape, k, s, pads, d = config
+    n = len(shape) - 2
+    K, s, d = (k,) * n, _tuple(s, n), _tuple(d, n)
+    out = tuple(window_count(S, ki, si, p, di)
+                for S, ki, si, p, di in zip(shape[2:], K, s, pads, d))
+    x = RNG.standard_normal(shape).astype(dtype)
+    if layout == "channel-major":
+        x = _channel_major(x)
+    cols = im2col_jit.unfold(x, K, s, d, pads, out)
+    np.testing.assert_array_equal(cols, _numpy_unfold(x, K, s, d, pads, out))
+    g = RNG.standard_normal(cols.shape).astype(dtype)
+    np.testing.assert_array_equal(im2col_jit.fold(g, shape, K, s, d, pads, out),
+                                  _numpy_fold(g, shape, K, s, d, pads, out))
+
+
+def _numpy_unfold(x, K, s, d, pads, out):
+    """`im2col.unfold`'s NumPy loop (the module routes strided layers to the compiled one)."""
+    N, C = x.shape[:2]
+    xp = im2col.pad_channel_major(x, pads)
+    cols = np.empty((C, *K, N, *out), dtype=x.dtype)
+    for k, win in offsets(K, s, d, out):
+        cols[(slice(None),) + k] = xp[(slice(None), slice(None)) + win]
+    return cols
+
+
+def _numpy_fold(cols, in_shape, K, s, d, pads, out):
+    N, C, *S = in_shape
+    xp = np.zeros((C, N, *[si + b + a for si, (b, a) in zip(S, pads)]), dtype=cols.dtype)
+    for k, win in offsets(K, s, d, out):
+        xp[(slice(None), slice(None)) + win] += cols[(slice(None),) + k]
+    inner = interior(S, [b for b, _ in pads])
+    return xp[(slice(None), slice(None)) + inner].transpose(1, 0, *range(2, len(in_shape)))
+
+
+@pytest.mark.parametrize("chunk_bytes", [200, 1 << 30], ids=["rows", "images"])
+@pytest.mark.parametrize("config", [c for c in UNFOLD_GRID if c[2] != 1],
+                         ids=lambda c: f"{c[0]}-k{c[1]}-s{c[2]}")
+def test_strided_im2col_in_chunks_equals_direct(config, chunk_bytes, monkeypatch):
+    """Chunks of images or of rows of one image unfold and fold through the compiled
+    loops at their offsets: the same convolution and gradients as `direct`."""
+    monkeypatch.setattr(im2col, "CHUNKED_ABOVE", 0)
+    monkeypatch.setattr(im2col, "CHUNK_BYTES", chunk_bytes)
+    shape, k, s, pads, d = config
+    n = len(shape) - 2
+    K, s, d = (k,) * n, _tuple(s, n), _tuple(d, n)
+    assert im2col.compiled(s, K)
+    out = tuple(window_count(S, ki, si, p, di)
+                for S, ki, si, p, di in zip(shape[2:], K, s, pads, d))
+    x = RNG.standard_normal(shape)
+    w = RNG.standard_normal((3, shape[1], *K))
+    g = RNG.standard_normal((shape[0], 3, *out))
+    y, saved = im2col.forward(x, w, s, pads, d, 1, out)
+    assert saved is None  # the chunked path ran
+    np.testing.assert_allclose(y, direct.forward(x, w, s, pads, d, 1, out)[0], rtol=1e-10,
+                               atol=1e-10)
+    np.testing.assert_allclose(im2col.backward_input(g, w, shape, s, pads, d, 1),
+                               direct.backward_input(g, w, shape, s, pads, d, 1),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(im2col.backward_weight(x, None, g, w.shape, s, pads, d, 1),
+                               direct.backward_weight(x, None, g, w.shape, s, pads, d, 1),
+                               rtol=1e-10, atol=1e-10)
