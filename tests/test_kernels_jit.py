@@ -31,6 +31,7 @@ POOL_GRID = [  # spatial shape, kernel, stride, padding, dilation, ceil_mode
     ((9,), 3, 2, 1, 1, True),
     ((10,), 2, 1, 0, 3, False),
     ((8, 8), 2, 2, 0, 1, False),  # the 2x2 fast path
+    ((7, 9), 2, 2, 0, 1, False),  # the 2x2 fast path, a row and a column left out
     ((7, 9), 2, 2, 0, 1, True),  # 2x2 windows running past the input: the general loop
     ((7, 6), 3, 2, 1, 1, True),
     ((8, 9), (2, 3), (2, 1), (1, 0), (2, 1), False),
@@ -91,6 +92,23 @@ def test_avg_pool_equals_the_numpy_kernel(config, dtype, layout, count_include_p
     g = RNG.standard_normal(y0.shape).astype(dtype)
     np.testing.assert_allclose(pool_jit.avg_pool_backward(g, saved1),
                                pool.avg_pool_backward(g, saved0, x.shape, K, s, p), **tol)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (2, 3, 7, 9)])
+def test_max_pool_2x2_reads_a_strided_input_in_place(shape):
+    """A strided view (as `shifted` returns its outputs) is read without a copy first."""
+    base = RNG.standard_normal((shape[0], shape[1], shape[2] + 2, shape[3] + 3))
+    x = base[:, :, 1:-1, 2:-1]
+    assert not x.flags.c_contiguous and x.shape == shape
+    out = (shape[2] // 2, shape[3] // 2)
+    y0, saved0 = pool.max_pool_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), out)
+    y1, saved1 = pool_jit.max_pool_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), out)
+    np.testing.assert_array_equal(y1, y0)
+    g = RNG.standard_normal(y0.shape)
+    gx = pool_jit.max_pool_backward(g, saved1)
+    np.testing.assert_array_equal(gx, pool.max_pool_backward(g, saved0, shape, (2, 2),
+                                                             (2, 2), (0, 0), (1, 1)))
+    assert (gx != 0).sum() == g.size  # one tap per window, zeros elsewhere
 
 
 def test_pooling_an_upstream_gradient_in_another_layout():

@@ -6,7 +6,8 @@ engine come in two memory layouts: NCHW (C-contiguous) and channel-major (the co
 return (C, N, *S) memory as an (N, C, *S) view). `planes` gives either as a C-contiguous
 array of rank 2 + `rank` without a copy, with a flag saying which axis is the channel one,
 and `alike` allocates a result in the same layout, so the next layer gets what it expects.
-Any other layout is copied once into NCHW.
+Any other layout is copied once into NCHW, or passed as a strided view to kernels that
+take one (Numba compiles them once more for non-contiguous arrays).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def planes(x, rank=3):
+def planes(x, rank=3, copy=True):
     """(a, channel_major): x (N, C, *S) as a C-contiguous (N, C, *S') or (C, N, *S') array,
     S' the spatial shape padded on the left with 1s to `rank` axes (a view where x's memory
-    already is in one of those orders)."""
+    already is in one of those orders). Memory in another order (a strided view, such as
+    `shifted`'s outputs on its grid) is copied, or with copy=False returned as an (N, C, *S')
+    strided view, for kernels that read it through its strides."""
     N, C, *S = x.shape
     full = (1,) * (rank - len(S)) + tuple(S)
     if x.flags.c_contiguous:
@@ -25,6 +28,8 @@ def planes(x, rank=3):
     t = x.transpose(1, 0, *range(2, x.ndim))
     if t.flags.c_contiguous:
         return t.reshape(C, N, *full), True
+    if not copy:  # a strided view (the kernels index it through its strides)
+        return x.reshape(N, C, *full), False
     return np.ascontiguousarray(x).reshape(N, C, *full), False
 
 

@@ -155,6 +155,34 @@ def _max_backward(g, arg, gx, cm, c0, c1, s, p, offs):
                         xf[base + offs[np.int64(ap[od, oh, ow])]] += gp[od, oh, ow]
 
 
+def _max_backward_2x2(g, arg, gx, cm, c0, c1):
+    """`_max_backward` for `_max_forward_2x2`'s windows, which tile the input: every input
+    position is written once (the gradient or 0), no zeroing pass first."""
+    N = g.shape[1] if cm else g.shape[0]
+    H, W = gx.shape[3], gx.shape[4]
+    OD, OH, OW = g.shape[2], g.shape[3], g.shape[4]
+    zero = gx.dtype.type(0)
+    for c in range(c0, c1):
+        for n in range(N):
+            gp = g[c, n] if cm else g[n, c]
+            ap = arg[c, n] if cm else arg[n, c]
+            xp = gx[c, n] if cm else gx[n, c]
+            for od in range(OD):
+                for oh in range(OH):
+                    for ow in range(OW):
+                        v = gp[od, oh, ow]
+                        k = ap[od, oh, ow]
+                        xp[od, 2 * oh, 2 * ow] = v if k == 0 else zero
+                        xp[od, 2 * oh, 2 * ow + 1] = v if k == 1 else zero
+                        xp[od, 2 * oh + 1, 2 * ow] = v if k == 2 else zero
+                        xp[od, 2 * oh + 1, 2 * ow + 1] = v if k == 3 else zero
+                    if 2 * OW < W:  # the column no window covers
+                        xp[od, 2 * oh, W - 1] = zero
+                        xp[od, 2 * oh + 1, W - 1] = zero
+                if 2 * OH < H:  # the row no window covers
+                    xp[od, H - 1, :] = zero
+
+
 def _avg_forward(x, y, cm, c0, c1, K, s, p, include_pad):
     N = x.shape[1] if cm else x.shape[0]
     D, H, W = x.shape[2], x.shape[3], x.shape[4]
@@ -234,7 +262,7 @@ def _compiled():
     from ._jit import jit
 
     return {f.__name__: jit(f) for f in (_max_forward, _max_forward_2x2, _max_backward,
-                                         _avg_forward, _avg_backward)}
+                                         _max_backward_2x2, _avg_forward, _avg_backward)}
 
 
 # -- the pooling functions (the interface of `pool`'s) -----------------------------------------
@@ -248,23 +276,33 @@ def _flat_offsets(shape, kernel_size, dilation):
 
 def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
     """(y, saved) as `pool.max_pool_forward`; y in x's memory layout."""
-    a, cm = _planes.planes(x)
     N, C = x.shape[:2]
-    yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
-    argb, _ = _planes.alike((N, C, *out_size), cm, _offset_dtype(math.prod(kernel_size)))
     K, s, p, d = (_geometry(kernel_size, 1), _geometry(stride, 1), _geometry(padding, 0),
                   _geometry(dilation, 1))
-    offs = _flat_offsets(a.shape[2:], K, d)
+    S = _geometry(x.shape[2:], 1)
     kernels = _compiled()
-    if (K[1:] == s[1:] == (2, 2) and K[0] == s[0] == 1 and not any(p) and d == (1, 1, 1)
-            and 2 * yb.shape[3] <= a.shape[3] and 2 * yb.shape[4] <= a.shape[4]):
+    if _tiles_2x2(K, s, p, d, S, out_size):
+        a, cm = _planes.planes(x, copy=False)  # reads a strided input in place
+        yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
+        argb, _ = _planes.alike((N, C, *out_size), cm, np.uint8)
         kernel = kernels["_max_forward_2x2"]
         over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1), C, a.size)
     else:
+        a, cm = _planes.planes(x)
+        yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
+        argb, _ = _planes.alike((N, C, *out_size), cm, _offset_dtype(math.prod(kernel_size)))
+        offs = _flat_offsets(a.shape[2:], K, d)
         kernel = kernels["_max_forward"]
         over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, p, d, offs),
                       C, a.size)
-    return y, (argb, cm, x.shape, s, p, offs)
+    return y, (argb, cm, x.shape, K, s, p, d)
+
+
+def _tiles_2x2(K, s, p, d, S, out_size):
+    """2x2 windows at stride 2, no padding or dilation, none running past the input."""
+    O = _geometry(out_size, 1)
+    return (K[1:] == s[1:] == (2, 2) and K[0] == s[0] == 1 and not any(p) and d == (1, 1, 1)
+            and 2 * O[1] <= S[1] and 2 * O[2] <= S[2])
 
 
 def max_pool_values(x, kernel_size, stride, padding, dilation, out_size):
@@ -274,9 +312,15 @@ def max_pool_values(x, kernel_size, stride, padding, dilation, out_size):
 
 def max_pool_backward(g, saved):
     """dL/dx: each output's gradient added to the tap `max_pool_forward` chose."""
-    argb, cm, in_shape, s, p, offs = saved
+    argb, cm, in_shape, K, s, p, d = saved
     gb = _planes.like(g, cm)
     gxb, gx = _planes.alike(in_shape, cm, g.dtype)
+    S = gxb.shape[2:]
+    if _tiles_2x2(K, s, p, d, S, g.shape[2:]):
+        kernel = _compiled()["_max_backward_2x2"]
+        over_channels(lambda c0, c1: kernel(gb, argb, gxb, cm, c0, c1), in_shape[1], gxb.size)
+        return gx
+    offs = _flat_offsets(S, K, d)
     kernel = _compiled()["_max_backward"]
     over_channels(lambda c0, c1: kernel(gb, argb, gxb, cm, c0, c1, s, p, offs), in_shape[1],
                   gxb.size)
