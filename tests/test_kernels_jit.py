@@ -284,3 +284,31 @@ def test_strided_im2col_in_chunks_equals_direct(config, chunk_bytes, monkeypatch
     np.testing.assert_allclose(im2col.backward_weight(x, None, g, w.shape, s, pads, d, 1),
                                direct.backward_weight(x, None, g, w.shape, s, pads, d, 1),
                                rtol=1e-10, atol=1e-10)
+
+
+def test_compiled_kernels_start_no_threads_of_their_own():
+    """The kernels are serial: the only threads that run them are `_parallel`'s pool, and
+    Numba's own threading layer (OpenMP / TBB workers, which would spin against
+    OpenBLAS's) is never started."""
+    import os
+    import threading
+
+    import numba.np.ufunc.parallel as numba_parallel
+
+    from convscope.kernels import get_num_threads
+
+    x = RNG.standard_normal((4, 64, 32, 32)).astype(np.float32)  # large enough to split
+    y, saved = pool_jit.max_pool_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), (16, 16))
+    pool_jit.max_pool_backward(y, saved)
+    y, saved, _ = norm_jit.batch_norm_forward(x, None, None, None, None, 1e-5, True, True)
+    norm_jit.batch_norm_backward(y, saved, None)
+    w = RNG.standard_normal((64, 1, 3, 3)).astype(np.float32)
+    depthwise_jit.forward(x, w, (2, 2), ((1, 1), (1, 1)), (1, 1), 64, (16, 16))
+    im2col_jit.unfold(x, (3, 3), (2, 2), (1, 1), ((1, 1), (1, 1)), (16, 16))
+    assert not numba_parallel._is_initialized
+    pool = [t for t in threading.enumerate() if t.name.startswith("convscope")]
+    assert len(pool) <= get_num_threads() - 1  # the calling thread takes one share
+    if os.path.isdir("/proc/self/task"):  # Linux: every OS thread of the process
+        python_threads = len(threading.enumerate())
+        # the rest are the BLAS libraries' sleeping workers (NumPy's and SciPy's OpenBLAS)
+        assert len(os.listdir("/proc/self/task")) - python_threads <= 2 * os.cpu_count()

@@ -19,9 +19,13 @@ compiled loop serves 1-, 2- and 3-D pooling; the channels are split over the thr
 `_parallel` (the kernels release the GIL). Pooling of more than three spatial dimensions
 runs the NumPy kernels. The NumPy kernels stay the reference these are tested against.
 
-Measured (batch 128, 32 channels, 28x28 -> 14x14 2x2 max pooling, the default model's first
-pooling, float32, 2 threads, min of 20 alternating calls in one process on a shared,
-noisy machine; NumPy -> compiled, ms): see `BENCH` below.
+2x2 windows at stride 2 (the default model's pooling) run a loop with the four taps
+unrolled (about 4x faster than the general loop, whose tap count is known only at run time),
+reading a strided input (`shifted`'s outputs) in place; their backward pass writes every
+input position once. Measured (128x32x28x28 -> 14x14, float32, 2 threads, min of 10
+alternating calls in one process on a shared, noisy 2-core AMD EPYC; NumPy -> compiled, ms):
+NCHW input forward 13.4 -> 2.0, backward 8.7 -> 2.4; channel-major input forward
+4.0 -> 1.3, backward 5.0 -> 1.2.
 """
 
 from __future__ import annotations
