@@ -312,3 +312,23 @@ def test_compiled_kernels_start_no_threads_of_their_own():
         python_threads = len(threading.enumerate())
         # the rest are the BLAS libraries' sleeping workers (NumPy's and SciPy's OpenBLAS)
         assert len(os.listdir("/proc/self/task")) - python_threads <= 2 * os.cpu_count()
+
+
+def test_the_functional_layer_runs_the_compiled_pooling_where_it_wins(monkeypatch):
+    """Strided windows and max pooling with a gradient: compiled; stride-1 average pooling
+    and stride-1 max pooling without a gradient: the NumPy loops (measured faster)."""
+    import convscope.functional as F
+    from convscope import Tensor
+
+    calls = []
+    for name in ("max_pool_forward", "max_pool_values", "avg_pool_forward"):
+        real = getattr(pool_jit, name)
+        monkeypatch.setattr(pool_jit, name,
+                            lambda *a, _real=real, _n=name, **k: calls.append(_n) or _real(*a, **k))
+    x = RNG.standard_normal((2, 3, 8, 8))
+    F.max_pool2d(Tensor(x, requires_grad=True), 3, 1, 1)
+    F.max_pool2d(x, 3, 2, 1)
+    F.max_pool2d(x, 3, 1, 1)
+    F.avg_pool2d(x, 3, 2, 1)
+    F.avg_pool2d(x, 3, 1, 1)
+    assert calls == ["max_pool_forward", "max_pool_values", "avg_pool_forward"]

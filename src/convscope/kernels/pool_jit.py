@@ -43,6 +43,24 @@ def supports(ndim: int) -> bool:
     return 1 <= ndim <= 3
 
 
+def wins(kind: str, stride, needs_grad: bool) -> bool:
+    """Whether the compiled loop is faster than `pool`'s NumPy one for this pooling.
+
+    The general loop (any window but 2x2/2) reads each tap with a scalar load, about
+    1.5-2 ns per tap on this machine; NumPy's whole-array operation per tap streams a
+    stride-1 window faster. Measured (8x64x56x56 or 8x64x112x112, float32, one thread,
+    CPU time, min of 6 alternating calls in one process, shared machine; NumPy ->
+    compiled, ms): 3x3 stride 2 padding 1 max forward 61 -> 31, backward 96 -> 3.0, average
+    forward 31 -> 19, backward 36 -> 22; 3x3 stride 1 padding 1 max forward 15 -> 31,
+    backward 76 -> 2.1 (so with a gradient the compiled pair wins: 91 -> 33), average
+    forward 5.1 -> 19, backward 7.9 -> 22. Rule: the compiled loops when the last axis's
+    stride is above 1, and for max pooling whenever a gradient is needed.
+    """
+    if stride[-1] > 1:
+        return True
+    return kind == "max" and needs_grad
+
+
 def _geometry(values, fill):
     """A 3-tuple from 1-3 per-dimension values, padded on the left with `fill`."""
     return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
