@@ -17,7 +17,8 @@ TF = torch.nn.functional
 SPATIAL = {1: (11,), 2: (7, 6), 3: (5, 4, 5)}
 KERNEL = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}
 GENERAL = ["auto", "im2col", "direct"]  # every convolution
-FAST = ["pointwise", "depthwise", "depthwise_jit", "shifted", "winograd2", "winograd4"]  # each for its own shapes
+# each for its own shapes
+FAST = ["pointwise", "depthwise", "depthwise_jit", "shifted", "winograd2", "winograd4"]
 ALGORITHMS = GENERAL + FAST
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 
