@@ -1,4 +1,5 @@
-"""Pure NumPy kernels: convolution (forward and backward), padding, and friends.
+"""The kernels: convolution (forward and backward), padding, pooling and batch norm, in NumPy
+and, where NumPy cannot fuse the loops, compiled with Numba (the modules named ``*_jit``).
 
 `ALGORITHMS` maps an algorithm name to an object (a module) with the same functions:
 
