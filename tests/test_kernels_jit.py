@@ -337,3 +337,22 @@ def test_the_functional_layer_runs_the_compiled_pooling_where_it_wins(monkeypatc
     # (max_pool_values runs max_pool_forward)
     assert calls == ["max_pool_forward", "max_pool_values", "max_pool_forward",
                      "avg_pool_forward"]
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_reads_a_strided_input_in_place(training, relu):
+    base = RNG.standard_normal((3, 4, 7, 9))
+    x = base[:, :, 1:-1, 2:-1]  # rows with gaps, as `shifted` returns its outputs
+    assert not x.flags.c_contiguous
+    C = x.shape[1]
+    w, b = RNG.standard_normal(C), RNG.standard_normal(C)
+    rm, rv = RNG.standard_normal(C), RNG.random(C) + 0.5
+    y0, s0, stats0 = norm.batch_norm_forward(x, rm, rv, w, b, 1e-5, training, relu)
+    y1, s1, stats1 = norm_jit.batch_norm_forward(x, rm, rv, w, b, 1e-5, training, relu)
+    assert np.shares_memory(s1[0], base)  # kept for the backward pass: x itself, no copy
+    np.testing.assert_allclose(y1, y0, rtol=1e-11, atol=1e-12)
+    g = RNG.standard_normal(x.shape)
+    for ours, ref in zip(norm_jit.batch_norm_backward(g, s1, w),
+                         norm.batch_norm_backward(g, s0, w)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-11, atol=1e-12)

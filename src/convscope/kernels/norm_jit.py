@@ -14,7 +14,9 @@ still in the cache:
 
 The sums are accumulated in float64 for either dtype. The input x is kept for the backward
 pass instead of a centred copy (one array less). Arrays are taken as contiguous (N, C)
-planes in either memory layout (`_planes`); y is made in x's layout. The results equal the
+planes in either memory layout (`_planes`), y made in x's layout; a strided input (a
+convolution's output on `shifted`'s grid) is read in place through its strides, y then
+NCHW. The results equal the
 NumPy kernel's to rounding (the order of the sums differs): tests/test_kernels_jit.py.
 """
 
@@ -31,22 +33,26 @@ from ._parallel import over_channels
 
 def _forward(x, y, w, b, mean, var, invstd, cm, c0, c1, eps, training, relu):
     N = x.shape[1] if cm else x.shape[0]
-    L = x.shape[2]
-    M = N * L
+    D, H, W = x.shape[2], x.shape[3], x.shape[4]
+    M = N * D * H * W
     for c in range(c0, c1):
         if training:
             s = 0.0
             for n in range(N):
                 xp = x[c, n] if cm else x[n, c]
-                for i in range(L):
-                    s += xp[i]
+                for iz in range(D):
+                    for iy in range(H):
+                        for ix in range(W):
+                            s += xp[iz, iy, ix]
             m = s / M
             q = 0.0
             for n in range(N):
                 xp = x[c, n] if cm else x[n, c]
-                for i in range(L):
-                    t = xp[i] - m
-                    q += t * t
+                for iz in range(D):
+                    for iy in range(H):
+                        for ix in range(W):
+                            t = xp[iz, iy, ix] - m
+                            q += t * t
             v = q / M
             mean[c] = m
             var[c] = v
@@ -62,17 +68,19 @@ def _forward(x, y, w, b, mean, var, invstd, cm, c0, c1, eps, training, relu):
         for n in range(N):
             xp = x[c, n] if cm else x[n, c]
             yp = y[c, n] if cm else y[n, c]
-            for i in range(L):
-                r = (xp[i] - mx) * ax + bx
-                if relu and r < 0:
-                    r = 0
-                yp[i] = r
+            for iz in range(D):
+                for iy in range(H):
+                    for ix in range(W):
+                        r = (xp[iz, iy, ix] - mx) * ax + bx
+                        if relu and r < 0:
+                            r = 0
+                        yp[iz, iy, ix] = r
 
 
 def _backward(g, x, y, w, mean, invstd, gx, gw, gb, cm, c0, c1, training, relu, need_input):
     N = x.shape[1] if cm else x.shape[0]
-    L = x.shape[2]
-    M = N * L
+    D, H, W = x.shape[2], x.shape[3], x.shape[4]
+    M = N * D * H * W
     for c in range(c0, c1):
         m = x.dtype.type(mean[c])
         gs = 0.0
@@ -81,12 +89,14 @@ def _backward(g, x, y, w, mean, invstd, gx, gw, gb, cm, c0, c1, training, relu, 
             gp = g[c, n] if cm else g[n, c]
             xp = x[c, n] if cm else x[n, c]
             yp = y[c, n] if cm else y[n, c]
-            for i in range(L):
-                gi = gp[i]
-                if relu and not yp[i] > 0:
-                    gi = 0
-                gs += gi
-                gd += gi * (xp[i] - m)
+            for iz in range(D):
+                for iy in range(H):
+                    for ix in range(W):
+                        gi = gp[iz, iy, ix]
+                        if relu and not yp[iz, iy, ix] > 0:
+                            gi = 0
+                        gs += gi
+                        gd += gi * (xp[iz, iy, ix] - m)
         inv = np.float64(invstd[c])
         gw[c] = gd * inv
         gb[c] = gs
@@ -106,11 +116,13 @@ def _backward(g, x, y, w, mean, invstd, gx, gw, gb, cm, c0, c1, training, relu, 
             xp = x[c, n] if cm else x[n, c]
             yp = y[c, n] if cm else y[n, c]
             op = gx[c, n] if cm else gx[n, c]
-            for i in range(L):
-                gi = gp[i]
-                if relu and not yp[i] > 0:
-                    gi = 0
-                op[i] = gi * k0 - k1 - (xp[i] - m) * k2
+            for iz in range(D):
+                for iy in range(H):
+                    for ix in range(W):
+                        gi = gp[iz, iy, ix]
+                        if relu and not yp[iz, iy, ix] > 0:
+                            gi = 0
+                        op[iz, iy, ix] = gi * k0 - k1 - (xp[iz, iy, ix] - m) * k2
 
 
 @functools.cache
@@ -122,12 +134,27 @@ def _compiled():
     return {"forward": jit(_forward, fastmath=fast), "backward": jit(_backward, fastmath=fast)}
 
 
+def _view(x):
+    """(a, channel_major): x (N, C, *S) as the kernels' 5-D array. Contiguous planes (NCHW or
+    channel-major memory) are flattened to (1, 1, L) per plane; a strided view of up to 3
+    spatial axes (such as `shifted`'s outputs on its grid) is kept as an (N, C, D, H, W)
+    view and read in place; anything else is copied."""
+    N, C = x.shape[:2]
+    L = math.prod(x.shape[2:])
+    t = x.transpose(1, 0, *range(2, x.ndim))
+    if x.ndim <= 5 and not (x.flags.c_contiguous or t.flags.c_contiguous):
+        return _planes.planes(x, copy=False)[0], False
+    a, cm = _planes.planes(x.reshape(N, C, L), rank=1)
+    return a.reshape(a.shape[0], a.shape[1], 1, 1, L), cm
+
+
 def batch_norm_forward(x, mean, var, weight, bias, eps, training, relu=False):
-    """(y, saved, (mean, biased var)) as `norm.batch_norm_forward`."""
+    """(y, saved, (mean, biased var)) as `norm.batch_norm_forward`. A strided input (such as
+    `shifted`'s outputs on its grid) is read in place; y is then NCHW."""
     N, C = x.shape[:2]
     dt = x.dtype
-    a, cm = _planes.planes(x.reshape(N, C, math.prod(x.shape[2:])), rank=1)
-    yb, y = _planes.alike((N, C, math.prod(x.shape[2:])), cm, dt, rank=1)
+    a, cm = _view(x)
+    yb, y = _planes.alike((N, C, *a.shape[2:]), cm, dt)
     y = y.reshape(x.shape)
     out_mean = np.empty(C, dtype=np.float64)
     out_var = np.empty(C, dtype=np.float64)
@@ -150,9 +177,10 @@ def batch_norm_backward(g, saved, weight, need_input=True, need_weight=True, nee
     shape = g.shape
     N, C = shape[:2]
     dt = g.dtype
-    gb_ = _planes.like(g.reshape(N, C, math.prod(shape[2:])), cm, rank=1)
+    # dy in the layout of y's array (yb), shaped as the kernels take it
+    gb_ = _planes.like(g, cm, rank=1).reshape(yb.shape)
     w = np.ones(C, dtype=np.float64) if weight is None else weight.astype(np.float64)
-    gxb, gx = _planes.alike((N, C, a.shape[2]), cm, dt, rank=1)
+    gxb, gx = _planes.alike((N, C, *yb.shape[2:]), cm, dt)
     gw = np.empty(C, dtype=np.float64)
     gbias = np.empty(C, dtype=np.float64)
     kernel = _compiled()["backward"]
