@@ -6,7 +6,10 @@ parent starts one short-lived worker per (library, layer, round), alternating wh
 goes first from round to round; every worker uses the same number of threads (BLAS, OpenMP
 and convscope's own), runs one warm-up call and `--inner` timed calls, and reports their
 median and the peak memory the layer added (Linux VmHWM, reset before each measurement).
-The parent prints, per layer, the median over rounds of both times, the ratio, GFLOP/s
+The parent prints the CPU model and the BLAS kernel (threadpoolctl), then, per layer, the
+median over rounds of the times of convscope, PyTorch with NCHW tensors and PyTorch with
+channels_last tensors and weights (its fastest CPU layout; oneDNN converts NCHW inputs),
+the ratios against both PyTorch columns, GFLOP/s
 counted with the direct algorithm's FLOPs (2 N C_out prod(O) C_in/groups prod(K) forward,
 three times that for forward + backward: the input and the weight gradients), peak memory,
 the geometric means, and the machine's float32 matrix-product GFLOP/s, the ceiling for a
@@ -20,6 +23,7 @@ Usage:
     python benchmarks/conv_layers.py                      # the whole table (a few minutes)
     python benchmarks/conv_layers.py --quick              # 1 round, 2 timed calls
     python benchmarks/conv_layers.py --layers resnet,3d --rounds 2
+    python benchmarks/conv_layers.py --layers pool,norm,depthwise   # the non-GEMM layers
     python benchmarks/conv_layers.py --algorithm im2col   # convscope's algorithm
 """
 
@@ -33,6 +37,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from _machine import blas, cpu_model
 
 # (name, batch, C_in, C_out, spatial size, kernel, stride, padding, groups)
 LAYERS = [
@@ -50,16 +56,36 @@ LAYERS = [
     ("conv1d 64->64 L4096 k5", 32, 64, 64, (4096,), 5, 1, 2, 1),
     ("conv3d 16->32 16x64x64", 2, 16, 32, (16, 64, 64), 3, 1, 1, 1),
 ]
+# (name, operation, batch, channels, spatial size, kernel, stride, padding): not convolutions
+OPS = [
+    ("max pool 2x2 32 28x28", "max_pool", 128, 32, (28, 28), 2, 2, 0),
+    ("max pool 3x3 s2 64 112x112", "max_pool", 8, 64, (112, 112), 3, 2, 1),
+    ("avg pool 3x3 s1 p1 64 56x56", "avg_pool", 8, 64, (56, 56), 3, 1, 1),
+    ("batch norm + ReLU 64 14x14", "batch_norm_relu", 128, 64, (14, 14), 0, 0, 0),
+]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def out_size(layer):
-    _, _, _, _, size, k, s, p, _ = layer
+    if isinstance(layer[1], str):  # OPS
+        _, op, _, _, size, k, s, p = layer
+        if op == "batch_norm_relu":
+            return size
+    else:
+        _, _, _, _, size, k, s, p, _ = layer
     return tuple((n + 2 * p - k) // s + 1 for n in size)
 
 
+def layer(index: int):
+    """LAYERS, then OPS, by one index."""
+    return LAYERS[index] if index < len(LAYERS) else OPS[index - len(LAYERS)]
+
+
 def flops(layer) -> float:
-    """Forward FLOPs of the direct algorithm: one multiply-add per tap per output value."""
+    """Forward FLOPs of the direct algorithm: one multiply-add per tap per output value
+    (NaN for pooling and batch norm)."""
+    if isinstance(layer[1], str):
+        return float("nan")
     _, N, C_in, C_out, size, k, _, _, groups = layer
     return 2.0 * N * C_out * math.prod(out_size(layer)) * (C_in // groups) * k ** len(size)
 
@@ -100,6 +126,11 @@ def _measure(fn, inner: int):
 
 
 def worker(library: str, index: int, inner: int, algorithm: str | None) -> dict:
+    """Time one layer in this process: library 'convscope', 'torch' (NCHW tensors) or
+    'torch-cl' (channels_last tensors and weights: PyTorch's fastest layout on CPU; 1-D
+    layers have none and run NCHW)."""
+    if index >= len(LAYERS):
+        return op_worker(library, index, inner)
     from convscope._memory import reuse_freed_memory
     reuse_freed_memory()  # for both libraries: glibc malloc keeps freed blocks
     import numpy as np
@@ -127,7 +158,7 @@ def worker(library: str, index: int, inner: int, algorithm: str | None) -> dict:
         import torch
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
         conv = getattr(torch.nn.functional, f"conv{n}d")
-        tx, tw, tg = (torch.from_numpy(a) for a in (x, w, gy))
+        tx, tw, tg = (_torch_layout(torch, torch.from_numpy(a), library) for a in (x, w, gy))
 
         def forward():
             with torch.no_grad():
@@ -145,21 +176,77 @@ def worker(library: str, index: int, inner: int, algorithm: str | None) -> dict:
     return {"forward": tf, "both": tb, "mem_forward": mf, "mem_both": mb, "check": check}
 
 
+def _torch_layout(torch, t, library):
+    """t in channels_last memory for 'torch-cl' (4-D and 5-D tensors), else as it is."""
+    if library != "torch-cl" or t.dim() < 4:
+        return t
+    fmt = torch.channels_last if t.dim() == 4 else torch.channels_last_3d
+    return t.contiguous(memory_format=fmt)
+
+
+def op_worker(library: str, index: int, inner: int) -> dict:
+    """`worker` for an entry of OPS: max / average pooling or batch norm + ReLU (training
+    mode, affine)."""
+    from convscope._memory import reuse_freed_memory
+    reuse_freed_memory()
+    import numpy as np
+    name, op, N, C, size, k, s, p = OPS[index - len(LAYERS)]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, *size)).astype(np.float32)
+    gamma = rng.random(C).astype(np.float32) + 0.5
+    beta = rng.standard_normal(C).astype(np.float32)
+    gy = rng.standard_normal((N, C, *out_size(OPS[index - len(LAYERS)]))).astype(np.float32)
+    if library == "convscope":
+        from convscope import Tensor
+        import convscope.functional as F
+        fns = {"max_pool": lambda t: F.max_pool2d(t, k, s, p),
+               "avg_pool": lambda t: F.avg_pool2d(t, k, s, p),
+               "batch_norm_relu": lambda t: F.batch_norm_relu(
+                   t, np.zeros(C, np.float32), np.ones(C, np.float32), gamma, beta, True)}
+        fn = fns[op]
+
+        def forward():
+            return np.asarray(fn(x))
+
+        def both():
+            xt = Tensor(x, requires_grad=True)
+            fn(xt).backward(gy)
+            return (xt.grad,)
+    else:
+        import torch
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        TF = torch.nn.functional
+        tx, tg = (_torch_layout(torch, torch.from_numpy(a), library) for a in (x, gy))
+        tgamma, tbeta = torch.from_numpy(gamma), torch.from_numpy(beta)
+        fns = {"max_pool": lambda t: TF.max_pool2d(t, k, s, p),
+               "avg_pool": lambda t: TF.avg_pool2d(t, k, s, p),
+               "batch_norm_relu": lambda t: TF.relu(TF.batch_norm(
+                   t, torch.zeros(C), torch.ones(C), tgamma, tbeta, True))}
+        fn = fns[op]
+
+        def forward():
+            with torch.no_grad():
+                return fn(tx).numpy()
+
+        def both():
+            xr = tx.detach().requires_grad_()
+            fn(xr).backward(tg)
+            return (xr.grad.numpy(),)
+
+    tb, mb = _measure(both, inner)
+    tf, mf = _measure(forward, inner)
+    check = [float(np.sum(np.abs(forward()), dtype=np.float64))]
+    check += [float(np.sum(np.abs(g), dtype=np.float64)) for g in both()]
+    return {"forward": tf, "both": tb, "mem_forward": mf, "mem_both": mb, "check": check}
+
+
 def matmul_worker(inner: int) -> dict:
     """float32 matrix-product GFLOP/s and the BLAS kernel threadpoolctl reports."""
     import numpy as np
     n = 2048
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     t, _ = _measure(lambda: a @ a, max(inner, 3))
-    try:
-        import threadpoolctl
-        info = threadpoolctl.threadpool_info()
-        blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} "
-                         f"{i.get('architecture')} x{i.get('num_threads')}"
-                         for i in info if i.get("user_api") == "blas")
-    except ImportError:
-        blas = "unknown (threadpoolctl not installed)"
-    return {"gflops": 2 * n ** 3 / t / 1e9, "blas": blas}
+    return {"gflops": 2 * n ** 3 / t / 1e9, "blas": blas()}
 
 
 # -- parent side -----------------------------------------------------------------------------
@@ -221,48 +308,62 @@ def main(argv=None) -> int:
     if args.quick:
         args.rounds, args.inner = 1, 2
     wanted = [w.strip() for w in args.layers.split(",") if w.strip()]
-    chosen = [i for i, layer in enumerate(LAYERS)
-              if not wanted or any(w in layer[0] for w in wanted)]
+    everything = LAYERS + OPS
+    chosen = [i for i, entry in enumerate(everything)
+              if not wanted or any(w in entry[0] for w in wanted)]
     if not chosen:
         p.error(f"--layers {args.layers!r} matches none of: "
-                + "; ".join(layer[0] for layer in LAYERS))
+                + "; ".join(entry[0] for entry in everything))
     env = child_env(args.threads, args.keep_openblas_env)
     common = ["--inner", str(args.inner), "--clock", args.clock]
     if args.algorithm:
         common += ["--algorithm", args.algorithm]
     ceiling = run_child(["--worker", "matmul", "0", *common], env)
+    print(f"CPU: {cpu_model()}\nBLAS: {ceiling['blas']}\n")
     print(f"{time.strftime('%Y-%m-%d')}: {args.threads} threads per library, each in its own "
           f"process; {args.clock} time, median over {args.rounds} round(s) of the median of "
           f"{args.inner} calls; "
-          f"float32; convscope algorithm={args.algorithm or 'default'}; BLAS: "
-          f"{ceiling['blas']}; float32 matmul ceiling {ceiling['gflops']:.0f} GFLOP/s. "
-          f"Times in ms, memory = peak MiB added by one call.\n")
-    print("| layer | cs fwd | torch fwd | ratio | cs GFLOP/s | cs fwd+bwd | torch fwd+bwd | "
-          "ratio | cs GFLOP/s | cs MiB | torch MiB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    ratios_f, ratios_b = [], []
+          f"float32; convscope algorithm={args.algorithm or 'default'}; "
+          f"float32 matmul ceiling {ceiling['gflops']:.0f} GFLOP/s. "
+          f"Times in ms, memory = peak MiB added by one call. torch: NCHW tensors; torch-cl: "
+          f"channels_last tensors and weights (1-D layers: NCHW). Ratios: convscope / "
+          f"torch and convscope / torch-cl.\n")
+    print("| layer | cs fwd | torch fwd | torch-cl fwd | ratio | ratio cl | cs GFLOP/s | "
+          "cs fwd+bwd | torch fwd+bwd | torch-cl fwd+bwd | ratio | ratio cl | cs GFLOP/s | "
+          "cs MiB | torch MiB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios = {"f": [], "b": [], "f_cl": [], "b_cl": []}
+    libraries = ("convscope", "torch", "torch-cl")
     for i in chosen:
-        runs = {"convscope": [], "torch": []}
+        runs = {lib: [] for lib in libraries}
         for r in range(args.rounds):
-            order = ("convscope", "torch") if r % 2 == 0 else ("torch", "convscope")
+            order = libraries[r % 3:] + libraries[:r % 3]  # who goes first rotates
             for library in order:
                 runs[library].append(run_child(["--worker", library, str(i), *common], env))
-        cs_check, th_check = runs["convscope"][0]["check"], runs["torch"][0]["check"]
-        if not all(math.isclose(a, b, rel_tol=1e-3) for a, b in zip(cs_check, th_check)):
-            raise RuntimeError(f"{LAYERS[i][0]}: results differ ({cs_check} vs {th_check})")
+        cs_check = runs["convscope"][0]["check"]
+        for lib in libraries[1:]:
+            th_check = runs[lib][0]["check"]
+            if not all(math.isclose(a, b, rel_tol=1e-3) for a, b in zip(cs_check, th_check)):
+                raise RuntimeError(f"{everything[i][0]}: results differ from {lib}'s "
+                                   f"({cs_check} vs {th_check})")
         med = {lib: {key: statistics.median(run[key] for run in rs)
                      for key in ("forward", "both", "mem_both")} for lib, rs in runs.items()}
-        cs, th = med["convscope"], med["torch"]
-        fl = flops(LAYERS[i])
+        cs, th, cl = med["convscope"], med["torch"], med["torch-cl"]
+        fl = flops(everything[i])
         rf, rb = cs["forward"] / th["forward"], cs["both"] / th["both"]
-        ratios_f.append(rf)
-        ratios_b.append(rb)
-        print(f"| {LAYERS[i][0]} | {1e3 * cs['forward']:.2f} | {1e3 * th['forward']:.2f} | "
-              f"{rf:.2f}x | {fl / cs['forward'] / 1e9:.0f} | {1e3 * cs['both']:.2f} | "
-              f"{1e3 * th['both']:.2f} | {rb:.2f}x | {3 * fl / cs['both'] / 1e9:.0f} | "
-              f"{cs['mem_both']:.0f} | {th['mem_both']:.0f} |", flush=True)
-    print(f"| **geometric mean** | | | **{geomean(ratios_f):.2f}x** | | | | "
-          f"**{geomean(ratios_b):.2f}x** | | | |")
+        rfc, rbc = cs["forward"] / cl["forward"], cs["both"] / cl["both"]
+        for key, v in (("f", rf), ("b", rb), ("f_cl", rfc), ("b_cl", rbc)):
+            ratios[key].append(v)
+        gf = "-" if math.isnan(fl) else f"{fl / cs['forward'] / 1e9:.0f}"
+        gb = "-" if math.isnan(fl) else f"{3 * fl / cs['both'] / 1e9:.0f}"
+        print(f"| {everything[i][0]} | {1e3 * cs['forward']:.2f} | {1e3 * th['forward']:.2f} | "
+              f"{1e3 * cl['forward']:.2f} | {rf:.2f}x | {rfc:.2f}x | {gf} | "
+              f"{1e3 * cs['both']:.2f} | {1e3 * th['both']:.2f} | {1e3 * cl['both']:.2f} | "
+              f"{rb:.2f}x | {rbc:.2f}x | {gb} | {cs['mem_both']:.0f} | "
+              f"{th['mem_both']:.0f} |", flush=True)
+    print(f"| **geometric mean** | | | | **{geomean(ratios['f']):.2f}x** | "
+          f"**{geomean(ratios['f_cl']):.2f}x** | | | | | **{geomean(ratios['b']):.2f}x** | "
+          f"**{geomean(ratios['b_cl']):.2f}x** | | | |")
     return 0
 
 

@@ -5,8 +5,10 @@ convscope one), the same initial weights (copied), the same mini-batches in the 
 with the same augmentation draws (two `convscope.data.DataLoader`s from the same seed), the
 same optimizer and learning-rate schedule, and the same number of threads. Each library
 trains in its own process (run one after the other): in one process, whichever runs second
-waits on the other's spinning BLAS/OpenMP threads. The script prints
-seconds per epoch of training (evaluation excluded), the ratio convscope / PyTorch, and both
+waits on the other's spinning BLAS/OpenMP threads. PyTorch runs twice: with NCHW tensors
+and with the model and the batches in channels_last memory (its fastest CPU layout). The
+script prints the CPU model and the BLAS kernel (threadpoolctl), then seconds per epoch of
+training (evaluation excluded), the ratios convscope / PyTorch for both layouts, and the
 test accuracies, as a Markdown table for the README.
 
 Usage:
@@ -29,6 +31,7 @@ import subprocess
 import sys
 
 from _threads import THREADS as _THREADS  # noqa: E402  (before NumPy)
+from _machine import blas, cpu_model  # noqa: E402
 
 from convscope._memory import reuse_freed_memory  # noqa: E402
 
@@ -113,8 +116,17 @@ def run_convscope(config, data):
     return times, accs
 
 
-def run_torch(config, data):
+def run_torch(config, data, channels_last=False):
+    """PyTorch's epochs; with `channels_last`, the model and every batch in channels_last
+    memory (PyTorch's fastest CPU layout)."""
     model = torch_model(T.build_model(config))  # the same initial weights
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+
+    def batch(xb):
+        t = torch.from_numpy(xb)
+        return t.contiguous(memory_format=fmt) if t.dim() == 4 else t
+
     train_loader, test_loader = T.make_loaders(config, *data)  # the same batches
     opt, sched = torch_optimizer(config, model, len(train_loader))
     times, accs = [], []
@@ -123,7 +135,7 @@ def run_torch(config, data):
         t0 = time.perf_counter()
         for xb, yb in train_loader:
             loss = torch.nn.functional.cross_entropy(
-                model(torch.from_numpy(xb)), torch.from_numpy(yb),
+                model(batch(xb)), torch.from_numpy(yb),
                 label_smoothing=config.label_smoothing)
             opt.zero_grad()
             loss.backward()
@@ -135,7 +147,7 @@ def run_torch(config, data):
         correct = 0
         with torch.no_grad():
             for xb, yb in test_loader:
-                correct += int((model(torch.from_numpy(xb)).argmax(1).numpy() == yb).sum())
+                correct += int((model(batch(xb)).argmax(1).numpy() == yb).sum())
         accs.append(correct / len(test_loader.x))
     return times, accs
 
@@ -149,7 +161,7 @@ def main(argv=None) -> int:
     p.add_argument("--limit-test", type=int, default=None, help="test images (default: all)")
     p.add_argument("--threads", type=int, default=2,
                    help="threads for both (BLAS and torch; default: 2)")
-    p.add_argument("--only", choices=["convscope", "torch"],
+    p.add_argument("--only", choices=["convscope", "torch", "torch-cl"],
                    help="run one side only (default: both, each in its own process)")
     p.add_argument("--keep-openblas-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, which pin OpenBLAS to a "
@@ -184,7 +196,8 @@ def main(argv=None) -> int:
             env.pop("OPENBLAS_CORETYPE", None)
             env.pop("OPENBLAS_L2_SIZE", None)
         results = {}
-        for side in ("convscope", "torch"):
+        print(f"CPU: {cpu_model()}\nBLAS: {blas()}\n")
+        for side in ("convscope", "torch", "torch-cl"):
             if args.only in (None, side):
                 out = subprocess.run([sys.executable, os.path.abspath(__file__), *argv,
                                       "--only", side, "--worker"], stdout=subprocess.PIPE,
@@ -198,37 +211,30 @@ def main(argv=None) -> int:
     print(f"{config.dataset}: {len(data[0])} training, {len(data[2])} test images; model "
           f"{name} {kwargs}; {config.epochs} epoch(s), batch {config.batch_size}, "
           f"{config.optimizer} lr {config.lr} ({config.schedule}); {args.threads} threads; "
-          f"BLAS {_blas()}", file=sys.stderr)
-    run = run_convscope if args.only == "convscope" else run_torch
-    times, accs = run(config, data)
+          f"BLAS {blas()}", file=sys.stderr)
+    if args.only == "convscope":
+        times, accs = run_convscope(config, data)
+    else:
+        times, accs = run_torch(config, data, channels_last=args.only == "torch-cl")
     print(f"{args.only}: s/epoch {['%.1f' % t for t in times]}, test accuracy "
           f"{['%.2f%%' % (100 * a) for a in accs]}", file=sys.stderr)
     print(json.dumps([times, accs]))
     return 0
 
 
-def _blas() -> str:
-    """The BLAS library and kernel NumPy runs (threadpoolctl), or 'unknown'."""
-    try:
-        import threadpoolctl
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    return ", ".join(f"{i.get('internal_api')} {i.get('architecture')}"
-                     for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas")
-
-
 def _table(results, config):
-    print("| | convscope | PyTorch | convscope / PyTorch |")
-    print("|---|---:|---:|---:|")
-    cs = results.get("convscope")
-    th = results.get("torch")
-    sec = [None if r is None else float(np.mean(r[0])) for r in (cs, th)]
-    acc = [None if r is None else r[1][-1] for r in (cs, th)]
-    ratio = f"{sec[0] / sec[1]:.2f}x" if None not in sec else "-"
+    print("| | convscope | PyTorch | PyTorch channels_last | convscope / PyTorch | "
+          "convscope / channels_last |")
+    print("|---|---:|---:|---:|---:|---:|")
+    runs = [results.get(side) for side in ("convscope", "torch", "torch-cl")]
+    sec = [None if r is None else float(np.mean(r[0])) for r in runs]
+    acc = [None if r is None else r[1][-1] for r in runs]
+    ratios = [f"{sec[0] / other:.2f}x" if None not in (sec[0], other) else "-"
+              for other in sec[1:]]
     print(f"| seconds per epoch | {_fmt(sec[0], '{:.1f}')} | {_fmt(sec[1], '{:.1f}')} | "
-          f"{ratio} |")
+          f"{_fmt(sec[2], '{:.1f}')} | {ratios[0]} | {ratios[1]} |")
     print(f"| test accuracy after {config.epochs} epoch(s) | {_fmt(acc[0], '{:.2%}')} | "
-          f"{_fmt(acc[1], '{:.2%}')} | |")
+          f"{_fmt(acc[1], '{:.2%}')} | {_fmt(acc[2], '{:.2%}')} | | |")
 
 
 def _fmt(value, pattern):

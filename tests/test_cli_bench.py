@@ -20,7 +20,7 @@ def run(capsys, *argv):
     ("conv:c128,k3,p1", "16x56x56", "shifted"),
     ("conv:c128,k3,p1", "64x6x6", "im2col"),
     ("conv:c512,k1,s2", "256x14x14", "pointwise"),
-    ("conv:c128,k3,p1,g128", "128x56x56", "depthwise"),
+    ("conv:c128,k3,p1,g128", "128x56x56", "depthwise_jit"),
     ("convT:c8,k1,s2", "4x5x5", "pointwise"),
     ("conv:c32,k3,p1", "16x16x64x64", "shifted"),
     ("conv:c32,k3,p1,s2", "16x16x64x64", "im2col"),
@@ -108,7 +108,7 @@ def test_auto_picks_stride_phases_for_few_channel_strided_layers(x_shape, w_shap
 def test_conv_algorithm_choices_and_errors():
     assert F.conv_algorithm((8, 256, 14, 14), (512, 256, 1, 1), stride=2)[0] == "pointwise"
     assert F.conv_algorithm((128, 56, 56), (128, 1, 3, 3), padding=1,
-                            groups=128)[0] == "depthwise"  # unbatched shape
+                            groups=128)[0] == "depthwise_jit"  # unbatched shape
     assert F.conv_algorithm((2, 16, 8, 8, 8), (32, 16, 3, 3, 3), padding=1)[0] == "im2col"
     # what conv runs is what conv_algorithm says: the same result as the named algorithm
     x = np.random.default_rng(0).standard_normal((2, 6, 5, 5))

@@ -59,9 +59,9 @@ ERRORS = [
     (lambda: F.conv2d(x2, w2.astype(np.float64)), TypeError,
      r"conv2d: weight has dtype float64 but input has dtype float32"),
     (lambda: F.conv2d(x2, w2, algorithm="fft"), ValueError,
-     r"conv2d: algorithm must be 'auto' or one of \['depthwise', 'direct', 'im2col', "
-     r"'pointwise', 'shifted', 'winograd2', 'winograd2_jit', 'winograd4', 'winograd4_jit'\], "
-     r"got algorithm='fft'"),
+     r"conv2d: algorithm must be 'auto' or one of \['depthwise', 'depthwise_jit', 'direct', "
+     r"'im2col', 'pointwise', 'shifted', 'winograd2', 'winograd2_jit', 'winograd4', "
+     r"'winograd4_jit'\], got algorithm='fft'"),
     (lambda: F.conv1d(x2[..., 0], w2[..., 0], algorithm="winograd4_jit"), ValueError,
      r"conv1d: algorithm='winograd4_jit' needs a 2D convolution with kernel_size 3, stride 1 "
      r"and dilation 1, got kernel_size=\(3,\)"),

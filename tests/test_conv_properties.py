@@ -50,6 +50,8 @@ FAST_CASES = [
     ("pointwise", 1, 1, 0, 2, 4, 6),
     ("depthwise", 3, 2, 1, 4, 4, 8),
     ("depthwise", 2, 1, 0, 4, 4, 4),
+    ("depthwise_jit", 3, 2, 1, 4, 4, 8),
+    ("depthwise_jit", 2, 1, 0, 4, 4, 4),
     ("winograd2", 3, 1, 1, 2, 4, 6),
     ("winograd4", 3, 1, ((2, 0),), 1, 3, 4),
     ("winograd2_jit", 3, 1, 1, 2, 4, 6),

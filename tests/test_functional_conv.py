@@ -17,9 +17,9 @@ TF = torch.nn.functional
 SPATIAL = {1: (11,), 2: (7, 6), 3: (5, 4, 5)}
 KERNEL = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}
 GENERAL = ["auto", "im2col", "direct"]  # every convolution
-# each for its own shapes; the *_jit kernels are compiled (Numba), 2D only
-FAST = ["pointwise", "depthwise", "shifted", "winograd2", "winograd4", "winograd2_jit",
-        "winograd4_jit"]
+# each for its own shapes; the *_jit kernels are compiled (Numba); winograd*_jit 2D only
+FAST = ["pointwise", "depthwise", "depthwise_jit", "shifted", "winograd2", "winograd4",
+        "winograd2_jit", "winograd4_jit"]
 ALGORITHMS = GENERAL + FAST
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 
@@ -50,11 +50,11 @@ def _applies(algorithm, stride, dilation, groups, cin, n):
     """Each fast algorithm's domain, restated: where it must run, or refuse by name."""
     ones = all(v == 1 for v in np.atleast_1d(stride)) and all(
         v == 1 for v in np.atleast_1d(dilation))
-    if algorithm.endswith("_jit"):
+    if algorithm.startswith("winograd") and algorithm.endswith("_jit"):
         return ones and n == 2
     if algorithm.startswith("winograd"):
         return ones
-    if algorithm == "depthwise":
+    if algorithm.startswith("depthwise"):
         return groups == cin
     return True
 
@@ -126,7 +126,7 @@ def test_conv_unbatched_and_no_bias(algorithm, n):
     if not _applies(algorithm, 1, 1, 1, 3, n):
         pytest.skip("2D only: the refusal is checked in test_conv_matches_torch")
     rng = np.random.default_rng(2)
-    groups = 3 if algorithm == "depthwise" else 1
+    groups = 3 if algorithm.startswith("depthwise") else 1
     x = rng.standard_normal((3, *SPATIAL[n]))
     w = rng.standard_normal((6, 3 // groups, *_kernel_size(algorithm, n)))
     ours, theirs = _run(
@@ -157,7 +157,7 @@ def test_conv_transpose_matches_torch(algorithm, n, case, dtype, batched):
     stride, padding, output_padding, dilation, groups = case
     rng = np.random.default_rng(3)
     cin, cout = 4, 8
-    if algorithm == "depthwise":  # the adjoint of a depthwise conv: 8 -> 4, groups 4
+    if algorithm.startswith("depthwise"):  # the adjoint of a depthwise conv: 8 -> 4, groups 4
         cin, cout, groups = 8, 4, 4
     x = rng.standard_normal(((2,) if batched else ()) + (cin, *SPATIAL[n])).astype(dtype)
     w = rng.standard_normal((cin, cout // groups, *_kernel_size(algorithm, n))).astype(dtype)
@@ -312,7 +312,7 @@ def test_fast_algorithms_asymmetric_padding_noncontiguous_input(algorithm, n):
     base = rng.standard_normal((4, 4, *(2 * s for s in SPATIAL[n])))
     x = base[::2, :, *(slice(None, None, 2),) * n]
     assert not x.flags.c_contiguous
-    groups = 4 if algorithm == "depthwise" else 1
+    groups = 4 if algorithm.startswith("depthwise") else 1
     w = rng.standard_normal((8, 4 // groups, *_kernel_size(algorithm, n)))
     pads = ((0, 1), (2, 0), (1, 2))[:n]
     torch_pad = tuple(v for p in reversed(pads) for v in p)
@@ -327,7 +327,7 @@ def test_fast_algorithms_asymmetric_padding_noncontiguous_input(algorithm, n):
 
 @pytest.mark.parametrize("algorithm", FAST)
 def test_fast_algorithms_empty_batch(algorithm):
-    groups = 3 if algorithm == "depthwise" else 1
+    groups = 3 if algorithm.startswith("depthwise") else 1
     x = np.zeros((0, 3, 8, 8), dtype=np.float32)
     w = np.ones((6, 3 // groups, *_kernel_size(algorithm, 2)), dtype=np.float32)
     xt, wt = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)

@@ -271,8 +271,9 @@ _CONV_DOC = """{n}-D convolution of a batch of {what} with C_out filters, PyTorc
         groups: split channels into groups convolved separately (groups = C_in: depthwise).
         algorithm: 'auto' (default: chosen by shape, see `conv_algorithm`), 'im2col'
             (unfold + matrix product), 'pointwise' (1x1 kernels), 'depthwise' (groups =
-            C_in), 'winograd2' / 'winograd4' (Winograd F(2,3) / F(4,3) per axis, for 3-tap
-            kernels with stride 1 and dilation 1) or 'direct' (the readable reference).
+            C_in; NumPy), 'depthwise_jit' (the same, a compiled loop), 'winograd2' /
+            'winograd4' (Winograd F(2,3) / F(4,3) per axis, for 3-tap kernels with stride 1
+            and dilation 1) or 'direct' (the readable reference).
 
     Shape: out = floor((S + P_before + P_after - dilation*(K-1) - 1) / stride) + 1.
     """

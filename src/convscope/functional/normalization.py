@@ -1,4 +1,8 @@
-"""`batch_norm`, PyTorch's `F.batch_norm`, over the closed-form kernel in `kernels.norm`."""
+"""`batch_norm`, PyTorch's `F.batch_norm`, and `batch_norm_relu`, its fusion with a ReLU.
+
+They run the compiled two-pass loops of `kernels.norm_jit`; `kernels.norm` holds the NumPy
+closed-form kernel they are tested against.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import numpy as np  # noqa: F401  (the docstring examples)
 
 from .. import _args
 from ..autograd import Tensor
-from ..kernels import norm as norm_kernel
+from ..kernels import norm_jit as norm_kernel
 from ._graph import _array, _result, _wants
 
 __all__ = ["batch_norm", "batch_norm_relu"]

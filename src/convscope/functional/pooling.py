@@ -6,6 +6,11 @@ Output size along each spatial dimension (PyTorch's rule, `arith.sizes.window_co
     out = floor_or_ceil((S + 2P - d*(K - 1) - 1) / s) + 1
 
 where ceil_mode rounds up but drops a last window that would start in the right padding.
+
+Pooling over 1-3 spatial dimensions runs the compiled loops of `kernels.pool_jit` (one pass
+forward, one backward) where they win (`pool_jit.wins`: strided windows, and max pooling
+with a gradient); the rest, and more dimensions, run the NumPy kernels of `kernels.pool`,
+the reference the compiled loops are tested against.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 from .. import _args
 from ..arith.sizes import kernel_extent, window_count
 from ..kernels import pool as pool_kernel
+from ..kernels import pool_jit
 from ._common import check_shape, float_input, window_stride
 from ._graph import _needs_grad, _result
 
@@ -67,6 +73,17 @@ def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     x, xb, batched = _batched(_func, input, ndim)
     K, s, p, d, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
                                           padding, dilation, ceil_mode)
+    if pool_jit.supports(ndim) and pool_jit.wins("max", s, _needs_grad(input)):
+        if not _needs_grad(input):
+            y = pool_jit.max_pool_values(xb, K, s, p, d, out_size)
+            return _result(y if batched else y[0], (input,), None, f"max_pool{ndim}d")
+        y, saved = pool_jit.max_pool_forward(xb, K, s, p, d, out_size)
+
+        def backward(g):
+            gx = pool_jit.max_pool_backward(g if batched else g[None], saved)
+            return (gx if batched else gx[0],)
+
+        return _result(y if batched else y[0], (input,), backward, f"max_pool{ndim}d")
     if not _needs_grad(input):  # no graph: the maxima only, not where they are
         y = pool_kernel.max_pool_values(xb, K, s, p, d, out_size)
         return _result(y if batched else y[0], (input,), None, f"max_pool{ndim}d")
@@ -88,6 +105,14 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                           padding, 1, ceil_mode)
     count_include_pad = _args.check_bool(count_include_pad, func=_func,
                                          arg="count_include_pad")
+    if pool_jit.supports(ndim) and pool_jit.wins("avg", s, True):
+        y, saved = pool_jit.avg_pool_forward(xb, K, s, p, out_size, count_include_pad)
+
+        def backward(g):
+            gx = pool_jit.avg_pool_backward(g if batched else g[None], saved)
+            return (gx if batched else gx[0],)
+
+        return _result(y if batched else y[0], (input,), backward, f"avg_pool{ndim}d")
     y, saved = pool_kernel.avg_pool_forward(xb, K, s, p, out_size, ceil_mode,
                                             count_include_pad)
 

@@ -1,5 +1,5 @@
-"""Convolution kernels (forward and backward), padding, and friends: NumPy, and compiled
-loops (Numba, `_jit`) where NumPy cannot fuse the passes.
+"""The kernels: convolution (forward and backward), padding, pooling and batch norm, in NumPy
+and, where NumPy cannot fuse the loops, compiled with Numba (the modules named ``*_jit``).
 
 `ALGORITHMS` maps an algorithm name to an object (a module) with the same functions:
 
@@ -13,18 +13,22 @@ Arguments are already validated and explicit: tuples per spatial dimension, `pad
 (before, after) pair per dimension. 'auto' is not an algorithm but a choice among them by
 shape: see `choose`.
 
+`depthwise_jit` is a compiled (Numba) kernel, picked by 'auto'; `depthwise` is the NumPy
+algorithm it is tested against. Modules named ``*_jit`` hold compiled loops (see `_jit`);
+Numba is loaded on their first call, never by ``import convscope``.
+
 `set_num_threads` / `get_num_threads` set how many threads the per-channel copies of the
 unfold, the fold and pooling, and the compiled Winograd kernels' chunks of tiles, are split
 over (see `_parallel`); the results are the same bits for any number.
 """
 
-from . import depthwise, direct, im2col, pointwise, shifted, winograd, winograd_jit
+from . import depthwise, depthwise_jit, direct, im2col, pointwise, shifted, winograd, winograd_jit
 from ._parallel import MIN_ELEMENTS as PARALLEL_MIN_ELEMENTS
 from ._parallel import get_num_threads, set_num_threads
 from .choose import choose
 
 ALGORITHMS = {"direct": direct, "im2col": im2col, "pointwise": pointwise,
-              "depthwise": depthwise, "shifted": shifted,
+              "depthwise": depthwise, "depthwise_jit": depthwise_jit, "shifted": shifted,
               "winograd2": winograd.F2, "winograd4": winograd.F4,
               # the same arithmetic with compiled transforms (Numba, compiled on first use)
               "winograd2_jit": winograd_jit.F2, "winograd4_jit": winograd_jit.F4}

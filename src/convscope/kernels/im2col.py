@@ -23,6 +23,16 @@ backward passes recompute each chunk's columns instead of keeping them. Measured
 thread, CPU time, this machine's 32 MB L3): conv3d batch 2 16->32 16x64x64 69 -> 44 ms,
 3x3 64->64 56x56 batch 8 19 -> 13 ms, conv1d batch 32 64->64 L=4096 k5 61 -> 45 ms; layers
 whose columns fit the L3 cache gain nothing and keep the one-shot path.
+
+Strided layers (1-3 spatial dimensions) unfold and fold with `im2col_jit`'s compiled loops,
+which write each column row once straight from the input (no padded copy, no strided
+slice copies) and give the same bits. Measured [h17b] (float32, one thread, CPU time, min
+of 8 alternating calls in one process, AMD EPYC AVX2 shared with other jobs; NumPy ->
+compiled, unfold / fold, ms): 64 channels 56x56 batch 8 3x3 stride 2 3.5/5.7 -> 2.3/2.7;
+3 channels 224x224 batch 8 7x7 stride 2 14.4/19.1 -> 13.5/8.0. At stride 1 the NumPy
+loops' whole-slice copies win (conv3d 16 channels 16x64x64 batch 2 3x3x3: 41/46 -> 47/52;
+32 channels 14x14 batch 128: 3.8/7.7 -> 5.9/5.3; conv1d 64 channels L=4096 k5: 31/15 ->
+35/41), so they keep them.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import math
 
 import numpy as np
 
+from . import im2col_jit
 from ._parallel import over_channels
 from ._windows import interior, offsets
 
@@ -55,8 +66,16 @@ def pad_channel_major(x, pads):
     return buf
 
 
+def compiled(stride, kernel_size) -> bool:
+    """Whether the unfold and the fold run `im2col_jit`'s compiled loops: strided layers
+    of 1-3 spatial dimensions (see the module docstring for the measurements)."""
+    return len(kernel_size) <= 3 and any(s > 1 for s in stride)
+
+
 def unfold(x, kernel_size, stride, dilation, pads, out_size):
     """Columns (C, *K, N, *O) of x (N, C, *S), zero-padded by `pads`."""
+    if compiled(stride, kernel_size):
+        return im2col_jit.unfold(x, kernel_size, stride, dilation, pads, out_size)
     N, C = x.shape[:2]
     if any(b or a for b, a in pads):
         xp = pad_channel_major(x, pads)  # (C, N, *Sp)
@@ -75,6 +94,8 @@ def unfold(x, kernel_size, stride, dilation, pads, out_size):
 
 def fold(cols, in_shape, kernel_size, stride, dilation, pads, out_size):
     """The adjoint of `unfold`: sum columns (C, *K, N, *O) back into an (N, C, *S) array."""
+    if compiled(stride, kernel_size):
+        return im2col_jit.fold(cols, in_shape, kernel_size, stride, dilation, pads, out_size)
     N, C, *S = in_shape
     Sp = [s + b + a for s, (b, a) in zip(S, pads)]
     xp = np.zeros((C, N, *Sp), dtype=cols.dtype)
@@ -133,12 +154,22 @@ def _view(a, shape):
 
 def _chunk_cols(xp, buf, kernel_size, stride, dilation, out_size, chunk):
     """The columns (C, *K, *chunk shape) of one chunk of a padded (C, N, *Sp) input, in buf;
-    the chunk shape is (b, *O) for a slice of images, (rows, *O[1:]) for rows of one."""
+    the chunk shape is (b, *O) for a slice of images, (rows, *O[1:]) for rows of one.
+
+    xp may instead be a `_Padding` (x and its pads, not padded): the compiled unfold
+    then writes the chunk's columns straight from x."""
     sel, r0, r1 = chunk
-    C = xp.shape[0]
+    C = xp.shape[0] if not isinstance(xp, _Padding) else xp.x.shape[1]
     size = (r1 - r0, *out_size[1:])
     shape = size if isinstance(sel, int) else (sel.stop - sel.start, *out_size)
     cols = buf[:C * math.prod(kernel_size) * math.prod(shape)].reshape(C, *kernel_size, *shape)
+    if isinstance(xp, _Padding):
+        n0 = sel if isinstance(sel, int) else sel.start
+        cols8 = cols if not isinstance(sel, int) else cols.reshape(
+            C, *kernel_size, 1, *shape)
+        im2col_jit.unfold_into(xp.x, cols8, kernel_size, stride, dilation, xp.pads, n0,
+                               (r0,) + (0,) * (len(out_size) - 1))
+        return cols, None
     shift = r0 * stride[0]
     windows = [(k, (slice(w0.start + shift, w0.stop + shift, w0.step), *rest))
                for k, (w0, *rest) in offsets(kernel_size, stride, dilation, size)]
@@ -159,7 +190,16 @@ def _chunk_buffer(C, K, N, out_size, dtype):
     return chunks, np.empty(ck * most * math.prod(out_size[1:]), dtype=dtype)
 
 
-def _padded(x, pads):
+class _Padding:
+    """x with the padding the compiled unfold applies as it reads (no padded copy)."""
+
+    def __init__(self, x, pads):
+        self.x, self.pads = x, pads
+
+
+def _padded(x, pads, stride=(1,), kernel_size=(1,)):
+    if compiled(stride, kernel_size):
+        return _Padding(x, pads)
     if any(b or a for b, a in pads):
         return pad_channel_major(x, pads)  # (C, N, *Sp)
     return x.transpose(1, 0, *range(2, x.ndim))  # a view
@@ -170,7 +210,7 @@ def _forward_chunked(x, w, stride, pads, dilation, groups, out_size):
     C_out, C_in_g, *K = w.shape
     G = groups
     CK = C_in_g * math.prod(K)
-    xp = _padded(x, pads)
+    xp = _padded(x, pads, stride, K)
     wg = w.reshape(G, C_out // G, CK)
     y = np.empty((C_out, N, *out_size), dtype=x.dtype)
     chunks, buf = _chunk_buffer(C, K, N, out_size, x.dtype)
@@ -195,7 +235,7 @@ def _backward_weight_chunked(x, gy, w_shape, stride, pads, dilation, groups):
     C_out, C_in_g, *K = w_shape
     G = groups
     CK = C_in_g * math.prod(K)
-    xp = _padded(x, pads)
+    xp = _padded(x, pads, stride, K)
     gy_cm = gy.transpose(1, 0, *range(2, gy.ndim))
     gw = np.zeros((G, C_out // G, CK), dtype=gy.dtype)
     chunks, buf = _chunk_buffer(C, K, N, gy.shape[2:], x.dtype)
@@ -213,6 +253,10 @@ def _backward_input_chunked(gy, w, in_shape, stride, pads, dilation, groups):
     CK = C_in_g * math.prod(K)
     out_size = gy.shape[2:]
     Sp = [s + b + a for s, (b, a) in zip(S, pads)]
+    if compiled(stride, K):  # the compiled fold adds into the unpadded gradient
+        Sp, pads_used = S, [(0, 0)] * len(S)
+    else:
+        pads_used = pads
     gxp = np.zeros((C, N, *Sp), dtype=gy.dtype)
     wt = w.reshape(G, C_out // G, CK).transpose(0, 2, 1)
     gy_cm = gy.transpose(1, 0, *range(2, gy.ndim))
@@ -225,6 +269,12 @@ def _backward_input_chunked(gy, w, in_shape, stride, pads, dilation, groups):
         size = (r1 - r0, *out_size[1:])
         shape = size if isinstance(sel, int) else (sel.stop - sel.start, *out_size)
         gcols = gcols.reshape(C, *K, *shape)
+        if compiled(stride, K):
+            im2col_jit.fold_into(gcols if not isinstance(sel, int) else
+                                 gcols.reshape(C, *K, 1, *shape), gxp, K, stride, dilation,
+                                 pads, sel if isinstance(sel, int) else sel.start,
+                                 (r0,) + (0,) * (len(out_size) - 1))
+            continue
         shift = r0 * stride[0]
         windows = [(k, (slice(w0.start + shift, w0.stop + shift, w0.step), *rest))
                    for k, (w0, *rest) in offsets(K, stride, dilation, size)]
@@ -234,7 +284,7 @@ def _backward_input_chunked(gy, w, in_shape, stride, pads, dilation, groups):
                 gxp[(slice(c0, c1), sel) + win] += gcols[(slice(c0, c1),) + k]
 
         over_channels(add, C, gcols.size)
-    inner = interior(S, [b for b, _ in pads])
+    inner = interior(S, [b for b, _ in pads_used])
     return gxp[(slice(None), slice(None)) + inner].transpose(1, 0, *range(2, len(in_shape)))
 
 

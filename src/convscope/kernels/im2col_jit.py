@@ -1,0 +1,161 @@
+"""The unfold and the fold of `im2col` as compiled loops: columns written in one pass.
+
+`im2col.unfold` first copies the input into a zero-padded channel-major array, then copies
+one strided slice per kernel offset into the columns ``cols[c, *k, n, *o] =
+x_padded[n, c, o*s + k*d]``: two passes over memory, the second one strided. Here each
+column row is written once, straight from the input, with zeros where the window runs
+into the padding: no padded copy. The fold (col2im, the input gradient) is the same loop
+adding into a zeroed (C, N, *S) array, the taps in the same order as `im2col.fold`, so
+both give the same bits as the NumPy loops they replace (tests/test_kernels_jit.py).
+
+A chunk of the columns (`im2col`'s large layers: a slice of the images, or rows of one
+image along the first spatial axis) is the same loop over a sub-range: the images from
+`n0` and the outputs from `lo` (a 3-tuple) on, as many as the chunk's array holds. The
+channels are split over the threads of `_parallel`; arrays are taken as contiguous
+(N, C) planes in either memory layout (`_planes`), spatial shapes padded to 3-D.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import _planes
+from ._parallel import over_channels
+
+
+def _three(values, fill):
+    return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
+
+
+def _unfold(x, cols, cm, c0, c1, s, pb, d, n0, lo):
+    D, H, W = x.shape[2], x.shape[3], x.shape[4]
+    KD, KH, KW = cols.shape[1], cols.shape[2], cols.shape[3]
+    NC, OD, OH, OW = cols.shape[4], cols.shape[5], cols.shape[6], cols.shape[7]
+    zero = cols.dtype.type(0)
+    for c in range(c0, c1):
+        for kd in range(KD):
+            for kh in range(KH):
+                for kw in range(KW):
+                    # the outputs whose tap kw falls inside the input along the row
+                    off = kw * d[2] - pb[2]
+                    first = max(0, -((off + lo[2] * s[2]) // s[2]))  # ceil(-x / s)
+                    first = min(first, OW)
+                    end = OW
+                    while end > first and (end - 1 + lo[2]) * s[2] + off >= W:
+                        end -= 1
+                    for n in range(NC):
+                        xp = x[c, n0 + n] if cm else x[n0 + n, c]
+                        out = cols[c, kd, kh, kw, n]
+                        for od in range(OD):
+                            iz = (od + lo[0]) * s[0] + kd * d[0] - pb[0]
+                            for oh in range(OH):
+                                iy = (oh + lo[1]) * s[1] + kh * d[1] - pb[1]
+                                if iz < 0 or iz >= D or iy < 0 or iy >= H:
+                                    for ow in range(OW):
+                                        out[od, oh, ow] = zero
+                                    continue
+                                for ow in range(first):
+                                    out[od, oh, ow] = zero
+                                base = lo[2] * s[2] + off
+                                if s[2] == 1:
+                                    for ow in range(first, end):
+                                        out[od, oh, ow] = xp[iz, iy, np.uint64(ow + base)]
+                                else:
+                                    for ow in range(first, end):
+                                        out[od, oh, ow] = xp[iz, iy,
+                                                             np.uint64(ow * s[2] + base)]
+                                for ow in range(end, OW):
+                                    out[od, oh, ow] = zero
+
+
+def _fold(cols, gx, c0, c1, s, pb, d, n0, lo):
+    D, H, W = gx.shape[2], gx.shape[3], gx.shape[4]
+    KD, KH, KW = cols.shape[1], cols.shape[2], cols.shape[3]
+    NC, OD, OH, OW = cols.shape[4], cols.shape[5], cols.shape[6], cols.shape[7]
+    for c in range(c0, c1):
+        for kd in range(KD):
+            for kh in range(KH):
+                for kw in range(KW):
+                    off = kw * d[2] - pb[2]
+                    first = max(0, -((off + lo[2] * s[2]) // s[2]))
+                    first = min(first, OW)
+                    end = OW
+                    while end > first and (end - 1 + lo[2]) * s[2] + off >= W:
+                        end -= 1
+                    base = lo[2] * s[2] + off
+                    for n in range(NC):
+                        xp = gx[c, n0 + n]
+                        src = cols[c, kd, kh, kw, n]
+                        for od in range(OD):
+                            iz = (od + lo[0]) * s[0] + kd * d[0] - pb[0]
+                            if iz < 0 or iz >= D:
+                                continue
+                            for oh in range(OH):
+                                iy = (oh + lo[1]) * s[1] + kh * d[1] - pb[1]
+                                if iy < 0 or iy >= H:
+                                    continue
+                                if s[2] == 1:
+                                    for ow in range(first, end):
+                                        xp[iz, iy, np.uint64(ow + base)] += src[od, oh, ow]
+                                else:
+                                    for ow in range(first, end):
+                                        xp[iz, iy, np.uint64(ow * s[2] + base)] += (
+                                            src[od, oh, ow])
+
+
+@functools.cache
+def _compiled():
+    from ._jit import jit
+
+    return {"unfold": jit(_unfold), "fold": jit(_fold)}
+
+
+def _cols8(cols, kernel_size):
+    """cols (C, *K, n, *o) as the kernels' (C, KD, KH, KW, n, OD, OH, OW) view."""
+    nd = len(kernel_size)
+    C, n, o = cols.shape[0], cols.shape[1 + nd], cols.shape[2 + nd:]
+    return cols.reshape(C, *_three(kernel_size, 1), n, *_three(o, 1))
+
+
+def unfold_into(x, cols, kernel_size, stride, dilation, pads, n0=0, lo=None):
+    """Write the columns of x (N, C, *S) into `cols` (C, *K, n, *o), a chunk of the
+    images from n0 and of the outputs from `lo` (one per spatial axis) on."""
+    a, cm = _planes.planes(x)
+    nd = len(kernel_size)
+    lo = _three(lo if lo is not None else (0,) * nd, 0)
+    c8 = _cols8(cols, kernel_size)
+    geo = (_three(stride, 1), _three([b for b, _ in pads], 0), _three(dilation, 1))
+    kernel = _compiled()["unfold"]
+    over_channels(lambda c0, c1: kernel(a, c8, cm, c0, c1, *geo, n0, lo), x.shape[1],
+                  cols.size)
+    return cols
+
+
+def unfold(x, kernel_size, stride, dilation, pads, out_size):
+    """Columns (C, *K, N, *O) of x (N, C, *S), zero-padded by `pads` (`im2col.unfold`)."""
+    N, C = x.shape[:2]
+    cols = np.empty((C, *kernel_size, N, *out_size), dtype=x.dtype)
+    return unfold_into(x, cols, kernel_size, stride, dilation, pads)
+
+
+def fold_into(cols, gx_cm, kernel_size, stride, dilation, pads, n0=0, lo=None):
+    """Add the columns (C, *K, n, *o) of a chunk into gx_cm (C, N, *S), the adjoint of
+    `unfold_into` (taps in kernel order, as `im2col.fold`)."""
+    nd = len(kernel_size)
+    C, N, *S = gx_cm.shape
+    g5 = gx_cm.reshape(C, N, *_three(S, 1))
+    lo = _three(lo if lo is not None else (0,) * nd, 0)
+    c8 = _cols8(cols, kernel_size)
+    geo = (_three(stride, 1), _three([b for b, _ in pads], 0), _three(dilation, 1))
+    kernel = _compiled()["fold"]
+    over_channels(lambda c0, c1: kernel(c8, g5, c0, c1, *geo, n0, lo), C, cols.size)
+
+
+def fold(cols, in_shape, kernel_size, stride, dilation, pads, out_size):
+    """The adjoint of `unfold`: (N, C, *S), a channel-major view (`im2col.fold`)."""
+    N, C, *S = in_shape
+    gx = np.zeros((C, N, *S), dtype=cols.dtype)
+    fold_into(np.ascontiguousarray(cols), gx, kernel_size, stride, dilation, pads)
+    return gx.transpose(1, 0, *range(2, len(in_shape)))
