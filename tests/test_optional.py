@@ -68,10 +68,9 @@ def test_cli_train_photo_patches_without_scikit_image(monkeypatch, capsys, tmp_p
 
 @pytest.mark.parametrize("name", ["dask", "zarr", "PIL", "distributed"])
 def test_cli_apply_without_a_scale_package(monkeypatch, capsys, tmp_path, name):
-    from convscope import nn
-    from convscope.cli import apply as apply_cli
+    from convscope import nn, onnx
     model = nn.Sequential(nn.Conv2d(1, 1, 3)).eval()
-    monkeypatch.setattr(apply_cli, "_model", lambda path: (model, None))
+    onnx.save(model, tmp_path / "m.onnx", np.zeros((1, 1, 8, 8), np.float32))
     suffix = ".png" if name == "PIL" else ".npy"
     if name == "PIL":
         from PIL import Image
@@ -81,7 +80,8 @@ def test_cli_apply_without_a_scale_package(monkeypatch, capsys, tmp_path, name):
     out = tmp_path / ("y.zarr" if name == "zarr" else "y.npy")
     extra = ["--scheduler", "tcp://127.0.0.1:1"] if name == "distributed" else []
     _block(monkeypatch, name)
-    err = _one_line_exit_1(capsys, ["apply", str(tmp_path), str(tmp_path / f"x{suffix}"),
+    err = _one_line_exit_1(capsys, ["apply", str(tmp_path / "m.onnx"),
+                                    str(tmp_path / f"x{suffix}"),
                                     str(out), "--no-normalize", *extra], "scale")
     assert err.startswith("convscope apply: error: ")
 

@@ -104,8 +104,7 @@ def test_cli_apply_on_a_running_scheduler(client, tmp_path):
 def test_cli_apply_workers_run_one_thread_each(tmp_path, monkeypatch):
     """`convscope apply --workers N` starts its cluster with `local_cluster`: no worker
     splits its kernels over all cores or starts a BLAS thread per core."""
-    from convscope import cli, nn
-    from convscope.cli import apply as apply_cli
+    from convscope import cli, onnx
     from convscope.scale import cluster
     seen = []
     real = cluster.local_cluster
@@ -116,10 +115,11 @@ def test_cli_apply_workers_run_one_thread_each(tmp_path, monkeypatch):
         seen.append(workers)
         return client
     monkeypatch.setattr(cluster, "local_cluster", checking)
-    monkeypatch.setattr(apply_cli, "_model", lambda path: (_model(), None))
+    onnx.save(_model(), tmp_path / "m.onnx", np.zeros((1, 2, 30, 20), D))
     x = np.random.default_rng(1).integers(-3, 4, (1, 2, 30, 20)).astype(D)
     np.save(tmp_path / "x.npy", x)
-    assert cli.main(["apply", str(tmp_path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy"),
+    assert cli.main(["apply", str(tmp_path / "m.onnx"), str(tmp_path / "x.npy"),
+                     str(tmp_path / "y.npy"),
                      "--workers", "1", "--no-normalize", "--no-progress", "--chunk",
                      "8"]) == 0
     assert seen == [1]

@@ -137,7 +137,7 @@ def summary_html(s) -> str:
 def animation_html(anim, frame_ms: int = 700) -> str:
     """A convolution animation for a notebook: the GIF inline (a data URI, no files, no
     script) above its output-size formula."""
-    from .viz.animate_draw import to_gif
+    from .viz.animate_gif import to_gif
     data = base64.b64encode(to_gif(anim, frame_ms)).decode("ascii")
     lines = "".join(f"<div>{html.escape(f)}</div>" for f in anim.formulas)
     return (f'<div><img src="data:image/gif;base64,{data}" alt="{html.escape(anim.func)} '

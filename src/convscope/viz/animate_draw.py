@@ -1,4 +1,5 @@
-"""Drawing a `ConvAnimation`: a GIF (Pillow), an animated SVG, or an HTML page with controls.
+"""Drawing a `ConvAnimation`: a GIF (Pillow; encoded in `animate_gif`), an animated SVG, or an
+HTML page with controls.
 
 The layout is computed once as plain shapes (rectangles, lines, text) -- a static part and
 one overlay per frame -- and each writer renders those shapes, so the GIF, the SVG and the
@@ -21,7 +22,6 @@ from __future__ import annotations
 import functools
 import html
 import textwrap
-import io as _io
 import os
 from dataclasses import dataclass
 
@@ -41,7 +41,6 @@ _DROP, _DROP_EDGE = "#fcbba1", "#de2d26"
 _OUT_DONE, _OUT_NOW, _OUT_EDGE = "#99d8c9", "#00695c", "#5f9e8f"
 _KERNEL = "#4a7fb5"
 _MARGIN, _GAP = 18, 44
-_COLOURS = 32  # GIF palette size; index _COLOURS is the transparent "unchanged" colour
 
 
 @dataclass(frozen=True)
@@ -464,48 +463,6 @@ def render_frames(anim: ConvAnimation, frame_ms: int = 700):
     return images, lay.durations
 
 
-def to_gif(anim: ConvAnimation, frame_ms: int = 700) -> bytes:
-    """The animation as the bytes of a looping GIF (what `save_animation` writes)."""
-    from .._optional import require
-    Image = require("PIL.Image", "convscope.viz.animate (writing a GIF)")
-    images, durations = render_frames(anim, frame_ms)
-    # one palette for every frame (from a few of them at once), so colours do not flicker
-    picks = images[:: max(1, len(images) // 4)][:4]
-    strip = Image.new("RGB", (images[0].width, images[0].height * len(picks)))
-    for k, image in enumerate(picks):
-        strip.paste(image, (0, k * image.height))
-    palette = strip.quantize(colors=_COLOURS, method=Image.Quantize.MEDIANCUT)
-    colours = np.array(palette.getpalette()[:3 * _COLOURS]).reshape(-1, 3)
-    colours[np.argmax(colours.sum(axis=1))] = 255  # the background stays pure white
-    indexed = [_nearest(np.asarray(image), colours) for image in images]
-    # each frame keeps only the pixels that changed; the rest is transparent and shows the
-    # frame before (disposal 1), which makes the file a fraction of the size
-    colours = colours.ravel().tolist() + [255, 0, 255]
-    frames = []
-    for k, pixels in enumerate(indexed):
-        if k:
-            pixels = np.where(pixels == indexed[k - 1], _COLOURS, pixels).astype(np.uint8)
-        frame = Image.fromarray(pixels, "P")
-        frame.putpalette(colours)
-        frames.append(frame)
-    buffer = _io.BytesIO()
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=durations, loop=0, disposal=1, transparency=_COLOURS,
-                   optimize=False)
-    return buffer.getvalue()
-
-
-def _nearest(rgb: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """(H, W) palette indices of the nearest colour to each pixel (exact for palette colours;
-    the few distinct colours of a drawing are matched once each)."""
-    r, g, b = (rgb[..., k].astype(np.int64) for k in range(3))
-    packed = (r << 16) | (g << 8) | b
-    unique, inverse = np.unique(packed.ravel(), return_inverse=True)
-    points = np.stack([unique >> 16, (unique >> 8) & 255, unique & 255], axis=1)
-    best = ((points[:, None, :] - colours[None]) ** 2).sum(axis=2).argmin(axis=1)
-    return best[inverse].reshape(rgb.shape[:2]).astype(np.uint8)
-
-
 def _svg_shape(s: Shape) -> str:
     if s.kind == "rect":
         fill = s.fill or "none"
@@ -598,6 +555,7 @@ def save_animation(anim: ConvAnimation, path: str | os.PathLike, frame_ms: int =
     """Write `anim` to `path` (atomically): .gif (Pillow), .svg or .html by the extension."""
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext == ".gif":
+        from .animate_gif import to_gif
         atomic_write_bytes(path, to_gif(anim, frame_ms))
     elif ext == ".svg":
         atomic_write_text(path, to_svg(anim, frame_ms))
