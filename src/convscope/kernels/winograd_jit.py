@@ -115,6 +115,9 @@ class _Plan:
         self.m, self.alpha = m, m + 2
         self.TH, self.TW = (-(-o // m) for o in out_size)
         self.rows = N * self.TH  # tile rows of the batch
+        # transformed values of the whole batch (tiles x alpha^2 x (C_in + C_out)): the work
+        # `parts` weighs against `_parallel.MIN_ELEMENTS`
+        self.work = self.rows * self.TW * self.alpha ** 2 * (C + C_out)
         self.itemsize = np.dtype(dtype).itemsize
         per_row = self.alpha ** 2 * (C + C_out) * self.TW * np.dtype(dtype).itemsize
         # at least as many tiles as the products need to run at speed, and enough that the
@@ -130,10 +133,10 @@ class _Plan:
         # when compiling), in the data's dtype
         self.AT, self.A, self.BT = (_tuples(a, dtype) for a in (AT, AT.T, BT))
 
-    def parts(self, work):
+    def parts(self):
         """Bounds (indices into self.chunks) of the threads' shares."""
         n = len(self.chunks) - 1
-        parts = min(get_num_threads(), n) if work >= MIN_ELEMENTS else 1
+        parts = min(get_num_threads(), n) if self.work >= MIN_ELEMENTS else 1
         return split(n, max(1, parts))
 
 
@@ -145,7 +148,7 @@ def _tuples(a, dtype):
 
 def _run(plan, fn):
     """fn(g0, g1) for every chunk of tile rows, chunks split over the threads."""
-    bounds = plan.parts(plan.rows * plan.TW * plan.alpha ** 2)
+    bounds = plan.parts()
     c = plan.chunks
 
     def share(i0, i1):
@@ -252,7 +255,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
                 sums[k] += part
 
     n = len(sums)
-    parts = min(get_num_threads(), n) if plan.rows * plan.TW * a2 >= MIN_ELEMENTS else 1
+    parts = min(get_num_threads(), n) if plan.work >= MIN_ELEMENTS else 1
     if parts > 1:
         with _OneBlasThread():
             over_parts(run, split(n, parts))
