@@ -125,6 +125,33 @@ def test_compiled_kernels_equal_the_numpy_reference(algorithm, reference, shape,
                                rtol=1e-11, atol=1e-11)
 
 
+def test_compiled_kernels_split_work_counted_with_its_channels(monkeypatch):
+    """A batch with few tiles but many channels is split over the threads: the work weighed
+    against `_parallel.MIN_ELEMENTS` is tiles x alpha^2 x (C_in + C_out), not the tiles alone
+    (8 x 32 x 14 x 14 -> 32: 4,608 transformed values per channel, 294,912 in all), and the
+    split gives the same bits as one thread."""
+    from convscope.kernels import _parallel, winograd_jit
+    monkeypatch.setattr(winograd_jit, "CHUNK_BYTES", 1 << 10)  # two chunks of 16 tile rows
+    calls = []
+    real = winograd_jit.over_parts
+    monkeypatch.setattr(winograd_jit, "over_parts",
+                        lambda fn, bounds: (calls.append(list(bounds)), real(fn, bounds)))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 32, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((32, 32, 3, 3)).astype(np.float32)
+    args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1, (14, 14))
+    before = _parallel.get_num_threads()
+    try:
+        _parallel.set_num_threads(1)
+        one = winograd_jit.forward(x, w, *args)
+        _parallel.set_num_threads(2)
+        two = winograd_jit.forward(x, w, *args)
+    finally:
+        _parallel.set_num_threads(before)
+    assert calls == [[0, 1, 2]]
+    np.testing.assert_array_equal(one, two)
+
+
 @pytest.mark.parametrize("shape", [(2, 64, 28, 28), (2, 256, 14, 14)])
 def test_compiled_kernels_float32_error_is_bounded(shape):
     """float32 error relative to the output's max, against float64: F(2x2) within 2x

@@ -119,7 +119,7 @@ class _Plan:
         # `parts` weighs against `_parallel.MIN_ELEMENTS`
         self.work = self.rows * self.TW * self.alpha ** 2 * (C + C_out)
         self.itemsize = np.dtype(dtype).itemsize
-        per_row = self.alpha ** 2 * (C + C_out) * self.TW * np.dtype(dtype).itemsize
+        per_row = self.alpha ** 2 * (C + C_out) * self.TW * self.itemsize
         # at least as many tiles as the products need to run at speed, and enough that the
         # transformed weights (alpha^2 C_out C_in, read again by every chunk) cost no more
         # than the chunk's own tiles (C_in + C_out per tile)
