@@ -217,7 +217,7 @@ assert "numba" not in sys.modules, "import convscope loaded numba"
 x = np.ones((1, 4, 6, 6), np.float32)
 F.conv2d(x, np.ones((2, 4, 3, 3), np.float32), padding=1, algorithm="winograd4_jit")
 from convscope.kernels import winograd_kernels as K
-stats = [K.input_tiles.stats, K.output_tiles.stats]
+stats = [K.input_tiles4.stats, K.output_tiles4.stats]
 print(sum(len(s.cache_misses) for s in stats), sum(len(s.cache_hits) for s in stats))
 """
 
@@ -241,3 +241,27 @@ def test_compiled_kernels_compile_once_then_load_from_the_cache(tmp_path):
     assert any(p.suffix == ".nbi" for p in (tmp_path / "numba").rglob("*"))
     misses, hits = run()
     assert (misses, hits) == (0, 2)
+
+
+def test_generated_formulas_are_the_committed_module():
+    """`winograd_formulas` is what `winograd_gen` writes from `winograd.matrices` (rerun
+    ``python -m convscope.kernels.winograd_gen`` after changing the points)."""
+    from convscope.kernels import winograd_gen
+    with open(winograd_gen.path(), encoding="utf-8") as f:
+        assert f.read() == winograd_gen.source()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["bt2", "at2", "a2", "bt4", "at4", "a4"])
+def test_generated_formulas_apply_their_matrix(name, dtype):
+    """Each sparse formula computes d = M s for its matrix (B^T, A^T or A) on random rows,
+    to the data's rounding (no float64 promotion of float32 data)."""
+    from convscope.kernels import winograd_formulas, winograd_gen
+    M = winograd_gen.transforms()[name]
+    rng = np.random.default_rng(0)
+    s = rng.standard_normal((M.shape[1], 37)).astype(dtype)
+    d = np.full((M.shape[0], 37), np.nan, dtype=dtype)
+    getattr(winograd_formulas, name)(winograd_gen.coefficients(M, dtype), *s, *d)
+    assert d.dtype == dtype
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(d, M @ s.astype(np.float64), rtol=tol, atol=tol)

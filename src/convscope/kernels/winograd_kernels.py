@@ -16,15 +16,20 @@ compiled call handles a whole chunk. Tile t of a chunk is (g - g0) * TW + tx.
 Per channel, the chunk's tiles are first de-interleaved into d[i, l, t] (tap (i, l) of
 tile t; tile by tile, alpha contiguous reads each), then each transform runs axis by axis
 with the innermost loop over all the chunk's tiles (contiguous, vectorised by LLVM), not
-over the few tiles of one row (a 7x7 map has 2 of them). The small matrices (`winograd`'s
-A^T and B^T in the data's dtype) are passed as tuples of tuples, so their size is part of
-the compiled signature: the loops over their entries unroll, and one kernel serves F(2x2)
-and F(4x4), each compiled once per dtype. The outputs are written back the same way, m
-contiguous values per tile. Measured (single thread, 64 ch 56x56 batch 8, F(4x4)): with
-zero-padded rows built inside the loop and a strided copy per tap, the input transform
-took 9.0 ms (6.8 of them the copies); from a NumPy-padded input, tile by tile, 4.3 ms; the
-output transform 5.8 -> 4.4 ms writing m contiguous outputs per tile instead of strided
-ones. Serial, GIL-free, cached: the threads belong to `_parallel` (`winograd_jit`).
+over the few tiles of one row (a 7x7 map has 2 of them). The transforms are the sparse
+formulas of `winograd_formulas` (zeros dropped, +-1 entries as additions; the other
+entries read from coefficient arrays in the data's dtype), inlined into each kernel, and
+each kernel is compiled for F(2x2) and F(4x4) separately (`input_tiles2`, `input_tiles4`,
+...; `kernels(m)`), so alpha and m are constants and the loops over them unroll. The
+outputs are written back m contiguous values per tile.
+
+Measured (one thread; 32->64 14x14 batch 128, F(4x4), all chunks): the input transform
+2.5 ms and the output transform 6.2 ms with the matrices applied as dense tuples of
+coefficients, 1.4 and 3.1 ms as inlined sparse formulas (the 36 products: 3.2 ms).
+Earlier (64 ch 56x56 batch 8): with zero-padded rows built inside the loop and a strided
+copy per tap, the input transform took 9.0 ms (6.8 of them the copies); from a
+NumPy-padded input, tile by tile, 4.3 ms. Serial, GIL-free, cached: the threads belong to
+`_parallel` (`winograd_jit`).
 """
 
 from __future__ import annotations
@@ -32,71 +37,40 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
+from .winograd_formulas import a2, a4, at2, at4, bt2, bt4
 
 
-@jit
-def _mix2(M, src, dst):
-    """dst[p, t] = sum_j M[p][j] src[j, t]: a small matrix (a tuple of tuples, so its size is
-    known when compiling: the j loop unrolls and the t loop over the tiles vectorises)."""
-    T = src.shape[1]
-    for p in range(len(M)):
-        row = M[p]
-        out = dst[p]
-        for t in range(T):
-            acc = row[0] * src[0, t]
-            for j in range(1, len(row)):
-                acc += row[j] * src[j, t]
-            out[t] = acc
+@jit(inline="always")
+def _input_cols(c, alpha, d, i, tmp):
+    """tmp[i, p] = sum_l B^T[p, l] d[i, l] (along the tiles' columns)."""
+    if alpha == 6:
+        bt4(c, d[i, 0], d[i, 1], d[i, 2], d[i, 3], d[i, 4], d[i, 5],
+            tmp[i, 0], tmp[i, 1], tmp[i, 2], tmp[i, 3], tmp[i, 4], tmp[i, 5])
+    else:
+        bt2(c, d[i, 0], d[i, 1], d[i, 2], d[i, 3], tmp[i, 0], tmp[i, 1], tmp[i, 2], tmp[i, 3])
 
 
-@jit
-def _mix_rows(M, P, k0, co, dst):
-    """dst[p, t] = sum_j M[p][j] P[k0 + j, co, t] (see `_mix2`), read in place from the
-    products P (alpha^2, C_out, T)."""
-    T = P.shape[2]
-    for p in range(len(M)):
-        row = M[p]
-        out = dst[p]
-        for t in range(T):
-            acc = row[0] * P[k0, co, t]
-            for j in range(1, len(row)):
-                acc += row[j] * P[k0 + j, co, t]
-            out[t] = acc
+@jit(inline="always")
+def _input_rows(c, alpha, tmp, b, V, ch):
+    """V[p*alpha + b, ch] = sum_j B^T[p, j] tmp[j, b] (along the rows, into the products'
+    layout)."""
+    if alpha == 6:
+        bt4(c, tmp[0, b], tmp[1, b], tmp[2, b], tmp[3, b], tmp[4, b], tmp[5, b],
+            V[b, ch], V[6 + b, ch], V[12 + b, ch], V[18 + b, ch], V[24 + b, ch],
+            V[30 + b, ch])
+    else:
+        bt2(c, tmp[0, b], tmp[1, b], tmp[2, b], tmp[3, b],
+            V[b, ch], V[4 + b, ch], V[8 + b, ch], V[12 + b, ch])
 
 
-@jit
-def _mix3(M, src, dst):
-    """dst[p, b, t] = sum_j M[p][j] src[j, b, t] (see `_mix2`)."""
-    for b in range(src.shape[1]):
-        _mix2(M, src[:, b], dst[:, b])
-
-
-@jit
-def _rows(M, src, dst, c):
-    """dst[p*alpha + b, c, t] = sum_j M[p][j] src[j, b, t]: the second (row) pass of a 2-D
-    transform, written into the product's layout."""
-    T = src.shape[2]
-    B = src.shape[1]
-    for p in range(len(M)):
-        row = M[p]
-        for b in range(B):
-            out = dst[p * B + b, c]
-            for t in range(T):
-                acc = row[0] * src[0, b, t]
-                for j in range(1, len(row)):
-                    acc += row[j] * src[j, b, t]
-                out[t] = acc
-
-
-@jit
-def input_tiles(xp, BT, m, TH, TW, g0, g1, V):
+@jit(inline="always")
+def _input_tiles(xp, BT, alpha, m, TH, TW, g0, g1, V):
     """V[i*alpha + j, c, t] = (B^T d B)[i, j] of the chunk's tiles (tile rows [g0, g1)).
 
     xp: the zero-padded input, channel-major (C, N, TH*m + alpha - m, TW*m + alpha - m),
-    C-contiguous: tile (ty, tx) is xp[c, n, ty*m:ty*m + alpha, tx*m:tx*m + alpha]. BT: B^T
-    as a tuple of tuples.
+    C-contiguous: tile (ty, tx) is xp[c, n, ty*m:ty*m + alpha, tx*m:tx*m + alpha]. BT: B^T's
+    coefficients (`winograd_gen.coefficients`).
     """
-    alpha = len(BT)
     C = xp.shape[0]
     T = (g1 - g0) * TW
     d = np.empty((alpha, alpha, T), dtype=V.dtype)  # d[i, l, t]: the tiles, de-interleaved
@@ -109,61 +83,103 @@ def input_tiles(xp, BT, m, TH, TW, g0, g1, V):
             for i in range(alpha):
                 row = plane[r0 + i]
                 di = d[i]
-                for tx in range(TW):  # alpha (a constant of BT's type) taps per tile
+                for tx in range(TW):
                     for l in range(alpha):
                         di[l, base + tx] = row[tx * m + l]
         # B^T along the columns (per input row i), then along the rows, into V
         for i in range(alpha):
-            _mix2(BT, d[i], tmp[i])
-        _rows(BT, tmp, V, c)
+            _input_cols(BT, alpha, d, i, tmp)
+        for b in range(alpha):
+            _input_rows(BT, alpha, tmp, b, V, c)
 
 
-@jit
-def output_tiles(M, AT, TH, TW, g0, g1, y):
+@jit(inline="always")
+def _output_cols(c, alpha, M, i, co, tmp):
+    """tmp[i, p] = sum_j A^T[p, j] M[i*alpha + j, co]."""
+    k = i * alpha
+    if alpha == 6:
+        at4(c, M[k, co], M[k + 1, co], M[k + 2, co], M[k + 3, co], M[k + 4, co], M[k + 5, co],
+            tmp[i, 0], tmp[i, 1], tmp[i, 2], tmp[i, 3])
+    else:
+        at2(c, M[k, co], M[k + 1, co], M[k + 2, co], M[k + 3, co], tmp[i, 0], tmp[i, 1])
+
+
+@jit(inline="always")
+def _output_rows(c, alpha, tmp, p, z):
+    """z[q, p] = sum_i A^T[q, i] tmp[i, p]."""
+    if alpha == 6:
+        at4(c, tmp[0, p], tmp[1, p], tmp[2, p], tmp[3, p], tmp[4, p], tmp[5, p],
+            z[0, p], z[1, p], z[2, p], z[3, p])
+    else:
+        at2(c, tmp[0, p], tmp[1, p], tmp[2, p], tmp[3, p], z[0, p], z[1, p])
+
+
+@jit(inline="always")
+def _output_tiles(M, AT, alpha, TH, TW, g0, g1, y):
     """y[n, co, ty*m + q, tx*m + p] = (A^T M_tile A)[q, p] for the chunk's tile rows
-    [g0, g1), where M_tile[i, j] = M[i*alpha + j, co, t]; cut at y's edges."""
-    m, alpha = len(AT), len(AT[0])
+    [g0, g1), where M_tile[i, j] = M[i*alpha + j, co, t]; cut at y's edges. AT: A^T's
+    coefficients."""
+    m = alpha - 2
     N, C_out, Ho, Wo = y.shape
     T = (g1 - g0) * TW
     tmp = np.empty((alpha, m, T), dtype=M.dtype)
     z = np.empty((m, m, T), dtype=M.dtype)
+    full = min(TW, Wo // m)  # tiles wholly inside the map's width
     for co in range(C_out):
-        # tmp[i, p, t] = sum_j AT[p, j] M[i*alpha + j, co, t]; then
-        # z[q, p, t] = sum_i AT[q, i] tmp[i, p, t]
         for i in range(alpha):
-            _mix_rows(AT, M, i * alpha, co, tmp[i])
-        _mix3(AT, tmp, z)
+            _output_cols(AT, alpha, M, i, co, tmp)
+        for p in range(m):
+            _output_rows(AT, alpha, tmp, p, z)
         for g in range(g0, g1):
             n = g // TH
             ty = g % TH
             base = (g - g0) * TW
-            full = min(TW, Wo // m)  # tiles wholly inside the map's width
             for q in range(min(m, Ho - ty * m)):
                 dst = y[n, co, ty * m + q]
-                for tx in range(full):  # m (a constant of AT's type) contiguous outputs
+                for tx in range(full):
                     for p in range(m):
                         dst[tx * m + p] = z[q, p, base + tx]
                 for v in range(full * m, Wo):
                     dst[v] = z[q, v % m, base + v // m]
 
 
-@jit
-def output_grad_tiles(gy, A, TH, TW, g0, g1, dM):
+@jit(inline="always")
+def _grad_cols(c, alpha, z, q, tmp):
+    """tmp[q, j] = sum_p A[j, p] z[q, p]."""
+    if alpha == 6:
+        a4(c, z[q, 0], z[q, 1], z[q, 2], z[q, 3],
+           tmp[q, 0], tmp[q, 1], tmp[q, 2], tmp[q, 3], tmp[q, 4], tmp[q, 5])
+    else:
+        a2(c, z[q, 0], z[q, 1], tmp[q, 0], tmp[q, 1], tmp[q, 2], tmp[q, 3])
+
+
+@jit(inline="always")
+def _grad_rows(c, alpha, tmp, j, dM, co):
+    """dM[i*alpha + j, co] = sum_q A[i, q] tmp[q, j]."""
+    if alpha == 6:
+        a4(c, tmp[0, j], tmp[1, j], tmp[2, j], tmp[3, j],
+           dM[j, co], dM[6 + j, co], dM[12 + j, co], dM[18 + j, co], dM[24 + j, co],
+           dM[30 + j, co])
+    else:
+        a2(c, tmp[0, j], tmp[1, j], dM[j, co], dM[4 + j, co], dM[8 + j, co], dM[12 + j, co])
+
+
+@jit(inline="always")
+def _output_grad_tiles(gy, A, alpha, TH, TW, g0, g1, dM):
     """dM[i*alpha + j, co, t] = (A dY A^T)[i, j] of the m x m tiles dY of gy (N, C_out, Ho,
     Wo) in the chunk's tile rows [g0, g1), zeros past gy's edges: the adjoint of
-    `output_tiles`."""
-    alpha, m = len(A), len(A[0])  # A: (alpha, m), the transpose of A^T, as tuples
+    `output_tiles`. A: A's coefficients."""
+    m = alpha - 2
     N, C_out, Ho, Wo = gy.shape
     T = (g1 - g0) * TW
     z = np.empty((m, m, T), dtype=dM.dtype)
     tmp = np.empty((m, alpha, T), dtype=dM.dtype)
-    out = np.empty((alpha, alpha, T), dtype=dM.dtype)
+    full = min(TW, Wo // m)  # tiles wholly inside the map's width
     for co in range(C_out):
         for g in range(g0, g1):
             n = g // TH
             ty = g % TH
             base = (g - g0) * TW
-            full = min(TW, Wo // m)  # tiles wholly inside the map's width
             for q in range(m):
                 r = ty * m + q
                 zq = z[q]
@@ -173,19 +189,57 @@ def output_grad_tiles(gy, A, TH, TW, g0, g1, dM):
                             zq[p, base + tx] = 0
                     continue
                 src = gy[n, co, r]
-                for tx in range(full):  # m (a constant of A's type) values per tile
+                for tx in range(full):
                     for p in range(m):
                         zq[p, base + tx] = src[tx * m + p]
                 for tx in range(full, TW):
                     for p in range(m):
                         v = tx * m + p
                         zq[p, base + tx] = src[v] if v < Wo else 0
-        # tmp[q, j, t] = sum_p A[j, p] z[q, p, t]; out[i, j, t] = sum_q A[i, q] tmp[q, j, t]
+        # tmp[q, j] = sum_p A[j, p] z[q, p]; dM[i*alpha + j] = sum_q A[i, q] tmp[q, j]
         for q in range(m):
-            _mix2(A, z[q], tmp[q])
-        _mix3(A, tmp, out)
-        for k in range(alpha * alpha):
-            s = out[k // alpha, k % alpha]
-            dst = dM[k, co]
-            for t in range(T):
-                dst[t] = s[t]
+            _grad_cols(A, alpha, z, q, tmp)
+        for j in range(alpha):
+            _grad_rows(A, alpha, tmp, j, dM, co)
+
+
+@jit
+def input_tiles2(xp, BT, TH, TW, g0, g1, V):
+    """`_input_tiles` of F(2x2, 3x3) (alpha = 4 a constant: its loops unroll)."""
+    _input_tiles(xp, BT, 4, 2, TH, TW, g0, g1, V)
+
+
+@jit
+def input_tiles4(xp, BT, TH, TW, g0, g1, V):
+    """`_input_tiles` of F(4x4, 3x3) (alpha = 6)."""
+    _input_tiles(xp, BT, 6, 4, TH, TW, g0, g1, V)
+
+
+@jit
+def output_tiles2(M, AT, TH, TW, g0, g1, y):
+    """`_output_tiles` of F(2x2, 3x3) (alpha = 4 a constant: its loops unroll)."""
+    _output_tiles(M, AT, 4, TH, TW, g0, g1, y)
+
+
+@jit
+def output_tiles4(M, AT, TH, TW, g0, g1, y):
+    """`_output_tiles` of F(4x4, 3x3) (alpha = 6)."""
+    _output_tiles(M, AT, 6, TH, TW, g0, g1, y)
+
+
+@jit
+def output_grad_tiles2(gy, A, TH, TW, g0, g1, dM):
+    """`_output_grad_tiles` of F(2x2, 3x3) (alpha = 4 a constant: its loops unroll)."""
+    _output_grad_tiles(gy, A, 4, TH, TW, g0, g1, dM)
+
+
+@jit
+def output_grad_tiles4(gy, A, TH, TW, g0, g1, dM):
+    """`_output_grad_tiles` of F(4x4, 3x3) (alpha = 6)."""
+    _output_grad_tiles(gy, A, 6, TH, TW, g0, g1, dM)
+
+
+def kernels(m):
+    """(input_tiles, output_tiles, output_grad_tiles) of F(m x m, 3 x 3)."""
+    return {2: (input_tiles2, output_tiles2, output_grad_tiles2),
+            4: (input_tiles4, output_tiles4, output_grad_tiles4)}[m]
