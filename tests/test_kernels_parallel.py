@@ -228,3 +228,30 @@ def test_compiled_winograd_is_the_same_bits_on_one_and_two_threads(algorithm):
         return y.data, x.grad, w.grad
 
     _same_on_one_and_two_threads(run)
+
+
+@pytest.mark.parametrize("preset", [None, "12"])
+def test_import_before_numpy_shortens_openblas_spinning(preset):
+    """Imported before NumPy, convscope sets OPENBLAS_THREAD_TIMEOUT=4 (OpenBLAS's idle
+    threads would otherwise spin for ~0.1 s after each product, on the kernel threads'
+    cores); a value the user set is kept."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    code = ("import sys, os, convscope; assert 'numpy' in sys.modules; "
+            "print(os.environ['OPENBLAS_THREAD_TIMEOUT'])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == (preset or "4")
+
+
+def test_compiled_winograd_splits_a_one_chunk_batch_for_the_threads():
+    """A batch whose tiles fit one chunk (8 x 256 x 14 x 14 -> 256: 32 tile rows) is still
+    cut into `MIN_CHUNKS` chunks, so that two threads share it."""
+    from convscope.kernels import winograd_jit
+    plan = winograd_jit._Plan((8, 256, 14, 14), 256, (14, 14), 4, np.float32)
+    assert len(plan.chunks) - 1 >= winograd_jit.MIN_CHUNKS >= 2
+    assert plan.chunks[0] == 0 and plan.chunks[-1] == plan.rows

@@ -56,6 +56,8 @@ from ._parallel import MIN_ELEMENTS, get_num_threads, over_parts, split
 CHUNK_BYTES = 1 << 20
 #: Fewest tiles per chunk (the products' long dimension).
 MIN_TILES = 64
+#: Fewest chunks of a batch with more tile rows than this (see `_Plan`).
+MIN_CHUNKS = 2
 
 
 def _compiled():
@@ -126,6 +128,9 @@ class _Plan:
         tiles = max(MIN_TILES, C_out * C // (C + C_out))
         self.chunk = max(1, min(self.rows, max(CHUNK_BYTES // per_row,
                                                -(-tiles // self.TW))))
+        # and at least MIN_CHUNKS of them, for the threads (from the shape alone: the same
+        # chunks, so the same bits, for any number of threads)
+        self.chunk = min(self.chunk, max(1, -(-self.rows // MIN_CHUNKS)))
         self.chunks = list(range(0, self.rows, self.chunk)) + [self.rows]
         AT, G, BT = winograd.matrices(m)
         # kron(G, G)[(i, j), (a, b)] = G[i, a] G[j, b]: G g G^T of every kernel at once
