@@ -43,13 +43,13 @@ user's cache; `_jit`), never at ``import convscope``.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
 import numpy as np
 
 from . import _adjoint, im2col, winograd, winograd_gen
-from .im2col import pad_channel_major
 from ._parallel import MIN_ELEMENTS, get_num_threads, over_parts, split
 
 #: Bytes of one chunk's transformed tiles and products (V and M); in the L2/L3 caches.
@@ -132,19 +132,27 @@ class _Plan:
         # chunks, so the same bits, for any number of threads)
         self.chunk = min(self.chunk, max(1, -(-self.rows // MIN_CHUNKS)))
         self.chunks = list(range(0, self.rows, self.chunk)) + [self.rows]
-        AT, G, BT = winograd.matrices(m)
-        # kron(G, G)[(i, j), (a, b)] = G[i, a] G[j, b]: G g G^T of every kernel at once
-        self.GG = np.kron(G, G).astype(dtype)
-        # the compiled kernels apply the small matrices as sparse formulas
-        # (`winograd_formulas`) and read their other entries from these, in the data's dtype
-        self.AT, self.A, self.BT = (winograd_gen.coefficients(a, dtype)
-                                    for a in (AT, AT.T, BT))
+        self.GG, self.AT, self.A, self.BT = _constants(m, np.dtype(dtype).str)
 
     def parts(self):
         """Bounds (indices into self.chunks) of the threads' shares."""
         n = len(self.chunks) - 1
         parts = min(get_num_threads(), n) if self.work >= MIN_ELEMENTS else 1
         return split(n, max(1, parts))
+
+
+@functools.lru_cache(maxsize=None)
+def _constants(m, dtype):
+    """(kron(G, G), then the coefficients of A^T, A and B^T) of F(m x m, 3 x 3) in `dtype`,
+    read-only: kron(G, G)[(i, j), (a, b)] = G[i, a] G[j, b] transforms every kernel at
+    once; the compiled kernels apply the small matrices as sparse formulas
+    (`winograd_formulas`) and read their other entries from the coefficient arrays."""
+    AT, G, BT = winograd.matrices(m)
+    out = (np.kron(G, G).astype(dtype),) + tuple(winograd_gen.coefficients(a, dtype)
+                                                 for a in (AT, AT.T, BT))
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def _weights(w, groups, plan):
@@ -173,17 +181,6 @@ def _run(plan, fn):
         share(0, len(c) - 1)
 
 
-def _padded(x, pads, plan):
-    """The (C, N, TH*m + 2, TW*m + 2) zero-padded input every tile reads (one NumPy copy,
-    split over the threads; inputs past the last tile, as output_padding leaves, dropped)."""
-    m = plan.m
-    full = [(b, t * m + 2 - s - b) for s, (b, _), t in zip(x.shape[2:], pads,
-                                                           (plan.TH, plan.TW))]
-    x = x[(slice(None), slice(None)) + tuple(slice(max(-b, 0), s + min(a, 0))
-                                             for s, (b, a) in zip(x.shape[2:], full))]
-    return pad_channel_major(x, [(max(b, 0), max(a, 0)) for b, a in full])
-
-
 def _buffers(plan, *channels, dtype):
     """Flat buffers for one chunk's (alpha^2, C, tiles) arrays, one per channel count."""
     T = plan.chunk * plan.TW
@@ -199,7 +196,7 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
     plan = _Plan(x.shape, C_out, out_size, m, dtype)
     a2 = plan.alpha ** 2
     U = _weights(w.astype(dtype, copy=False), groups, plan)  # (a2, G, C_out/G, C_in/G)
-    xp = _padded(x, pads, plan)
+    xc = np.ascontiguousarray(x)
     y = np.empty((N, C_out, *out_size), dtype=dtype)
     Cg, Cog = C // groups, C_out // groups
 
@@ -207,7 +204,7 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
         T = (g1 - g0) * plan.TW
         V = bufs[0][:a2 * C * T].reshape(a2, C, T)
         Mo = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
-        inputs(xp, plan.BT, plan.TH, plan.TW, g0, g1, V)
+        inputs(xc, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V)
         if groups == 1:
             np.matmul(U[:, 0], V, out=Mo)
         else:
@@ -241,7 +238,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     dtype = np.result_type(x.dtype, gy.dtype)
     plan = _Plan(x.shape, C_out, gy.shape[2:], m, dtype)
     a2 = plan.alpha ** 2
-    xp = _padded(x, pads, plan)
+    xc = np.ascontiguousarray(x)
     gya = np.ascontiguousarray(gy)
     Cg, Cog = C // groups, C_out // groups
     c = plan.chunks
@@ -257,7 +254,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
                 T = (g1 - g0) * plan.TW
                 V = bufs[0][:a2 * C * T].reshape(a2, C, T)
                 dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
-                inputs(xp, plan.BT, plan.TH, plan.TW, g0, g1, V)
+                inputs(xc, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V)
                 output_grads(gya, plan.A, plan.TH, plan.TW, g0, g1, dM)
                 for g in range(groups):
                     np.matmul(dM[:, g * Cog:(g + 1) * Cog],

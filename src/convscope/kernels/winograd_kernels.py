@@ -64,28 +64,47 @@ def _input_rows(c, alpha, tmp, b, V, ch):
 
 
 @jit(inline="always")
-def _input_tiles(xp, BT, alpha, m, TH, TW, g0, g1, V):
+def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V):
     """V[i*alpha + j, c, t] = (B^T d B)[i, j] of the chunk's tiles (tile rows [g0, g1)).
 
-    xp: the zero-padded input, channel-major (C, N, TH*m + alpha - m, TW*m + alpha - m),
-    C-contiguous: tile (ty, tx) is xp[c, n, ty*m:ty*m + alpha, tx*m:tx*m + alpha]. BT: B^T's
-    coefficients (`winograd_gen.coefficients`).
+    x: the input (N, C, H, W), C-contiguous, read in place: tile (ty, tx) of channel c of
+    image n covers rows ty*m - pt ... + alpha and columns tx*m - pl ... + alpha of x[n, c]
+    (pt, pl: the top and left padding, negative to crop), zeros outside x. BT: B^T's
+    coefficients.
     """
-    C = xp.shape[0]
+    N, C, H, W = x.shape
     T = (g1 - g0) * TW
     d = np.empty((alpha, alpha, T), dtype=V.dtype)  # d[i, l, t]: the tiles, de-interleaved
     tmp = np.empty((alpha, alpha, T), dtype=V.dtype)
+    zero = V.dtype.type(0)
+    # tiles [lo, hi) of a row lie wholly inside x's width: no checks there
+    lo = min(TW, max(0, -(-pl // m)))
+    hi = max(lo, min(TW, (W + pl - alpha) // m + 1))
     for c in range(C):
         for g in range(g0, g1):
-            plane = xp[c, g // TH]
-            r0 = (g % TH) * m
+            plane = x[g // TH, c]
+            r0 = (g % TH) * m - pt
             base = (g - g0) * TW
             for i in range(alpha):
-                row = plane[r0 + i]
                 di = d[i]
-                for tx in range(TW):
+                r = r0 + i
+                if r < 0 or r >= H:
+                    for tx in range(TW):
+                        for l in range(alpha):
+                            di[l, base + tx] = zero
+                    continue
+                row = plane[r]
+                for tx in range(lo, hi):
                     for l in range(alpha):
-                        di[l, base + tx] = row[tx * m + l]
+                        di[l, base + tx] = row[tx * m - pl + l]
+                for tx in range(lo):
+                    for l in range(alpha):
+                        v = tx * m - pl + l
+                        di[l, base + tx] = row[v] if 0 <= v < W else zero
+                for tx in range(hi, TW):
+                    for l in range(alpha):
+                        v = tx * m - pl + l
+                        di[l, base + tx] = row[v] if 0 <= v < W else zero
         # B^T along the columns (per input row i), then along the rows, into V
         for i in range(alpha):
             _input_cols(BT, alpha, d, i, tmp)
@@ -204,15 +223,15 @@ def _output_grad_tiles(gy, A, alpha, TH, TW, g0, g1, dM):
 
 
 @jit
-def input_tiles2(xp, BT, TH, TW, g0, g1, V):
+def input_tiles2(x, BT, pt, pl, TH, TW, g0, g1, V):
     """`_input_tiles` of F(2x2, 3x3) (alpha = 4 a constant: its loops unroll)."""
-    _input_tiles(xp, BT, 4, 2, TH, TW, g0, g1, V)
+    _input_tiles(x, BT, 4, 2, pt, pl, TH, TW, g0, g1, V)
 
 
 @jit
-def input_tiles4(xp, BT, TH, TW, g0, g1, V):
+def input_tiles4(x, BT, pt, pl, TH, TW, g0, g1, V):
     """`_input_tiles` of F(4x4, 3x3) (alpha = 6)."""
-    _input_tiles(xp, BT, 6, 4, TH, TW, g0, g1, V)
+    _input_tiles(x, BT, 6, 4, pt, pl, TH, TW, g0, g1, V)
 
 
 @jit
