@@ -295,12 +295,13 @@ def tiles(out_size, N, m):
 
 #: F(4x4)'s weight gradient runs through the tiles when the batch has at least this many
 #: tiles per channel (C_in + C_out): then its 36 long products beat im2col's one
-#: (single-thread CPU time, ms, tiles / im2col: 64 ch 56x56 batch 8 25.7 / 32.4; 128 ch
-#: 28x28 batch 8 17.5 / 25.1; 64->128 7x7 batch 128 14.5 / 14.6; 256 ch 14x14 batch 8
-#: 20.9 / 22.6; 512 ch 7x7 batch 8 55.3 / 21.2: the transformed weights, 36 x 512 x 512,
-#: cost more than 32 tiles save). F(2x2)'s never clearly won (32->64 14x14 batch 128:
-#: 21.3 / 17.7): always im2col's.
-WEIGHT_GRAD_TILES_PER_CHANNEL = {2: None, 4: 1.0}
+#: (2 threads, idle machine, ms, tiles / im2col, after the sparse formulas: 32->64 14x14
+#: batch 128 5.9 / 11.5; 64->128 7x7 batch 128 5.6 / 8.3; 64 ch 56x56 batch 8 7.5 / 18.4;
+#: 128 ch 28x28 batch 8 7.2 / 13.9; 256 ch 14x14 batch 8 (0.25 tiles per channel)
+#: 10.5 / 12.9; 512 ch 7x7 batch 8 (0.03) 36.7 / 12.4: the transformed weights,
+#: 36 x 512 x 512, cost more than 32 tiles save). F(2x2)'s never clearly won (32->64
+#: 14x14 batch 128: 21.3 / 17.7, before the formulas): always im2col's.
+WEIGHT_GRAD_TILES_PER_CHANNEL = {2: None, 4: 0.25}
 
 
 class Algorithm:
