@@ -22,7 +22,8 @@ def run(capsys, *argv):
     ("conv:c512,k1,s2", "256x14x14", "pointwise"),
     ("conv:c128,k3,p1,g128", "128x56x56", "depthwise_jit"),
     ("convT:c8,k1,s2", "4x5x5", "pointwise"),
-    ("conv:c32,k3,p1", "16x16x64x64", "shifted"),
+    ("conv:c32,k3,p1", "16x16x64x64", "winograd4_jit"),  # 3x3x3: 48 channels in each product
+    ("conv:c32,k3,p1", "8x16x64x64", "shifted"),  # 24 channels
     ("conv:c32,k3,p1,s2", "16x16x64x64", "im2col"),
 ])
 def test_explain_names_the_algorithm_and_the_reason(capsys, layer, shape, expected):
@@ -87,7 +88,7 @@ def test_errors_are_one_line_on_stderr(capsys, argv, pattern):
     ((8, 512, 7, 7), (512, 512, 3, 3), 1, "im2col"),     # 2,359,296 weights > 2^20
     ((1, 256, 14, 14), (256, 256, 3, 3), 1, "shifted"),  # 589,824 weights <= 2^20
     ((4, 64, 4096), (64, 64, 5), 2, "shifted"),          # 1-D: 4100 / 4096
-    ((2, 16, 16, 64, 64), (32, 16, 3, 3, 3), 1, "shifted"),  # 3-D: 1.20
+    ((2, 8, 16, 64, 64), (32, 8, 3, 3, 3), 1, "shifted"),  # 3-D: 1.20 (24 channels < 32)
 ])
 def test_auto_picks_shifted_by_the_rules_written_in_choose(x_shape, w_shape, padding,
                                                            expected):
@@ -109,7 +110,9 @@ def test_conv_algorithm_choices_and_errors():
     assert F.conv_algorithm((8, 256, 14, 14), (512, 256, 1, 1), stride=2)[0] == "pointwise"
     assert F.conv_algorithm((128, 56, 56), (128, 1, 3, 3), padding=1,
                             groups=128)[0] == "depthwise_jit"  # unbatched shape
-    assert F.conv_algorithm((2, 16, 8, 8, 8), (32, 16, 3, 3, 3), padding=1)[0] == "im2col"
+    assert F.conv_algorithm((2, 16, 8, 8, 8), (32, 16, 3, 3, 3), padding=1)[0] == "winograd4_jit"
+    # 3-D with few tiles per channel: 8 x 2 slices x 4 F(4x4) tiles < (768 + 256) / 2
+    assert F.conv_algorithm((8, 256, 2, 7, 7), (256, 256, 3, 3, 3), padding=1)[0] == "im2col"
     # what conv runs is what conv_algorithm says: the same result as the named algorithm
     x = np.random.default_rng(0).standard_normal((2, 6, 5, 5))
     w = np.random.default_rng(1).standard_normal((6, 1, 3, 3))

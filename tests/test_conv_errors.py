@@ -64,7 +64,12 @@ ERRORS = [
      r"'winograd4_jit'\], got algorithm='fft'"),
     (lambda: F.conv1d(x2[..., 0], w2[..., 0], algorithm="winograd4_jit"), ValueError,
      r"conv1d: algorithm='winograd4_jit' needs a 2D convolution with kernel_size 3, stride 1 "
-     r"and dilation 1, got kernel_size=\(3,\)"),
+     r"and dilation 1 \(or a 3D one with groups=1 as well\), got kernel_size=\(3,\)"),
+    (lambda: F.conv3d(np.zeros((1, 4, 5, 5, 5), np.float32),
+                      np.zeros((4, 2, 3, 3, 3), np.float32), groups=2,
+                      algorithm="winograd2_jit"), ValueError,
+     r"conv3d: algorithm='winograd2_jit' needs a 2D convolution .* \(or a 3D one with "
+     r"groups=1 as well\), got kernel_size=\(3, 3, 3\), .*groups=2"),
     (lambda: F.conv2d(x2, w2, stride=2, algorithm="winograd4"), ValueError,
      r"conv2d: algorithm='winograd4' needs kernel_size 3 along every axis, stride 1 and "
      r"dilation 1, got kernel_size=\(3, 3\), stride=\(2, 2\)"),

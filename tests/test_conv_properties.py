@@ -65,8 +65,11 @@ FAST_CASES = [
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_fast_algorithms_gradients_match_finite_differences(case, transposed, n):
     algorithm, k, stride, padding, groups, cin, cout = case
-    if algorithm.endswith("_jit") and n != 2:
-        pytest.skip("the compiled Winograd kernels are 2D")
+    if algorithm.startswith("winograd") and algorithm.endswith("_jit") and (
+            n == 1 or (n == 3 and groups != 1)):
+        pytest.skip("the compiled Winograd kernels are 2D, or 3D with groups 1")
+    if n == 3 and transposed and padding == 3:
+        pytest.skip("padding 3 of a 3x3x3 input leaves no transposed output")
     if isinstance(padding, tuple):
         padding = padding * n
     rng = np.random.default_rng(30 + n)

@@ -17,7 +17,8 @@ TF = torch.nn.functional
 SPATIAL = {1: (11,), 2: (7, 6), 3: (5, 4, 5)}
 KERNEL = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}
 GENERAL = ["auto", "im2col", "direct"]  # every convolution
-# each for its own shapes; the *_jit kernels are compiled (Numba); winograd*_jit 2D only
+# each for its own shapes; the *_jit kernels are compiled (Numba); winograd*_jit 2D, or 3D
+# with groups 1
 FAST = ["pointwise", "depthwise", "depthwise_jit", "shifted", "winograd2", "winograd4",
         "winograd2_jit", "winograd4_jit"]
 ALGORITHMS = GENERAL + FAST
@@ -51,7 +52,7 @@ def _applies(algorithm, stride, dilation, groups, cin, n):
     ones = all(v == 1 for v in np.atleast_1d(stride)) and all(
         v == 1 for v in np.atleast_1d(dilation))
     if algorithm.startswith("winograd") and algorithm.endswith("_jit"):
-        return ones and n == 2
+        return ones and (n == 2 or (n == 3 and groups == 1))
     if algorithm.startswith("winograd"):
         return ones
     if algorithm.startswith("depthwise"):

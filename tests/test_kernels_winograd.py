@@ -125,6 +125,56 @@ def test_compiled_kernels_equal_the_numpy_reference(algorithm, reference, shape,
                                rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("algorithm", ["winograd2_jit", "winograd4_jit"])
+@pytest.mark.parametrize("shape, pads", [((2, 3, 5, 9, 11), ((1, 1), (1, 1), (1, 1))),
+                                         ((1, 4, 4, 7, 6), ((2, 0), (0, 2), (1, 0))),
+                                         ((1, 2, 3, 3, 3), ((0, 0), (0, 0), (0, 0)))])
+def test_compiled_kernels_3d_equal_the_numpy_reference(algorithm, shape, pads):
+    """3x3x3 layers: Winograd over each depth slice with the depth taps summed in the
+    products (zero slices for the depth padding) equals im2col's 3-D convolution, forward
+    and both gradients."""
+    from convscope.kernels import ALGORITHMS
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((5, shape[1], 3, 3, 3))
+    out = tuple(s + b + a - 2 for s, (b, a) in zip(shape[2:], pads))
+    gy = rng.standard_normal((shape[0], 5, *out))
+    ours, ref = ALGORITHMS[algorithm], ALGORITHMS["im2col"]
+    args = ((1, 1, 1), pads, (1, 1, 1), 1)
+    y = ours.forward(x, w, (1, 1, 1), pads, (1, 1, 1), 1, out)[0]
+    assert y.shape == (shape[0], 5, *out)
+    np.testing.assert_allclose(y, ref.forward(x, w, (1, 1, 1), pads, (1, 1, 1), 1, out)[0],
+                               rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(ours.backward_input(gy, w, x.shape, *args),
+                               ref.backward_input(gy, w, x.shape, *args),
+                               rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(ours.backward_weight(x, None, gy, w.shape, *args),
+                               ref.backward_weight(x, None, gy, w.shape, *args),
+                               rtol=1e-11, atol=1e-11)
+
+
+def test_compiled_kernels_3d_split_over_threads_gives_the_same_bits(monkeypatch):
+    """The 3-D kernel's (image, tile rows) units are split over the threads; the result is
+    the same bits as one thread, and equal to im2col in float32 to the products' rounding."""
+    from convscope.kernels import _parallel, winograd_jit
+    monkeypatch.setattr(winograd_jit, "CHUNK_BYTES_3D", 1 << 12)  # several units per image
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 16, 6, 20, 20)).astype(np.float32)
+    w = (rng.standard_normal((8, 16, 3, 3, 3)) / np.sqrt(27 * 16)).astype(np.float32)
+    pads = ((1, 1), (1, 1), (1, 1))
+    before = _parallel.get_num_threads()
+    try:
+        _parallel.set_num_threads(1)
+        one = winograd_jit.forward3d(x, w, pads, (6, 20, 20))
+        _parallel.set_num_threads(2)
+        two = winograd_jit.forward3d(x, w, pads, (6, 20, 20))
+    finally:
+        _parallel.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    exact = F.conv3d(x.astype(np.float64), w.astype(np.float64), padding=1, algorithm="im2col")
+    assert np.abs(one - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
 def test_compiled_kernels_split_work_counted_with_its_channels(monkeypatch):
     """A batch with few tiles but many channels is split over the threads: the work weighed
     against `_parallel.MIN_ELEMENTS` is tiles x alpha^2 x (C_in + C_out), not the tiles alone
@@ -178,6 +228,27 @@ def test_compiled_kernels_float32_error_is_bounded(shape):
     assert choose.winograd_error(4, C) <= choose.WINOGRAD_MAX_ERROR  # auto may pick F(4x4)
 
 
+@pytest.mark.parametrize("C", [16, 32, 64])
+def test_compiled_kernels_3d_float32_error_is_bounded(C):
+    """A 3x3x3 layer sums 3 C_in channels in the Winograd domain: its float32 error stays
+    within the bound `auto` assumes for that many channels, F(4x4) within 10x im2col's."""
+    choose = importlib.import_module("convscope.kernels.choose")
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, C, 5, 16, 16))
+    w = rng.standard_normal((C, C, 3, 3, 3)) / np.sqrt(27 * C)
+    exact = F.conv3d(x, w, padding=1, algorithm="im2col")
+    x32, w32 = x.astype(np.float32), w.astype(np.float32)
+
+    def err(algorithm):
+        y = F.conv3d(x32, w32, padding=1, algorithm=algorithm)
+        return float(np.abs(y - exact).max() / np.abs(exact).max())
+
+    base = err("im2col")
+    e2, e4 = err("winograd2_jit"), err("winograd4_jit")
+    assert 0 < e2 <= 2 * base and e2 <= choose.winograd_error(2, C, 3)
+    assert 0 < e4 <= 10 * base and e4 <= choose.winograd_error(4, C, 3)
+
+
 @pytest.mark.parametrize("x_shape, w_shape, stride, groups, expected", [
     ((8, 64, 56, 56), (64, 64, 3, 3), 1, 1, "winograd4_jit"),
     ((128, 64, 7, 7), (128, 64, 3, 3), 1, 1, "winograd4_jit"),  # 8^2 / 7^2 = 1.31 waste
@@ -191,6 +262,9 @@ def test_compiled_kernels_float32_error_is_bounded(shape):
     ((8, 64, 56, 56), (128, 64, 3, 3), 2, 1, "im2col"),  # stride 2
     ((8, 64, 56, 56), (64, 32, 3, 3), 1, 2, "shifted"),  # groups
     ((8, 256, 14, 14), (512, 256, 1, 1), 1, 1, "pointwise"),  # 1x1
+    ((2, 16, 16, 64, 64), (32, 16, 3, 3, 3), 1, 1, "winograd4_jit"),  # 3D: 48 channels
+    ((2, 8, 16, 64, 64), (32, 8, 3, 3, 3), 1, 1, "shifted"),  # 3D: 24 channels < 32
+    ((2, 16, 16, 64, 64), (32, 8, 3, 3, 3), 1, 2, "shifted"),  # 3D groups
 ])
 def test_auto_picks_winograd_by_the_rules_written_in_choose(x_shape, w_shape, stride, groups,
                                                             expected):

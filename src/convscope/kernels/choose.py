@@ -20,7 +20,15 @@ algorithms on the same layers):
    quarter of the compiled time is the copy into the padded buffer (the first read of the
    input from memory).
 2a. A 2D 3x3 stride-1 layer (dilation 1, groups 1) runs a compiled Winograd kernel
-   (`winograd_jit`, rules in `_winograd` below) when all of these hold:
+   (`winograd_jit`, rules in `_winograd` below) when all of these hold (a 3D 3x3x3 layer
+   with groups 1 too, `winograd_jit.forward3d`, its channels counted as 3 C_in, the tiles
+   of every output depth slice counted, the error as `winograd_error` says: conv3d 16->32
+   16x64x64 batch 2, forward, 2 threads, one process: F(4x4) 12.7 ms, F(2x2) 16.3,
+   shifted 32.5; float32 error 2.5e-6 of the output's max. Forward / forward + backward,
+   ms, im2col, shifted, F(2x2), F(4x4): 32 ch 16x32x32 b2 25.9/92.5, 17.2/62.6, 8.2/35.6,
+   5.4/30.3; 64 ch 8x28x28 b1 10.9/36.9, 10.4/31.3, 6.6/23.9, 6.1/22.6 (F(2x2) picked: the
+   error); 128 ch 4x14x14 b4 23.4/72.6, 22.3/67.8, 10.2/44.4, 7.6/39.4; 256 ch 2x7x7 b8
+   19.1/56.6, 29.7/94.1, 17.7/71.9, 29.9/97.1 (im2col picked: few tiles per channel)):
    * at least `WINOGRAD_MIN_CHANNELS` = 32 input channels: 3-channel inputs and thin
      layers have too little product to hide the transforms (not measured below 32; at 32,
      32->64 14x14 batch 128, F(4x4) is ahead of shifted by a little: 13.1/13.8/18.2 ms
@@ -136,31 +144,42 @@ WINOGRAD_MIN_TILES_PER_CHANNEL = 0.5
 WINOGRAD_MAX_ERROR = 5e-6
 
 
-def winograd_error(m: int, C_in: int) -> float:
+def winograd_error(m: int, C_in: int, ndim: int = 2) -> float:
     """The float32 error (relative to the output's max) that rule 2a expects of F(m x m, 3x3)
-    with C_in input channels: a bound on the measured values (see `winograd_jit`)."""
-    return (3e-7 if m == 4 else 1e-7) * math.sqrt(C_in)
+    with C_in input channels: a bound on the measured values (see `winograd_jit`).
+
+    A 3x3x3 layer (ndim 3) sums 3 C_in channels' tiles in each product; its measured error
+    (1 x C x 5 x 16 x 16, C -> C, three seeds: F(4x4) 1.9-2.0e-6 at C = 16, 2.5-3.4e-6 at
+    32, 3.3-4.2e-6 at 64) is that of 2-D layers with 3 to 4.1 C_in channels: counted as 5.
+    """
+    return (3e-7 if m == 4 else 1e-7) * math.sqrt(C_in * (5 if ndim == 3 else 1))
 
 
 def _winograd(x_shape, w_shape, stride, dilation, groups, O):
     """(name, reason) of rule 2a, or None when it does not apply."""
-    if (len(w_shape) != 4 or tuple(w_shape[2:]) != (3, 3) or groups != 1
+    if (len(w_shape) not in (4, 5) or any(k != 3 for k in w_shape[2:]) or groups != 1
             or any(s != 1 for s in stride) or any(d != 1 for d in dilation)):
         return None
     N, C_in = x_shape[:2]
     C_out = w_shape[0]
-    if C_in < WINOGRAD_MIN_CHANNELS:
+    # a 3x3x3 layer is 3x3 Winograd over each depth slice, the 3 depth taps summed in the
+    # products: their inner dimension is 3 C_in
+    depth = len(w_shape) == 5
+    C = 3 * C_in if depth else C_in
+    if C < WINOGRAD_MIN_CHANNELS:
         return None
     for m in (4, 2):
-        if winograd_error(m, C_in) > WINOGRAD_MAX_ERROR:
+        error = winograd_error(m, C_in, len(w_shape) - 2)
+        if error > WINOGRAD_MAX_ERROR:
             continue
-        n, waste = winograd_jit.tiles(O, N, m)
-        if waste > WINOGRAD_MAX_WASTE or n < WINOGRAD_MIN_TILES_PER_CHANNEL * (C_in + C_out):
+        n, waste = winograd_jit.tiles(O[-2:], N * (O[0] if depth else 1), m)
+        if waste > WINOGRAD_MAX_WASTE or n < WINOGRAD_MIN_TILES_PER_CHANNEL * (C + C_out):
             continue
+        kind = "3x3x3 stride 1 (Winograd over each depth slice)" if depth else "3x3 stride 1"
         return f"winograd{m}_jit", (
-            f"3x3 stride 1, {C_in} input channels: Winograd F({m}x{m}, 3x3), "
+            f"{kind}, {C_in} input channels: Winograd F({m}x{m}, 3x3), "
             f"{(m + 2) ** 2 / m ** 2:.2f} multiplications per output and channel instead of "
             f"9, {waste:.2f}x the outputs computed, {n} tiles; float32 error about "
-            f"{winograd_error(m, C_in):.0e} of the output's max (bound "
+            f"{error:.0e} of the output's max (bound "
             f"{WINOGRAD_MAX_ERROR:.0e})")
     return None

@@ -1,20 +1,26 @@
 """Winograd F(2x2, 3x3) and F(4x4, 3x3) with compiled transforms: `winograd2_jit`,
-`winograd4_jit` (2D, stride 1, dilation 1, 3x3, any padding, groups, batch, channels).
+`winograd4_jit` (2D, stride 1, dilation 1, 3x3, any padding, groups, batch, channels; and
+3D 3x3x3 layers with groups 1, `forward3d`).
 
-The arithmetic is `winograd`'s (the NumPy reference, same matrices); what changes is how
-the passes meet memory. The input is zero-padded once into a channel-major copy (NumPy,
-split over the threads). The batch's tile rows (image n, row ty of its TH x TW tiles) are
+The arithmetic is `winograd`'s (the NumPy reference, same matrices; the transforms run as
+the sparse formulas `winograd_gen` writes into `winograd_formulas`); what changes is how
+the passes meet memory. The batch's tile rows (image n, row ty of its TH x TW tiles) are
 cut into chunks of about `CHUNK_BYTES` of transformed tiles and products (a few images of
 a small map, a few tile rows of a large one; at least `MIN_TILES` tiles, and enough that
 the transformed weights are not read more often than the tiles), and each chunk goes
 through three steps while its buffers are in the cache:
 
-1. one compiled pass (`winograd_kernels.input_tiles4`; `...2`) reads the tiles and writes
-   B^T d B straight into V (alpha^2, C_in, tiles);
+1. one compiled pass (`winograd_kernels.input_tiles4`; `...2`) reads the tiles straight
+   from the (N, C, H, W) input (zeros where a tile crosses the padding; no padded copy)
+   and writes B^T d B into V (alpha^2, C_in, tiles);
 2. alpha^2 (16 or 36) matrix products U[k] (C_out x C_in) @ V[k] (C_in x tiles), NumPy's
    batched matmul (BLAS; no BLAS call inside compiled code);
 3. one compiled pass (`output_tiles4`) applies A^T . A to each product tile and writes the
    outputs straight into the (N, C_out, H, W) result.
+
+A 3x3x3 layer is the same over each depth slice: every input slice of an image's chunk is
+transformed once into a tall V (alpha^2, depth x C_in, tiles), and output slice d is one
+product per k with the three slices d..d+2 as a view (U (C_out x 3 C_in)).
 
 Threads: the chunks are split over `_parallel`'s pool, each thread running its chunks'
 three steps itself (the compiled passes release the GIL; so does BLAS). During that region
@@ -28,12 +34,13 @@ Gradients: the input gradient is a stride-1 convolution of dL/dy with the flippe
 transposed kernel (`_adjoint`), through the same forward; the weight gradient either runs
 the same chunks backwards (`output_grad_tiles4`: A dY A^T, then dU[k] = sum over chunks of
 dM[k] @ V[k]^T, then G^T dU G) or is im2col's, as `WEIGHT_GRAD_TILES_PER_CHANNEL` says
-(measured).
+(measured); a 3-D layer's weight gradient is `shifted`'s.
 
 Float32 error, relative to the output's max, against float64 (the 3x3 stride-1 layers of
 `benchmarks/conv_layers.py`, batch 2): F(2x2) 2.7e-7 to 6.9e-7, about im2col's (3.6e-7 to
 7.9e-7); F(4x4) 0.9e-6 to 4.0e-6, growing with C_in (64: 2.4e-6, 128: 3.0e-6, 256: 4.0e-6;
-1.8x to 8x im2col's); F(4x4)'s weight gradient 1.2e-6 to 1.8e-6 (2x to 4x im2col's).
+1.8x to 8x im2col's); F(4x4)'s weight gradient 1.2e-6 to 1.8e-6 (2x to 4x im2col's);
+3x3x3 layers as 2-D ones with 3 to 4 times the channels (`choose.winograd_error`).
 `choose` keeps `auto` within `choose.WINOGRAD_MAX_ERROR`; tests/test_kernels_winograd.py
 bounds them.
 
@@ -49,7 +56,7 @@ import threading
 
 import numpy as np
 
-from . import _adjoint, im2col, winograd, winograd_gen
+from . import _adjoint, im2col, shifted, winograd, winograd_gen
 from ._parallel import MIN_ELEMENTS, get_num_threads, over_parts, split
 
 #: Bytes of one chunk's transformed tiles and products (V and M); in the L2/L3 caches.
@@ -188,7 +195,9 @@ def _buffers(plan, *channels, dtype):
 
 
 def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
-    """y (N, C_out, H_out, W_out), a new C-contiguous array."""
+    """y (N, C_out, H_out, W_out), a new C-contiguous array (3-D: `forward3d`)."""
+    if x.ndim == 5:
+        return forward3d(x, w, pads, out_size, m)
     inputs, outputs, _ = _compiled().kernels(m)
     N, C = x.shape[:2]
     C_out = w.shape[0]
@@ -204,7 +213,7 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
         T = (g1 - g0) * plan.TW
         V = bufs[0][:a2 * C * T].reshape(a2, C, T)
         Mo = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
-        inputs(xc, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V)
+        inputs(xc, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V, 0)
         if groups == 1:
             np.matmul(U[:, 0], V, out=Mo)
         else:
@@ -221,6 +230,72 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
         chunk(local.bufs, g0, g1)
 
     _run(plan, fn)
+    return y
+
+
+#: Bytes of one 3-D chunk's transformed tiles (every depth slice) and products.
+CHUNK_BYTES_3D = 4 << 20
+
+
+def forward3d(x, w, pads, out_size, m=4):
+    """y (N, C_out, D', H', W') of a 3x3x3 stride-1 convolution (groups 1): F(m x m, 3 x 3)
+    over each depth slice, a plain sum over the 3 depth taps.
+
+    Output slice d is sum over kd of conv2d(x slice d + kd, w[:, :, kd]); in the Winograd
+    domain, M_d[k] = sum_kd U_kd[k] @ V_{d+kd}[k], and with the slices' transformed tiles
+    stacked as V3 (alpha^2, slices x C_in, tiles), the three of them are one product
+    U3[k] (C_out x 3 C_in) @ V3[k, rows of slices d..d+2] (3 C_in x tiles), a view. Each
+    input slice is transformed once (zeros for the depth padding), each output slice
+    transformed back straight into y. The work is cut into (image, chunk of tile rows)
+    units, split over the threads (the same bits for any number of them).
+    """
+    inputs, outputs, _ = _compiled().kernels(m)
+    N, C, D = x.shape[:3]
+    C_out = w.shape[0]
+    OD = out_size[0]
+    dtype = x.dtype
+    plan = _Plan((N, C), C_out, out_size[1:], m, dtype)
+    a2 = plan.alpha ** 2
+    (pd, _), (pt, _), (pl, _) = pads
+    Dp = OD + 2  # the padded depth slices the outputs read
+    # U3[k] (C_out, 3 C): the 2-D transforms of w[:, :, kd], columns ordered (kd, c)
+    wk = np.moveaxis(w.astype(dtype, copy=False), 2, 0)  # (3, C_out, C, 3, 3)
+    U3 = _weights(wk.reshape(3 * C_out, C, 3, 3), 1, plan).reshape(a2, 3, C_out, C)
+    U3 = np.ascontiguousarray(U3.transpose(0, 2, 1, 3)).reshape(a2, C_out, 3 * C)
+    x = np.asarray(x)
+    y = np.empty((N, C_out, *out_size), dtype=dtype)
+    rows = max(1, min(plan.TH, max(
+        CHUNK_BYTES_3D // (plan.TW * a2 * (Dp * C + C_out) * plan.itemsize),
+        -(-MIN_TILES // plan.TW))))
+    units = [(n, g0, min(g0 + rows, plan.TH)) for n in range(N)
+             for g0 in range(0, plan.TH, rows)]
+    T_max = rows * plan.TW
+
+    def share(u0, u1):
+        V3 = np.empty(a2 * Dp * C * T_max, dtype=dtype)
+        Mo = np.empty(a2 * C_out * T_max, dtype=dtype)
+        for n, g0, g1 in units[u0:u1]:
+            T = (g1 - g0) * plan.TW
+            V = V3[:a2 * Dp * C * T].reshape(a2, Dp * C, T)
+            M = Mo[:a2 * C_out * T].reshape(a2, C_out, T)
+            for p in range(Dp):
+                z = p - pd
+                if 0 <= z < D:
+                    inputs(x[n:n + 1, :, z], plan.BT, pt, pl, plan.TH, plan.TW, g0, g1, V,
+                           p * C)
+                else:  # depth padding: zero tiles transform to zeros
+                    V[:, p * C:(p + 1) * C] = 0
+            for d in range(OD):
+                np.matmul(U3, V[:, d * C:(d + 3) * C], out=M)
+                outputs(M, plan.AT, plan.TH, plan.TW, g0, g1, y[n:n + 1, :, d])
+
+    work = N * plan.TH * plan.TW * a2 * (Dp * C + OD * C_out)
+    parts = min(get_num_threads(), len(units)) if work >= MIN_ELEMENTS else 1
+    if parts > 1:
+        with _OneBlasThread():
+            over_parts(share, split(len(units), parts))
+    else:
+        share(0, len(units))
     return y
 
 
@@ -254,7 +329,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
                 T = (g1 - g0) * plan.TW
                 V = bufs[0][:a2 * C * T].reshape(a2, C, T)
                 dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
-                inputs(xc, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V)
+                inputs(xc, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V, 0)
                 output_grads(gya, plan.A, plan.TH, plan.TW, g0, g1, dM)
                 for g in range(groups):
                     np.matmul(dM[:, g * Cog:(g + 1) * Cog],
@@ -313,10 +388,11 @@ class Algorithm:
 
     def supports(self, x_shape, w_shape, stride, pads, dilation, groups):
         """None when this algorithm applies, else the rule it needs."""
-        ok = (len(w_shape) == 4 and all(k == 3 for k in w_shape[2:])
-              and all(s == 1 for s in stride) and all(d == 1 for d in dilation))
+        ok = (len(w_shape) in (4, 5) and all(k == 3 for k in w_shape[2:])
+              and all(s == 1 for s in stride) and all(d == 1 for d in dilation)
+              and (len(w_shape) == 4 or groups == 1))
         return None if ok else ("a 2D convolution with kernel_size 3, stride 1 and "
-                                "dilation 1")
+                                "dilation 1 (or a 3D one with groups=1 as well)")
 
     def forward(self, x, w, stride, pads, dilation, groups, out_size):
         return forward(x, w, stride, pads, dilation, groups, out_size, m=self.m), None
@@ -334,6 +410,9 @@ class Algorithm:
         return per is not None and n >= per * (x_shape[1] + w_shape[0])
 
     def backward_weight(self, x, saved, gy, w_shape, stride, pads, dilation, groups):
+        if len(w_shape) == 5:  # 3-D: `shifted`'s (the tiles' weight gradient is 2-D)
+            return shifted.backward_weight(x, None, gy, w_shape, stride, pads, dilation,
+                                           groups)
         if self.weight_grad_tiles(x.shape, w_shape, gy.shape[2:]):
             return backward_weight(x, gy, w_shape, pads, groups, m=self.m)
         return im2col.backward_weight(x, None, gy, w_shape, stride, pads, dilation, groups)

@@ -64,8 +64,9 @@ def _input_rows(c, alpha, tmp, b, V, ch):
 
 
 @jit(inline="always")
-def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V):
-    """V[i*alpha + j, c, t] = (B^T d B)[i, j] of the chunk's tiles (tile rows [g0, g1)).
+def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
+    """V[i*alpha + j, c_base + c, t] = (B^T d B)[i, j] of the chunk's tiles (tile rows
+    [g0, g1)); c_base places the channels in a taller V (a 3-D layer's depth slices).
 
     x: the input (N, C, H, W), C-contiguous, read in place: tile (ty, tx) of channel c of
     image n covers rows ty*m - pt ... + alpha and columns tx*m - pl ... + alpha of x[n, c]
@@ -109,7 +110,7 @@ def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V):
         for i in range(alpha):
             _input_cols(BT, alpha, d, i, tmp)
         for b in range(alpha):
-            _input_rows(BT, alpha, tmp, b, V, c)
+            _input_rows(BT, alpha, tmp, b, V, c_base + c)
 
 
 @jit(inline="always")
@@ -223,15 +224,15 @@ def _output_grad_tiles(gy, A, alpha, TH, TW, g0, g1, dM):
 
 
 @jit
-def input_tiles2(x, BT, pt, pl, TH, TW, g0, g1, V):
+def input_tiles2(x, BT, pt, pl, TH, TW, g0, g1, V, c_base):
     """`_input_tiles` of F(2x2, 3x3) (alpha = 4 a constant: its loops unroll)."""
-    _input_tiles(x, BT, 4, 2, pt, pl, TH, TW, g0, g1, V)
+    _input_tiles(x, BT, 4, 2, pt, pl, TH, TW, g0, g1, V, c_base)
 
 
 @jit
-def input_tiles4(x, BT, pt, pl, TH, TW, g0, g1, V):
+def input_tiles4(x, BT, pt, pl, TH, TW, g0, g1, V, c_base):
     """`_input_tiles` of F(4x4, 3x3) (alpha = 6)."""
-    _input_tiles(x, BT, 6, 4, pt, pl, TH, TW, g0, g1, V)
+    _input_tiles(x, BT, 6, 4, pt, pl, TH, TW, g0, g1, V, c_base)
 
 
 @jit
