@@ -255,6 +255,8 @@ def test_compiled_kernels_3d_float32_error_is_bounded(C):
     ((8, 64, 5, 5), (64, 64, 3, 3), 1, 1, "im2col"),   # waste: F(4x4) 1.64, F(2x2) 1.44
     ((8, 64, 6, 6), (64, 64, 3, 3), 1, 1, "winograd2_jit"),  # F(4x4) 1.78, F(2x2) 1.0
     ((8, 512, 7, 7), (512, 512, 3, 3), 1, 1, "im2col"),  # 32 or 128 tiles < 256
+    ((8, 256, 14, 14), (256, 256, 3, 3), 1, 1, "winograd4_jit"),  # 128 tiles >= 512 / 4
+    ((4, 256, 14, 14), (256, 256, 3, 3), 1, 1, "winograd2_jit"),  # F(4x4) 64, F(2x2) 196
     ((64, 512, 14, 14), (512, 512, 3, 3), 1, 1, "winograd2_jit"),  # F(4x4): error > 5e-6
     ((8, 16, 56, 56), (64, 16, 3, 3), 1, 1, "shifted"),  # fewer than 32 input channels
     ((128, 32, 14, 14), (64, 32, 3, 3), 1, 1, "winograd4_jit"),  # the default model's

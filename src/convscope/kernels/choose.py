@@ -35,12 +35,19 @@ algorithms on the same layers):
      against 15.0/15.4/16.9, see below);
    * the tiles waste at most `WINOGRAD_MAX_WASTE` = 1.35 outputs computed per output kept
      (a 7x7 or 14x14 map with F(4x4): 1.31; a 5x5 map: 1.44, 3x3: 1.78);
-   * the batch has at least `WINOGRAD_MIN_TILES_PER_CHANNEL` = 1/2 tile per channel
+   * the batch has at least `WINOGRAD_MIN_TILES_PER_CHANNEL` = 1/4 tile per channel
      (C_in + C_out): the transformed weights, alpha^2 C_out C_in (36 x 512 x 512 for a wide
-     layer), are made once per call and read again by every chunk of tiles; with few tiles they cost
-     more than the products save (512 ch 7x7 batch 8, 32 F(4x4) tiles, 128 F(2x2) tiles:
-     im2col 21.0, F(2x2) 31.1, F(4x4) 53.1 ms forward; 256 ch 14x14 batch 8, 128 F(4x4)
-     tiles: F(4x4) 18.1-19.1, F(2x2) 17.7-18.0 with its 392 tiles, in two runs);
+     layer), are made once per call and read again by every chunk of tiles; with few tiles
+     they cost more than the products save. Measured after the sparse formulas (2 threads,
+     one process, forward / input gradient / weight gradient, ms; tiles per channel):
+     256 ch 14x14 batch 8: im2col 11.1/12.1/10.1, F(2x2) (0.77) 9.5/10.3/11.8, F(4x4)
+     (0.25) 8.3/9.5/11.8, and in separate processes forward + backward F(4x4) 26.2-30.2
+     against F(2x2) 30.6-31.5; 256 ch 14x14 batch 4: im2col 7.3/6.5/5.6, F(2x2) (0.38)
+     4.9/5.8/7.1, F(4x4) (0.13) 7.6/7.7/6.9; 512 ch 14x14 batch 8: im2col 39.2/41.9/40.6,
+     F(2x2) (0.38) 23.8/26.5/43.2, F(4x4) (0.13) 29.6/32.7/43.0; 512 ch 7x7 batch 8:
+     im2col 11.3/12.1/9.9, F(2x2) (0.13) 10.9/12.8/11.9, F(4x4) (0.03) 18.7/19.4/11.1.
+     (It was 1/2 before the formulas: 512 ch 7x7 batch 8 im2col 21.0, F(2x2) 31.1, F(4x4)
+     53.1 ms forward, single-thread CPU time on a loaded machine);
    * F(4x4) (2.25 multiplications per output and input channel against im2col's 9) when
      its float32 error stays within `WINOGRAD_MAX_ERROR` = 5e-6 of the output's max: the
      measured error grows with C_in, bounded by 3e-7 sqrt(C_in) (64: 2.4e-6, 128: 3.0e-6,
@@ -140,7 +147,11 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
 #: Rule 2a's limits: input channels, tile waste, tiles per channel, float32 error.
 WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_WASTE = 1.35
-WINOGRAD_MIN_TILES_PER_CHANNEL = 0.5
+WINOGRAD_MIN_TILES_PER_CHANNEL = 0.25
+#: A 3x3x3 layer's: its weight gradient is `shifted`'s, not the tiles', so few tiles gain
+#: less (256 ch 2x7x7 batch 8, 0.25 F(2x2) tiles per channel: forward 17.7 ms against
+#: im2col's 19.1, forward + backward 71.9 against 56.6).
+WINOGRAD_3D_MIN_TILES_PER_CHANNEL = 0.5
 WINOGRAD_MAX_ERROR = 5e-6
 
 
@@ -173,7 +184,8 @@ def _winograd(x_shape, w_shape, stride, dilation, groups, O):
         if error > WINOGRAD_MAX_ERROR:
             continue
         n, waste = winograd_jit.tiles(O[-2:], N * (O[0] if depth else 1), m)
-        if waste > WINOGRAD_MAX_WASTE or n < WINOGRAD_MIN_TILES_PER_CHANNEL * (C + C_out):
+        per = WINOGRAD_3D_MIN_TILES_PER_CHANNEL if depth else WINOGRAD_MIN_TILES_PER_CHANNEL
+        if waste > WINOGRAD_MAX_WASTE or n < per * (C + C_out):
             continue
         kind = "3x3x3 stride 1 (Winograd over each depth slice)" if depth else "3x3 stride 1"
         return f"winograd{m}_jit", (
