@@ -111,8 +111,10 @@ def test_conv_algorithm_choices_and_errors():
     assert F.conv_algorithm((128, 56, 56), (128, 1, 3, 3), padding=1,
                             groups=128)[0] == "depthwise_jit"  # unbatched shape
     assert F.conv_algorithm((2, 16, 8, 8, 8), (32, 16, 3, 3, 3), padding=1)[0] == "winograd4_jit"
-    # 3-D with few tiles per channel: 8 x 2 slices x 4 F(4x4) tiles < (768 + 256) / 2
-    assert F.conv_algorithm((8, 256, 2, 7, 7), (256, 256, 3, 3, 3), padding=1)[0] == "im2col"
+    # 3-D with few tiles per channel: 4 x 2 slices x 16 F(2x2) tiles < (768 + 256) / 4
+    assert F.conv_algorithm((4, 256, 2, 7, 7), (256, 256, 3, 3, 3), padding=1)[0] == "im2col"
+    assert F.conv_algorithm((8, 256, 2, 7, 7), (256, 256, 3, 3, 3),
+                            padding=1)[0] == "winograd2_jit"  # 256 tiles
     # what conv runs is what conv_algorithm says: the same result as the named algorithm
     x = np.random.default_rng(0).standard_normal((2, 6, 5, 5))
     w = np.random.default_rng(1).standard_normal((6, 1, 3, 3))

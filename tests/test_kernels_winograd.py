@@ -154,25 +154,35 @@ def test_compiled_kernels_3d_equal_the_numpy_reference(algorithm, shape, pads):
 
 
 def test_compiled_kernels_3d_split_over_threads_gives_the_same_bits(monkeypatch):
-    """The 3-D kernel's (image, tile rows) units are split over the threads; the result is
-    the same bits as one thread, and equal to im2col in float32 to the products' rounding."""
+    """The 3-D kernels' (image, tile rows) units are split over the threads; the output and
+    the weight gradient are the same bits as one thread's, and equal to im2col's in
+    float32 to the products' rounding."""
     from convscope.kernels import _parallel, winograd_jit
     monkeypatch.setattr(winograd_jit, "CHUNK_BYTES_3D", 1 << 12)  # several units per image
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 16, 6, 20, 20)).astype(np.float32)
     w = (rng.standard_normal((8, 16, 3, 3, 3)) / np.sqrt(27 * 16)).astype(np.float32)
     pads = ((1, 1), (1, 1), (1, 1))
+    gy = rng.standard_normal((2, 8, 6, 20, 20)).astype(np.float32)
     before = _parallel.get_num_threads()
     try:
         _parallel.set_num_threads(1)
         one = winograd_jit.forward3d(x, w, pads, (6, 20, 20))
+        dw_one = winograd_jit.backward_weight3d(x, gy, w.shape, pads)
         _parallel.set_num_threads(2)
         two = winograd_jit.forward3d(x, w, pads, (6, 20, 20))
+        dw_two = winograd_jit.backward_weight3d(x, gy, w.shape, pads)
     finally:
         _parallel.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
-    exact = F.conv3d(x.astype(np.float64), w.astype(np.float64), padding=1, algorithm="im2col")
+    np.testing.assert_array_equal(dw_one, dw_two)
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    exact = F.conv3d(x64, w64, padding=1, algorithm="im2col")
     assert np.abs(one - exact).max() <= 1e-5 * np.abs(exact).max()
+    from convscope.kernels import im2col
+    dw = im2col.backward_weight(x64, None, gy.astype(np.float64), w.shape, (1, 1, 1), pads,
+                                (1, 1, 1), 1)
+    assert np.abs(dw_one - dw).max() <= 1e-5 * np.abs(dw).max()
 
 
 def test_compiled_kernels_split_work_counted_with_its_channels(monkeypatch):

@@ -28,7 +28,10 @@ algorithms on the same layers):
    ms, im2col, shifted, F(2x2), F(4x4): 32 ch 16x32x32 b2 25.9/92.5, 17.2/62.6, 8.2/35.6,
    5.4/30.3; 64 ch 8x28x28 b1 10.9/36.9, 10.4/31.3, 6.6/23.9, 6.1/22.6 (F(2x2) picked: the
    error); 128 ch 4x14x14 b4 23.4/72.6, 22.3/67.8, 10.2/44.4, 7.6/39.4; 256 ch 2x7x7 b8
-   19.1/56.6, 29.7/94.1, 17.7/71.9, 29.9/97.1 (im2col picked: few tiles per channel)):
+   19.1/56.6, 29.7/94.1, 17.7/71.9, 29.9/97.1 (before the weight gradient through the
+   tiles; after it, 20.3/84.3, 34.6/112.3, 24.0/92.0, 32.6/144.8 on a noisier host: F(2x2)
+   picked at 0.25 tiles per channel, 10% behind im2col); 256 ch 2x14x14 b4 51.1/159.1,
+   52.9/169.3, 25.0/85.5 (F(2x2), 0.38 tiles per channel), 35.5/134.9):
    * at least `WINOGRAD_MIN_CHANNELS` = 32 input channels: 3-channel inputs and thin
      layers have too little product to hide the transforms (not measured below 32; at 32,
      32->64 14x14 batch 128, F(4x4) is ahead of shifted by a little: 13.1/13.8/18.2 ms
@@ -148,10 +151,6 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
 WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_WASTE = 1.35
 WINOGRAD_MIN_TILES_PER_CHANNEL = 0.25
-#: A 3x3x3 layer's: its weight gradient is `shifted`'s, not the tiles', so few tiles gain
-#: less (256 ch 2x7x7 batch 8, 0.25 F(2x2) tiles per channel: forward 17.7 ms against
-#: im2col's 19.1, forward + backward 71.9 against 56.6).
-WINOGRAD_3D_MIN_TILES_PER_CHANNEL = 0.5
 WINOGRAD_MAX_ERROR = 5e-6
 
 
@@ -184,8 +183,7 @@ def _winograd(x_shape, w_shape, stride, dilation, groups, O):
         if error > WINOGRAD_MAX_ERROR:
             continue
         n, waste = winograd_jit.tiles(O[-2:], N * (O[0] if depth else 1), m)
-        per = WINOGRAD_3D_MIN_TILES_PER_CHANNEL if depth else WINOGRAD_MIN_TILES_PER_CHANNEL
-        if waste > WINOGRAD_MAX_WASTE or n < per * (C + C_out):
+        if waste > WINOGRAD_MAX_WASTE or n < WINOGRAD_MIN_TILES_PER_CHANNEL * (C + C_out):
             continue
         kind = "3x3x3 stride 1 (Winograd over each depth slice)" if depth else "3x3 stride 1"
         return f"winograd{m}_jit", (

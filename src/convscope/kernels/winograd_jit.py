@@ -34,7 +34,7 @@ Gradients: the input gradient is a stride-1 convolution of dL/dy with the flippe
 transposed kernel (`_adjoint`), through the same forward; the weight gradient either runs
 the same chunks backwards (`output_grad_tiles4`: A dY A^T, then dU[k] = sum over chunks of
 dM[k] @ V[k]^T, then G^T dU G) or is im2col's, as `WEIGHT_GRAD_TILES_PER_CHANNEL` says
-(measured); a 3-D layer's weight gradient is `shifted`'s.
+(measured); a 3-D layer's through its tiles (`backward_weight3d`).
 
 Float32 error, relative to the output's max, against float64 (the 3x3 stride-1 layers of
 `benchmarks/conv_layers.py`, batch 2): F(2x2) 2.7e-7 to 6.9e-7, about im2col's (3.6e-7 to
@@ -56,7 +56,7 @@ import threading
 
 import numpy as np
 
-from . import _adjoint, im2col, shifted, winograd, winograd_gen
+from . import _adjoint, im2col, winograd, winograd_gen
 from ._parallel import MIN_ELEMENTS, get_num_threads, over_parts, split
 
 #: Bytes of one chunk's transformed tiles and products (V and M); in the L2/L3 caches.
@@ -237,6 +237,59 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
 CHUNK_BYTES_3D = 4 << 20
 
 
+class _Slices:
+    """A 3x3x3 layer's work as (image, chunk of tile rows) units, each with every input
+    depth slice's transformed tiles stacked in one V (alpha^2, Dp x C_in, tiles): slices
+    d..d+2, the rows d C_in ... (d + 3) C_in, are output slice d's 3 C_in channels."""
+
+    def __init__(self, x_shape, C_out, pads, out_size, m, dtype):
+        N, C, self.D = x_shape[:3]
+        self.C, self.C_out, self.OD = C, C_out, out_size[0]
+        self.plan = plan = _Plan((N, C), C_out, out_size[1:], m, dtype)
+        self.a2 = a2 = plan.alpha ** 2
+        (self.pd, _), (self.pt, _), (self.pl, _) = pads
+        self.Dp = Dp = self.OD + 2  # the padded depth slices the outputs read
+        rows = max(1, min(plan.TH, max(
+            CHUNK_BYTES_3D // (plan.TW * a2 * (Dp * C + C_out) * plan.itemsize),
+            -(-MIN_TILES // plan.TW))))
+        self.units = [(n, g0, min(g0 + rows, plan.TH)) for n in range(N)
+                      for g0 in range(0, plan.TH, rows)]
+        self.T_max = rows * plan.TW
+        self.work = N * plan.TH * plan.TW * a2 * (Dp * C + self.OD * C_out)
+        self.dtype = dtype
+
+    def buffers(self):
+        """(tiles, products) buffers of the largest unit, flat."""
+        T = self.a2 * self.T_max
+        return (np.empty(T * self.Dp * self.C, dtype=self.dtype),
+                np.empty(T * self.C_out, dtype=self.dtype))
+
+    def tiles(self, inputs, x, unit, bufs):
+        """(V, M): the unit's input tiles of every slice (zeros for the depth padding), and
+        its products' buffer (alpha^2, C_out, tiles)."""
+        n, g0, g1 = unit
+        plan, a2, C = self.plan, self.a2, self.C
+        T = (g1 - g0) * plan.TW
+        V = bufs[0][:a2 * self.Dp * C * T].reshape(a2, self.Dp * C, T)
+        M = bufs[1][:a2 * self.C_out * T].reshape(a2, self.C_out, T)
+        for p in range(self.Dp):
+            z = p - self.pd
+            if 0 <= z < self.D:
+                inputs(x[n:n + 1, :, z], plan.BT, self.pt, self.pl, plan.TH, plan.TW, g0, g1,
+                       V, p * C)
+            else:  # depth padding: zero tiles transform to zeros
+                V[:, p * C:(p + 1) * C] = 0
+        return V, M
+
+    def run(self, share, bounds):
+        """share(u0, u1) over the units, the given parts split over the threads."""
+        if len(bounds) > 2 and self.work >= MIN_ELEMENTS:
+            with _OneBlasThread():
+                over_parts(share, bounds)
+        else:
+            share(bounds[0], bounds[-1])
+
+
 def forward3d(x, w, pads, out_size, m=4):
     """y (N, C_out, D', H', W') of a 3x3x3 stride-1 convolution (groups 1): F(m x m, 3 x 3)
     over each depth slice, a plain sum over the 3 depth taps.
@@ -247,56 +300,67 @@ def forward3d(x, w, pads, out_size, m=4):
     U3[k] (C_out x 3 C_in) @ V3[k, rows of slices d..d+2] (3 C_in x tiles), a view. Each
     input slice is transformed once (zeros for the depth padding), each output slice
     transformed back straight into y. The work is cut into (image, chunk of tile rows)
-    units, split over the threads (the same bits for any number of them).
+    units (`_Slices`), split over the threads (the same bits for any number of them).
     """
     inputs, outputs, _ = _compiled().kernels(m)
-    N, C, D = x.shape[:3]
     C_out = w.shape[0]
-    OD = out_size[0]
     dtype = x.dtype
-    plan = _Plan((N, C), C_out, out_size[1:], m, dtype)
-    a2 = plan.alpha ** 2
-    (pd, _), (pt, _), (pl, _) = pads
-    Dp = OD + 2  # the padded depth slices the outputs read
+    sl = _Slices(x.shape, C_out, pads, out_size, m, dtype)
+    plan, a2, C = sl.plan, sl.a2, sl.C
     # U3[k] (C_out, 3 C): the 2-D transforms of w[:, :, kd], columns ordered (kd, c)
     wk = np.moveaxis(w.astype(dtype, copy=False), 2, 0)  # (3, C_out, C, 3, 3)
     U3 = _weights(wk.reshape(3 * C_out, C, 3, 3), 1, plan).reshape(a2, 3, C_out, C)
     U3 = np.ascontiguousarray(U3.transpose(0, 2, 1, 3)).reshape(a2, C_out, 3 * C)
     x = np.asarray(x)
-    y = np.empty((N, C_out, *out_size), dtype=dtype)
-    rows = max(1, min(plan.TH, max(
-        CHUNK_BYTES_3D // (plan.TW * a2 * (Dp * C + C_out) * plan.itemsize),
-        -(-MIN_TILES // plan.TW))))
-    units = [(n, g0, min(g0 + rows, plan.TH)) for n in range(N)
-             for g0 in range(0, plan.TH, rows)]
-    T_max = rows * plan.TW
+    y = np.empty((x.shape[0], C_out, *out_size), dtype=dtype)
 
     def share(u0, u1):
-        V3 = np.empty(a2 * Dp * C * T_max, dtype=dtype)
-        Mo = np.empty(a2 * C_out * T_max, dtype=dtype)
-        for n, g0, g1 in units[u0:u1]:
-            T = (g1 - g0) * plan.TW
-            V = V3[:a2 * Dp * C * T].reshape(a2, Dp * C, T)
-            M = Mo[:a2 * C_out * T].reshape(a2, C_out, T)
-            for p in range(Dp):
-                z = p - pd
-                if 0 <= z < D:
-                    inputs(x[n:n + 1, :, z], plan.BT, pt, pl, plan.TH, plan.TW, g0, g1, V,
-                           p * C)
-                else:  # depth padding: zero tiles transform to zeros
-                    V[:, p * C:(p + 1) * C] = 0
-            for d in range(OD):
+        bufs = sl.buffers()
+        for n, g0, g1 in sl.units[u0:u1]:
+            V, M = sl.tiles(inputs, x, (n, g0, g1), bufs)
+            for d in range(sl.OD):
                 np.matmul(U3, V[:, d * C:(d + 3) * C], out=M)
                 outputs(M, plan.AT, plan.TH, plan.TW, g0, g1, y[n:n + 1, :, d])
 
-    work = N * plan.TH * plan.TW * a2 * (Dp * C + OD * C_out)
-    parts = min(get_num_threads(), len(units)) if work >= MIN_ELEMENTS else 1
-    if parts > 1:
-        with _OneBlasThread():
-            over_parts(share, split(len(units), parts))
-    else:
-        share(0, len(units))
+    sl.run(share, split(len(sl.units), min(get_num_threads(), len(sl.units))))
     return y
+
+
+def backward_weight3d(x, gy, w_shape, pads, m=4):
+    """dL/dw (C_out, C_in, 3, 3, 3) of `forward3d` through the same tiles: dU3[k] (C_out x
+    3 C_in) = sum over units and output slices d of dM_d[k] @ V3[k, slices d..d+2]^T, then
+    G^T dU G for each depth tap. The units are summed in groups fixed by the shape (the same
+    bits for any number of threads), as `backward_weight`'s chunks."""
+    inputs, _, output_grads = _compiled().kernels(m)
+    C_out = w_shape[0]
+    dtype = np.result_type(x.dtype, gy.dtype)
+    sl = _Slices(x.shape, C_out, pads, gy.shape[2:], m, dtype)
+    plan, a2, C = sl.plan, sl.a2, sl.C
+    x = np.asarray(x)
+    gya = np.asarray(gy)
+    n_units = len(sl.units)
+    groups = split(n_units, _sums(n_units, a2 * C_out * 3 * C * plan.itemsize))
+    sums = [np.zeros((a2, C_out, 3 * C), dtype=dtype) for _ in range(len(groups) - 1)]
+
+    def share(k0, k1):
+        bufs = sl.buffers()
+        part = np.empty((a2, C_out, 3 * C), dtype=dtype)
+        for k in range(k0, k1):
+            for n, g0, g1 in sl.units[groups[k]:groups[k + 1]]:
+                V, dM = sl.tiles(inputs, x, (n, g0, g1), bufs)
+                for d in range(sl.OD):
+                    output_grads(gya[n:n + 1, :, d], plan.A, plan.TH, plan.TW, g0, g1, dM)
+                    np.matmul(dM, V[:, d * C:(d + 3) * C].transpose(0, 2, 1), out=part)
+                    sums[k] += part
+
+    n = len(sums)
+    sl.run(share, split(n, min(get_num_threads(), n)))
+    dU = sums[0]
+    for s in sums[1:]:
+        dU += s
+    # G^T dU G along both kernel axes for every (c_out, kd, c): (C_out, 3, C, 3, 3)
+    dW = (dU.reshape(a2, C_out * 3 * C).T @ plan.GG).reshape(C_out, 3, C, 3, 3)
+    return np.ascontiguousarray(dW.transpose(0, 2, 1, 3, 4))
 
 
 def backward_weight(x, gy, w_shape, pads, groups, m=4):
@@ -410,9 +474,8 @@ class Algorithm:
         return per is not None and n >= per * (x_shape[1] + w_shape[0])
 
     def backward_weight(self, x, saved, gy, w_shape, stride, pads, dilation, groups):
-        if len(w_shape) == 5:  # 3-D: `shifted`'s (the tiles' weight gradient is 2-D)
-            return shifted.backward_weight(x, None, gy, w_shape, stride, pads, dilation,
-                                           groups)
+        if len(w_shape) == 5:
+            return backward_weight3d(x, gy, w_shape, pads, m=self.m)
         if self.weight_grad_tiles(x.shape, w_shape, gy.shape[2:]):
             return backward_weight(x, gy, w_shape, pads, groups, m=self.m)
         return im2col.backward_weight(x, None, gy, w_shape, stride, pads, dilation, groups)
