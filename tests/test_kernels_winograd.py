@@ -125,6 +125,29 @@ def test_compiled_kernels_equal_the_numpy_reference(algorithm, reference, shape,
                                rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("layout", ["channel-major", "sliced", "reversed rows"])
+def test_compiled_kernels_read_any_memory_layout(layout):
+    """A channel-major input (im2col's outputs and what follows them: read in place, plane
+    by plane), a sliced one and one with negative strides give the same bits as the
+    C-contiguous copy, forward and weight gradient."""
+    from convscope.kernels import winograd_jit
+    rng = np.random.default_rng(9)
+    base = rng.standard_normal((6, 4, 9, 8)).astype(np.float32)
+    x = {"channel-major": base.transpose(1, 0, 2, 3), "sliced": base[::2, :, 1:, :7],
+         "reversed rows": base.transpose(1, 0, 2, 3)[:, :, ::-1]}[layout]
+    w = rng.standard_normal((5, x.shape[1], 3, 3)).astype(np.float32)
+    pads = ((1, 1), (1, 1))
+    out = x.shape[2:]
+    gy = rng.standard_normal((x.shape[0], 5, *out)).astype(np.float32)
+    xc = np.ascontiguousarray(x)
+    for m in (2, 4):
+        np.testing.assert_array_equal(
+            winograd_jit.forward(x, w, (1, 1), pads, (1, 1), 1, out, m=m),
+            winograd_jit.forward(xc, w, (1, 1), pads, (1, 1), 1, out, m=m))
+        np.testing.assert_array_equal(winograd_jit.backward_weight(x, gy, w.shape, pads, 1, m=m),
+                                      winograd_jit.backward_weight(xc, gy, w.shape, pads, 1, m=m))
+
+
 @pytest.mark.parametrize("algorithm", ["winograd2_jit", "winograd4_jit"])
 @pytest.mark.parametrize("shape, pads", [((2, 3, 5, 9, 11), ((1, 1), (1, 1), (1, 1))),
                                          ((1, 4, 4, 7, 6), ((2, 0), (0, 2), (1, 0))),
