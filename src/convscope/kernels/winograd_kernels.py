@@ -6,8 +6,9 @@ that image's TH x TW tiles, so a range [g0, g1) of tile rows may span images and
 compiled call handles a whole chunk. Tile t of a chunk is (g - g0) * TW + tx.
 
 * `input_tiles`: B^T d B of every alpha x alpha input tile d of the chunk (read from the
-  zero-padded, channel-major input), written as V[i * alpha + j, c, t]: the layout of the
-  alpha^2 batched products U[k] (C_out x C_in) @ V[k] (C_in x tiles).
+  input in place, zeros where a tile crosses the padding), written as
+  V[i * alpha + j, c, t]: the layout of the alpha^2 batched products U[k] (C_out x C_in)
+  @ V[k] (C_in x tiles).
 * `output_tiles`: A^T M A of every product tile, written straight into the (N, C_out, H, W)
   output (tiles cut at the map's edge).
 * `output_grad_tiles`: the adjoint of `output_tiles`, A dY A^T of every m x m tile of
@@ -68,8 +69,9 @@ def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
     """V[i*alpha + j, c_base + c, t] = (B^T d B)[i, j] of the chunk's tiles (tile rows
     [g0, g1)); c_base places the channels in a taller V (a 3-D layer's depth slices).
 
-    x: the input (N, C, H, W), C-contiguous, read in place: tile (ty, tx) of channel c of
-    image n covers rows ty*m - pt ... + alpha and columns tx*m - pl ... + alpha of x[n, c]
+    x: the input (N, C, H, W), read in place (any strides; `winograd_jit` passes arrays
+    whose planes are contiguous, compiled once per memory layout): tile (ty, tx) of
+    channel c of image n covers rows ty*m - pt ... + alpha and columns tx*m - pl ... + alpha of x[n, c]
     (pt, pl: the top and left padding, negative to crop), zeros outside x. BT: B^T's
     coefficients.
     """
