@@ -71,9 +71,9 @@ def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
 
     x: the input (N, C, H, W), read in place (any strides; `winograd_jit` passes arrays
     whose planes are contiguous, compiled once per memory layout): tile (ty, tx) of
-    channel c of image n covers rows ty*m - pt ... + alpha and columns tx*m - pl ... + alpha of x[n, c]
-    (pt, pl: the top and left padding, negative to crop), zeros outside x. BT: B^T's
-    coefficients.
+    channel c of image n covers rows ty*m - pt ... + alpha and columns tx*m - pl ...
+    + alpha of x[n, c] (pt, pl: the top and left padding, negative to crop), zeros
+    outside x. BT: B^T's coefficients.
     """
     N, C, H, W = x.shape
     T = (g1 - g0) * TW
