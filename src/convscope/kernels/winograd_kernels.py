@@ -22,7 +22,12 @@ formulas of `winograd_formulas` (zeros dropped, +-1 entries as additions; the ot
 entries read from coefficient arrays in the data's dtype), inlined into each kernel, and
 each kernel is compiled for F(2x2) and F(4x4) separately (`input_tiles2`, `input_tiles4`,
 ...; `kernels(m)`), so alpha and m are constants and the loops over them unroll. The
-outputs are written back m contiguous values per tile.
+outputs are written back m contiguous values per tile. Each row is handed to a formula as
+an explicit slice, ``d[i, l, :n]``, not as the view ``d[i, l]``: LLVM then vectorises the
+formula's loop (one bt4 pass over 6 rows of 512 tiles, in isolation: 0.47 -> 0.09 ns per
+value; in the kernels, where the de-interleaving and the scatter into y remain, on one
+thread over the default model's four layer shapes, min of 12 alternating rounds: input
+18.0 -> 16.1 ms, output 11.0 -> 10.0, output gradient 11.3 -> 9.2; the same bits).
 
 Measured (one thread; 32->64 14x14 batch 128, F(4x4), all chunks): the input transform
 2.5 ms and the output transform 6.2 ms with the matrices applied as dense tuples of
@@ -42,26 +47,28 @@ from .winograd_formulas import a2, a4, at2, at4, bt2, bt4
 
 
 @jit(inline="always")
-def _input_cols(c, alpha, d, i, tmp):
-    """tmp[i, p] = sum_l B^T[p, l] d[i, l] (along the tiles' columns)."""
+def _input_cols(n, c, alpha, d, i, tmp):
+    """tmp[i, p] = sum_l B^T[p, l] d[i, l] (along the tiles' columns), tiles [0, n)."""
     if alpha == 6:
-        bt4(c, d[i, 0], d[i, 1], d[i, 2], d[i, 3], d[i, 4], d[i, 5],
-            tmp[i, 0], tmp[i, 1], tmp[i, 2], tmp[i, 3], tmp[i, 4], tmp[i, 5])
+        bt4(c, d[i, 0, :n], d[i, 1, :n], d[i, 2, :n], d[i, 3, :n], d[i, 4, :n], d[i, 5, :n],
+            tmp[i, 0, :n], tmp[i, 1, :n], tmp[i, 2, :n], tmp[i, 3, :n], tmp[i, 4, :n],
+            tmp[i, 5, :n])
     else:
-        bt2(c, d[i, 0], d[i, 1], d[i, 2], d[i, 3], tmp[i, 0], tmp[i, 1], tmp[i, 2], tmp[i, 3])
+        bt2(c, d[i, 0, :n], d[i, 1, :n], d[i, 2, :n], d[i, 3, :n],
+            tmp[i, 0, :n], tmp[i, 1, :n], tmp[i, 2, :n], tmp[i, 3, :n])
 
 
 @jit(inline="always")
-def _input_rows(c, alpha, tmp, b, V, ch):
+def _input_rows(n, c, alpha, tmp, b, V, ch):
     """V[p*alpha + b, ch] = sum_j B^T[p, j] tmp[j, b] (along the rows, into the products'
     layout)."""
     if alpha == 6:
-        bt4(c, tmp[0, b], tmp[1, b], tmp[2, b], tmp[3, b], tmp[4, b], tmp[5, b],
-            V[b, ch], V[6 + b, ch], V[12 + b, ch], V[18 + b, ch], V[24 + b, ch],
-            V[30 + b, ch])
+        bt4(c, tmp[0, b, :n], tmp[1, b, :n], tmp[2, b, :n], tmp[3, b, :n], tmp[4, b, :n],
+            tmp[5, b, :n], V[b, ch, :n], V[6 + b, ch, :n], V[12 + b, ch, :n],
+            V[18 + b, ch, :n], V[24 + b, ch, :n], V[30 + b, ch, :n])
     else:
-        bt2(c, tmp[0, b], tmp[1, b], tmp[2, b], tmp[3, b],
-            V[b, ch], V[4 + b, ch], V[8 + b, ch], V[12 + b, ch])
+        bt2(c, tmp[0, b, :n], tmp[1, b, :n], tmp[2, b, :n], tmp[3, b, :n],
+            V[b, ch, :n], V[4 + b, ch, :n], V[8 + b, ch, :n], V[12 + b, ch, :n])
 
 
 @jit(inline="always")
@@ -110,30 +117,33 @@ def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
                         di[l, base + tx] = row[v] if 0 <= v < W else zero
         # B^T along the columns (per input row i), then along the rows, into V
         for i in range(alpha):
-            _input_cols(BT, alpha, d, i, tmp)
+            _input_cols(T, BT, alpha, d, i, tmp)
         for b in range(alpha):
-            _input_rows(BT, alpha, tmp, b, V, c_base + c)
+            _input_rows(T, BT, alpha, tmp, b, V, c_base + c)
 
 
 @jit(inline="always")
-def _output_cols(c, alpha, M, i, co, tmp):
+def _output_cols(n, c, alpha, M, i, co, tmp):
     """tmp[i, p] = sum_j A^T[p, j] M[i*alpha + j, co]."""
     k = i * alpha
     if alpha == 6:
-        at4(c, M[k, co], M[k + 1, co], M[k + 2, co], M[k + 3, co], M[k + 4, co], M[k + 5, co],
-            tmp[i, 0], tmp[i, 1], tmp[i, 2], tmp[i, 3])
+        at4(c, M[k, co, :n], M[k + 1, co, :n], M[k + 2, co, :n], M[k + 3, co, :n],
+            M[k + 4, co, :n], M[k + 5, co, :n],
+            tmp[i, 0, :n], tmp[i, 1, :n], tmp[i, 2, :n], tmp[i, 3, :n])
     else:
-        at2(c, M[k, co], M[k + 1, co], M[k + 2, co], M[k + 3, co], tmp[i, 0], tmp[i, 1])
+        at2(c, M[k, co, :n], M[k + 1, co, :n], M[k + 2, co, :n], M[k + 3, co, :n],
+            tmp[i, 0, :n], tmp[i, 1, :n])
 
 
 @jit(inline="always")
-def _output_rows(c, alpha, tmp, p, z):
+def _output_rows(n, c, alpha, tmp, p, z):
     """z[q, p] = sum_i A^T[q, i] tmp[i, p]."""
     if alpha == 6:
-        at4(c, tmp[0, p], tmp[1, p], tmp[2, p], tmp[3, p], tmp[4, p], tmp[5, p],
-            z[0, p], z[1, p], z[2, p], z[3, p])
+        at4(c, tmp[0, p, :n], tmp[1, p, :n], tmp[2, p, :n], tmp[3, p, :n], tmp[4, p, :n],
+            tmp[5, p, :n], z[0, p, :n], z[1, p, :n], z[2, p, :n], z[3, p, :n])
     else:
-        at2(c, tmp[0, p], tmp[1, p], tmp[2, p], tmp[3, p], z[0, p], z[1, p])
+        at2(c, tmp[0, p, :n], tmp[1, p, :n], tmp[2, p, :n], tmp[3, p, :n],
+            z[0, p, :n], z[1, p, :n])
 
 
 @jit(inline="always")
@@ -149,9 +159,9 @@ def _output_tiles(M, AT, alpha, TH, TW, g0, g1, y):
     full = min(TW, Wo // m)  # tiles wholly inside the map's width
     for co in range(C_out):
         for i in range(alpha):
-            _output_cols(AT, alpha, M, i, co, tmp)
+            _output_cols(T, AT, alpha, M, i, co, tmp)
         for p in range(m):
-            _output_rows(AT, alpha, tmp, p, z)
+            _output_rows(T, AT, alpha, tmp, p, z)
         for g in range(g0, g1):
             n = g // TH
             ty = g % TH
@@ -166,24 +176,27 @@ def _output_tiles(M, AT, alpha, TH, TW, g0, g1, y):
 
 
 @jit(inline="always")
-def _grad_cols(c, alpha, z, q, tmp):
+def _grad_cols(n, c, alpha, z, q, tmp):
     """tmp[q, j] = sum_p A[j, p] z[q, p]."""
     if alpha == 6:
-        a4(c, z[q, 0], z[q, 1], z[q, 2], z[q, 3],
-           tmp[q, 0], tmp[q, 1], tmp[q, 2], tmp[q, 3], tmp[q, 4], tmp[q, 5])
+        a4(c, z[q, 0, :n], z[q, 1, :n], z[q, 2, :n], z[q, 3, :n],
+           tmp[q, 0, :n], tmp[q, 1, :n], tmp[q, 2, :n], tmp[q, 3, :n], tmp[q, 4, :n],
+           tmp[q, 5, :n])
     else:
-        a2(c, z[q, 0], z[q, 1], tmp[q, 0], tmp[q, 1], tmp[q, 2], tmp[q, 3])
+        a2(c, z[q, 0, :n], z[q, 1, :n],
+           tmp[q, 0, :n], tmp[q, 1, :n], tmp[q, 2, :n], tmp[q, 3, :n])
 
 
 @jit(inline="always")
-def _grad_rows(c, alpha, tmp, j, dM, co):
+def _grad_rows(n, c, alpha, tmp, j, dM, co):
     """dM[i*alpha + j, co] = sum_q A[i, q] tmp[q, j]."""
     if alpha == 6:
-        a4(c, tmp[0, j], tmp[1, j], tmp[2, j], tmp[3, j],
-           dM[j, co], dM[6 + j, co], dM[12 + j, co], dM[18 + j, co], dM[24 + j, co],
-           dM[30 + j, co])
+        a4(c, tmp[0, j, :n], tmp[1, j, :n], tmp[2, j, :n], tmp[3, j, :n],
+           dM[j, co, :n], dM[6 + j, co, :n], dM[12 + j, co, :n], dM[18 + j, co, :n],
+           dM[24 + j, co, :n], dM[30 + j, co, :n])
     else:
-        a2(c, tmp[0, j], tmp[1, j], dM[j, co], dM[4 + j, co], dM[8 + j, co], dM[12 + j, co])
+        a2(c, tmp[0, j, :n], tmp[1, j, :n],
+           dM[j, co, :n], dM[4 + j, co, :n], dM[8 + j, co, :n], dM[12 + j, co, :n])
 
 
 @jit(inline="always")
@@ -220,9 +233,9 @@ def _output_grad_tiles(gy, A, alpha, TH, TW, g0, g1, dM):
                         zq[p, base + tx] = src[v] if v < Wo else 0
         # tmp[q, j] = sum_p A[j, p] z[q, p]; dM[i*alpha + j] = sum_q A[i, q] tmp[q, j]
         for q in range(m):
-            _grad_cols(A, alpha, z, q, tmp)
+            _grad_cols(T, A, alpha, z, q, tmp)
         for j in range(alpha):
-            _grad_rows(A, alpha, tmp, j, dM, co)
+            _grad_rows(T, A, alpha, tmp, j, dM, co)
 
 
 @jit
