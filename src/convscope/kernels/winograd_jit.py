@@ -22,9 +22,12 @@ A 3x3x3 layer is the same over each depth slice: every input slice of an image's
 transformed once into a tall V (alpha^2, depth x C_in, tiles), and output slice d is one
 product per k with the three slices d..d+2 as a view (U (C_out x 3 C_in)).
 
-Threads: the chunks are split over `_parallel`'s pool, each thread running its chunks'
-three steps itself (the compiled passes release the GIL; so does BLAS). During that region
-OpenBLAS runs on one thread (threadpoolctl; `_OneBlasThread`): with BLAS's own threads as
+Threads: `_parallel`'s threads take the chunks one at a time (`_taker`, a shared counter;
+the weight gradient's groups of chunks likewise), each thread running its chunk's three
+steps itself (the compiled passes release the GIL; so does BLAS). Taken one by one rather
+than as a fixed half each, a core the host slows down does less of the work: 100 steps of
+the default model's training, three alternating pairs, 5.9-6.1 s -> 5.3-5.8 s. During
+that region OpenBLAS runs on one thread (threadpoolctl; `_OneBlasThread`): with BLAS's own threads as
 well, the pool's threads and OpenBLAS's spin against each other on the same cores (the
 issue's prototype measured about 2x; on this shared machine, at load averages of 8-13 on
 2 cores, wall-clock comparisons of the two were within the noise). The chunks depend on
@@ -51,6 +54,7 @@ user's cache; `_jit`), never at ``import convscope``.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import threading
 
@@ -181,20 +185,35 @@ def _weights(w, groups, plan):
     return U.reshape(plan.alpha ** 2, groups, C_out // groups, Cg)
 
 
+def _taker(n):
+    """next_item() -> the next index of range(n) no thread has taken yet, or None: threads
+    take chunks one at a time (a thread the host slows down takes fewer) instead of a fixed
+    share each. Which thread computes a chunk changes nothing in the result."""
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def next_item():
+        i = next(counter)
+        return i if i < n else None
+
+    return next_item
+
+
 def _run(plan, fn):
-    """fn(g0, g1) for every chunk of tile rows, chunks split over the threads."""
+    """fn(g0, g1) for every chunk of tile rows, the chunks taken one by one by the threads."""
     bounds = plan.parts()
     c = plan.chunks
+    if len(bounds) <= 2:
+        for i in range(len(c) - 1):
+            fn(c[i], c[i + 1])
+        return
+    take = _taker(len(c) - 1)
 
-    def share(i0, i1):
-        for i in range(i0, i1):
+    def share(_i0, _i1):
+        while (i := take()) is not None:
             fn(c[i], c[i + 1])
 
-    if len(bounds) > 2:
-        with _OneBlasThread():
-            over_parts(share, bounds)
-    else:
-        share(0, len(c) - 1)
+    with _OneBlasThread():
+        over_parts(share, bounds)
 
 
 def _buffers(plan, *channels, dtype):
@@ -290,13 +309,16 @@ class _Slices:
                 V[:, p * C:(p + 1) * C] = 0
         return V, M
 
-    def run(self, share, bounds):
-        """share(u0, u1) over the units, the given parts split over the threads."""
-        if len(bounds) > 2 and self.work >= MIN_ELEMENTS:
+    def run(self, share, n):
+        """share(take) on every thread, each taking items of range(n) (`_taker`) until none
+        is left; on this thread alone for little work."""
+        take = _taker(n)
+        parts = min(get_num_threads(), n) if self.work >= MIN_ELEMENTS else 1
+        if parts > 1:
             with _OneBlasThread():
-                over_parts(share, bounds)
+                over_parts(lambda _i0, _i1: share(take), split(n, parts))
         else:
-            share(bounds[0], bounds[-1])
+            share(take)
 
 
 def forward3d(x, w, pads, out_size, m=4):
@@ -309,7 +331,7 @@ def forward3d(x, w, pads, out_size, m=4):
     U3[k] (C_out x 3 C_in) @ V3[k, rows of slices d..d+2] (3 C_in x tiles), a view. Each
     input slice is transformed once (zeros for the depth padding), each output slice
     transformed back straight into y. The work is cut into (image, chunk of tile rows)
-    units (`_Slices`), split over the threads (the same bits for any number of them).
+    units (`_Slices`), taken one by one by the threads (the same bits for any number).
     """
     inputs, outputs, _ = _compiled().kernels(m)
     C_out = w.shape[0]
@@ -323,15 +345,16 @@ def forward3d(x, w, pads, out_size, m=4):
     x = np.asarray(x)
     y = np.empty((x.shape[0], C_out, *out_size), dtype=dtype)
 
-    def share(u0, u1):
+    def share(take):
         bufs = sl.buffers()
-        for n, g0, g1 in sl.units[u0:u1]:
+        while (u := take()) is not None:
+            n, g0, g1 = sl.units[u]
             V, M = sl.tiles(inputs, x, (n, g0, g1), bufs)
             for d in range(sl.OD):
                 np.matmul(U3, V[:, d * C:(d + 3) * C], out=M)
                 outputs(M, plan.AT, plan.TH, plan.TW, g0, g1, y[n:n + 1, :, d])
 
-    sl.run(share, split(len(sl.units), min(get_num_threads(), len(sl.units))))
+    sl.run(share, len(sl.units))
     return y
 
 
@@ -351,10 +374,10 @@ def backward_weight3d(x, gy, w_shape, pads, m=4):
     groups = split(n_units, _sums(n_units, a2 * C_out * 3 * C * plan.itemsize))
     sums = [np.zeros((a2, C_out, 3 * C), dtype=dtype) for _ in range(len(groups) - 1)]
 
-    def share(k0, k1):
+    def share(take):
         bufs = sl.buffers()
         part = np.empty((a2, C_out, 3 * C), dtype=dtype)
-        for k in range(k0, k1):
+        while (k := take()) is not None:
             for n, g0, g1 in sl.units[groups[k]:groups[k + 1]]:
                 V, dM = sl.tiles(inputs, x, (n, g0, g1), bufs)
                 for d in range(sl.OD):
@@ -362,8 +385,7 @@ def backward_weight3d(x, gy, w_shape, pads, m=4):
                     np.matmul(dM, V[:, d * C:(d + 3) * C].transpose(0, 2, 1), out=part)
                     sums[k] += part
 
-    n = len(sums)
-    sl.run(share, split(n, min(get_num_threads(), n)))
+    sl.run(share, len(sums))
     dU = sums[0]
     for s in sums[1:]:
         dU += s
@@ -393,10 +415,13 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     bounds = split(len(c) - 1, _sums(len(c) - 1, a2 * C_out * Cg * plan.itemsize))
     sums = [np.zeros((a2, C_out, Cg), dtype=dtype) for _ in range(len(bounds) - 1)]
 
-    def run(k0, k1):
+    n = len(sums)
+    take = _taker(n)
+
+    def run(_k0, _k1):  # each thread takes the next group of chunks until none is left
         bufs = _buffers(plan, C, C_out, dtype=dtype)
         part = np.empty((a2, C_out, Cg), dtype=dtype)
-        for k in range(k0, k1):
+        while (k := take()) is not None:
             for i in range(bounds[k], bounds[k + 1]):
                 g0, g1 = c[i], c[i + 1]
                 T = (g1 - g0) * plan.TW
@@ -410,7 +435,6 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
                               out=part[:, g * Cog:(g + 1) * Cog])
                 sums[k] += part
 
-    n = len(sums)
     parts = min(get_num_threads(), n) if plan.work >= MIN_ELEMENTS else 1
     if parts > 1:
         with _OneBlasThread():
