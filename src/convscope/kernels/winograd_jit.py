@@ -27,9 +27,9 @@ the weight gradient's groups of chunks likewise), each thread running its chunk'
 steps itself (the compiled passes release the GIL; so does BLAS). Taken one by one rather
 than as a fixed half each, a core the host slows down does less of the work: 100 steps of
 the default model's training, three alternating pairs, 5.9-6.1 s -> 5.3-5.8 s. During
-that region OpenBLAS runs on one thread (threadpoolctl; `_OneBlasThread`): with BLAS's own threads as
-well, the pool's threads and OpenBLAS's spin against each other on the same cores (the
-issue's prototype measured about 2x; on this shared machine, at load averages of 8-13 on
+that region OpenBLAS runs on one thread (threadpoolctl; `_OneBlasThread`): with BLAS's
+own threads as well, the pool's threads and OpenBLAS's spin against each other on the same
+cores (the issue's prototype measured about 2x; on this shared machine, at load averages of 8-13 on
 2 cores, wall-clock comparisons of the two were within the noise). The chunks depend on
 the shape only, so the result is the same bits for any number of threads.
 
