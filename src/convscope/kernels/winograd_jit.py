@@ -22,7 +22,7 @@ A 3x3x3 layer is the same over each depth slice: every input slice of an image's
 transformed once into a tall V (alpha^2, depth x C_in, tiles), and output slice d is one
 product per k with the three slices d..d+2 as a view (U (C_out x 3 C_in)).
 
-Threads: `_parallel`'s threads take the chunks one at a time (`_taker`, a shared counter;
+Threads: `_parallel`'s threads take the chunks one at a time (`_take_all`, a shared counter;
 the weight gradient's groups of chunks likewise), each thread running its chunk's three
 steps itself (the compiled passes release the GIL; so does BLAS). Taken one by one rather
 than as a fixed half each, a core the host slows down does less of the work: 100 steps of
@@ -129,7 +129,7 @@ class _Plan:
         self.TH, self.TW = (-(-o // m) for o in out_size)
         self.rows = N * self.TH  # tile rows of the batch
         # transformed values of the whole batch (tiles x alpha^2 x (C_in + C_out)): the work
-        # `parts` weighs against `_parallel.MIN_ELEMENTS`
+        # `_take_all` weighs against `_parallel.MIN_ELEMENTS`
         self.work = self.rows * self.TW * self.alpha ** 2 * (C + C_out)
         self.itemsize = np.dtype(dtype).itemsize
         per_row = self.alpha ** 2 * (C + C_out) * self.TW * self.itemsize
@@ -144,12 +144,6 @@ class _Plan:
         self.chunk = min(self.chunk, max(1, -(-self.rows // MIN_CHUNKS)))
         self.chunks = list(range(0, self.rows, self.chunk)) + [self.rows]
         self.GG, self.AT, self.A, self.BT = _constants(m, np.dtype(dtype).str)
-
-    def parts(self):
-        """Bounds (indices into self.chunks) of the threads' shares."""
-        n = len(self.chunks) - 1
-        parts = min(get_num_threads(), n) if self.work >= MIN_ELEMENTS else 1
-        return split(n, max(1, parts))
 
 
 @functools.lru_cache(maxsize=None)
@@ -185,35 +179,25 @@ def _weights(w, groups, plan):
     return U.reshape(plan.alpha ** 2, groups, C_out // groups, Cg)
 
 
-def _taker(n):
-    """next_item() -> the next index of range(n) no thread has taken yet, or None: threads
-    take chunks one at a time (a thread the host slows down takes fewer) instead of a fixed
-    share each. Which thread computes a chunk changes nothing in the result."""
+def _take_all(share, n, work):
+    """share(take) on each of min(threads, n) threads, this one included; take() gives the
+    next item of range(n) no thread has taken yet, or None. The threads take items (chunks,
+    groups of chunks, 3-D units) one at a time from a shared counter rather than a fixed
+    share each, so a core the host slows down takes fewer; which thread computes an item
+    changes nothing in the result. Below `MIN_ELEMENTS` of work, this thread alone; OpenBLAS
+    on one thread while the threads run."""
     counter = itertools.count()  # next() is atomic under the GIL
 
-    def next_item():
+    def take():
         i = next(counter)
         return i if i < n else None
 
-    return next_item
-
-
-def _run(plan, fn):
-    """fn(g0, g1) for every chunk of tile rows, the chunks taken one by one by the threads."""
-    bounds = plan.parts()
-    c = plan.chunks
-    if len(bounds) <= 2:
-        for i in range(len(c) - 1):
-            fn(c[i], c[i + 1])
-        return
-    take = _taker(len(c) - 1)
-
-    def share(_i0, _i1):
-        while (i := take()) is not None:
-            fn(c[i], c[i + 1])
-
-    with _OneBlasThread():
-        over_parts(share, bounds)
+    parts = min(get_num_threads(), n) if work >= MIN_ELEMENTS else 1
+    if parts > 1:
+        with _OneBlasThread():
+            over_parts(lambda _i0, _i1: share(take), split(n, parts))
+    else:
+        share(take)
 
 
 def _buffers(plan, *channels, dtype):
@@ -250,14 +234,14 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
                           out=Mo[:, g * Cog:(g + 1) * Cog])
         outputs(Mo, plan.AT, plan.TH, plan.TW, g0, g1, y)
 
-    local = threading.local()
+    c = plan.chunks
 
-    def fn(g0, g1):
-        if not hasattr(local, "bufs"):
-            local.bufs = _buffers(plan, C, C_out, dtype=dtype)
-        chunk(local.bufs, g0, g1)
+    def share(take):
+        bufs = _buffers(plan, C, C_out, dtype=dtype)  # this thread's
+        while (i := take()) is not None:
+            chunk(bufs, c[i], c[i + 1])
 
-    _run(plan, fn)
+    _take_all(share, len(c) - 1, plan.work)
     return y
 
 
@@ -309,17 +293,6 @@ class _Slices:
                 V[:, p * C:(p + 1) * C] = 0
         return V, M
 
-    def run(self, share, n):
-        """share(take) on every thread, each taking items of range(n) (`_taker`) until none
-        is left; on this thread alone for little work."""
-        take = _taker(n)
-        parts = min(get_num_threads(), n) if self.work >= MIN_ELEMENTS else 1
-        if parts > 1:
-            with _OneBlasThread():
-                over_parts(lambda _i0, _i1: share(take), split(n, parts))
-        else:
-            share(take)
-
 
 def forward3d(x, w, pads, out_size, m=4):
     """y (N, C_out, D', H', W') of a 3x3x3 stride-1 convolution (groups 1): F(m x m, 3 x 3)
@@ -354,7 +327,7 @@ def forward3d(x, w, pads, out_size, m=4):
                 np.matmul(U3, V[:, d * C:(d + 3) * C], out=M)
                 outputs(M, plan.AT, plan.TH, plan.TW, g0, g1, y[n:n + 1, :, d])
 
-    sl.run(share, len(sl.units))
+    _take_all(share, len(sl.units), sl.work)
     return y
 
 
@@ -385,7 +358,7 @@ def backward_weight3d(x, gy, w_shape, pads, m=4):
                     np.matmul(dM, V[:, d * C:(d + 3) * C].transpose(0, 2, 1), out=part)
                     sums[k] += part
 
-    sl.run(share, len(sums))
+    _take_all(share, len(sums), sl.work)
     dU = sums[0]
     for s in sums[1:]:
         dU += s
@@ -415,10 +388,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     bounds = split(len(c) - 1, _sums(len(c) - 1, a2 * C_out * Cg * plan.itemsize))
     sums = [np.zeros((a2, C_out, Cg), dtype=dtype) for _ in range(len(bounds) - 1)]
 
-    n = len(sums)
-    take = _taker(n)
-
-    def run(_k0, _k1):  # each thread takes the next group of chunks until none is left
+    def run(take):  # each thread takes the next group of chunks until none is left
         bufs = _buffers(plan, C, C_out, dtype=dtype)
         part = np.empty((a2, C_out, Cg), dtype=dtype)
         while (k := take()) is not None:
@@ -435,12 +405,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
                               out=part[:, g * Cog:(g + 1) * Cog])
                 sums[k] += part
 
-    parts = min(get_num_threads(), n) if plan.work >= MIN_ELEMENTS else 1
-    if parts > 1:
-        with _OneBlasThread():
-            over_parts(run, split(n, parts))
-    else:
-        run(0, n)
+    _take_all(run, len(sums), plan.work)
     dU = sums[0]
     for s in sums[1:]:
         dU += s
