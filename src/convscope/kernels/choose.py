@@ -31,7 +31,10 @@ algorithms on the same layers):
    19.1/56.6, 29.7/94.1, 17.7/71.9, 29.9/97.1 (before the weight gradient through the
    tiles; after it, 20.3/84.3, 34.6/112.3, 24.0/92.0, 32.6/144.8 on a noisier host: F(2x2)
    picked at 0.25 tiles per channel, 10% behind im2col); 256 ch 2x14x14 b4 51.1/159.1,
-   52.9/169.3, 25.0/85.5 (F(2x2), 0.38 tiles per channel), 35.5/134.9):
+   52.9/169.3, 25.0/85.5 (F(2x2), 0.38 tiles per channel), 35.5/134.9. Each algorithm in
+   its own process (`benchmarks/conv_layers.py --layers conv3d --algorithm A`, two
+   alternating rounds, forward / forward + backward): the conv3d 16->32 layer F(4x4)
+   13.7-16.3/53.4-59.7, shifted 41.3-44.2/153.7-154.7, im2col 64.0-66.2/197.8-222.6):
    * at least `WINOGRAD_MIN_CHANNELS` = 32 input channels: 3-channel inputs and thin
      layers have too little product to hide the transforms (not measured below 32; at 32,
      32->64 14x14 batch 128, F(4x4) is ahead of shifted by a little: 13.1/13.8/18.2 ms
