@@ -336,3 +336,89 @@ def test_fast_algorithms_empty_batch(algorithm):
     assert y.shape[:2] == (0, 6)
     y.sum().backward()
     assert xt.grad.shape == x.shape and np.all(wt.grad == 0)
+
+
+# -- conv2d_max_pool2d: the convolution and a 2x2 max pooling, fused where Winograd runs -----
+POOL_CASES = [  # (x shape, C_out, padding, groups, bias)
+    ((3, 4, 7, 7), 5, 1, 1, True),          # 7x7 -> 3x3: the last row and column dropped
+    ((2, 6, 10, 9), 4, ((2, 0), (0, 3)), 2, False),
+    ((1, 3, 6, 6), 2, 0, 1, True),           # 'valid': 4x4 -> 2x2
+    ((4, 4, 9, 11), 3, "same", 1, True),
+]
+
+
+@pytest.mark.parametrize("algorithm", ["winograd2_jit", "winograd4_jit", "im2col"])
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_conv2d_max_pool2d_matches_torch(algorithm, case):
+    shape, C_out, padding, groups, bias = case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((C_out, shape[1] // groups, 3, 3))
+    b = rng.standard_normal(C_out) if bias else None
+    if isinstance(padding, tuple):  # asymmetric: PyTorch pads explicitly first
+        (t, bo), (le, r) = padding
+        xt = TF.pad(torch.tensor(x), (le, r, t, bo))
+        pt = 0
+    else:
+        xt, pt = torch.tensor(x), padding
+    xt.requires_grad_(True)
+    wt, bt = torch.tensor(w, requires_grad=True), None if b is None else torch.tensor(
+        b, requires_grad=True)
+    ref = TF.max_pool2d(TF.conv2d(xt, wt, bt, 1, pt, 1, groups), 2)
+    xs, ws = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    bs = None if b is None else Tensor(b, requires_grad=True)
+    y = F.conv2d_max_pool2d(xs, ws, bs, 1, padding, 1, groups, algorithm=algorithm)
+    np.testing.assert_allclose(y.data, ref.detach().numpy(), **TOL[np.float64])
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    ref.backward(torch.tensor(g))
+    gx = xt.grad.numpy()
+    if isinstance(padding, tuple):
+        gx = gx[:, :, t:gx.shape[2] - bo, le:gx.shape[3] - r]
+    np.testing.assert_allclose(xs.grad, gx, **TOL[np.float64])
+    np.testing.assert_allclose(ws.grad, wt.grad.numpy(), **TOL[np.float64])
+    if bias:
+        np.testing.assert_allclose(bs.grad, bt.grad.numpy(), **TOL[np.float64])
+
+
+@pytest.mark.parametrize("algorithm", ["winograd2_jit", "winograd4_jit"])
+def test_conv2d_max_pool2d_fused_is_the_same_bits_as_the_two_functions(algorithm):
+    """float32, NaNs and ties included: the fused pass picks the same tap as `max_pool2d`
+    (the first maximum in kernel order, or the last NaN), so the same values and the same
+    gradients, and an unbatched input is the batch of one."""
+    from convscope.kernels import winograd_jit
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((5, 8, 9, 10)).astype(np.float32)
+    x[1, :, 2:4, 2:4] = np.nan
+    x[2] = 0.0  # ties everywhere (the outputs are the bias)
+    w = rng.standard_normal((6, 8, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    calls = []
+    real = winograd_jit.forward_max_pool
+    winograd_jit.forward_max_pool = lambda *a, **k: (calls.append(1), real(*a, **k))[1]
+    try:
+        for xb in (x, x[0]):
+            outs = []
+            for fused in (True, False):
+                xs, ws, bs = (Tensor(a, requires_grad=True) for a in (xb, w, b))
+                if fused:
+                    y = F.conv2d_max_pool2d(xs, ws, bs, padding=1, algorithm=algorithm)
+                else:
+                    y = F.max_pool2d(F.conv2d(xs, ws, bs, padding=1, algorithm=algorithm), 2)
+                g = np.random.default_rng(7).standard_normal(y.shape).astype(np.float32)
+                y.backward(g)
+                outs.append([y.data, xs.grad, ws.grad, bs.grad])
+            for a, c in zip(*outs):
+                np.testing.assert_array_equal(a, c)
+    finally:
+        winograd_jit.forward_max_pool = real
+    assert len(calls) == 2  # both went through the fused pass
+
+
+def test_conv2d_max_pool2d_refuses_as_its_parts_do():
+    x = np.zeros((2, 4, 1, 6), np.float32)  # the convolution's output has one row
+    w = np.zeros((3, 4, 1, 1), np.float32)
+    with pytest.raises(ValueError, match="max_pool2d"):
+        F.conv2d_max_pool2d(x, w)
+    with pytest.raises(ValueError, match="conv2d: input has 4 channels"):
+        F.conv2d_max_pool2d(x, np.zeros((3, 5, 1, 1), np.float32))

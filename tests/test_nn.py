@@ -9,6 +9,7 @@ import torch.nn as tnn
 
 import convscope
 from convscope import Tensor, nn
+from convscope import functional as F
 
 TOL = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-5)}
 TDTYPE = {np.float64: torch.float64, np.float32: torch.float32}
@@ -381,3 +382,59 @@ def test_fusion_respects_a_subclass_that_overrides_forward():
     model = nn.Sequential(Shifted(2), nn.ReLU())
     y = model(np.random.default_rng(3).standard_normal((4, 2, 3, 3)).astype(np.float32))
     assert np.all(y.data >= 10.0 - 3.0)  # the +10 ran: fusion did not bypass the override
+
+
+# -- Sequential fuses Conv2d + MaxPool2d(2) --------------------------------------------------
+def _conv_pool_model(pool, seed=0, bias=True):
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(nn.Conv2d(32, 8, 3, padding=1, bias=bias, rng=rng), pool,
+                         nn.BatchNorm2d(8), nn.ReLU())
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("size", [(7, 7), (10, 9)])
+def test_sequential_fused_conv_max_pool_equals_the_modules_one_by_one(bias, size):
+    """A Conv2d whose convolution runs Winograd (auto: 32 channels, 3x3) followed by a
+    MaxPool2d(2) runs as one pass: the same bits forward and backward as the two modules."""
+    x = np.random.default_rng(1).standard_normal((16, 32, *size)).astype(np.float32)
+    assert F.conv_algorithm(x.shape, (8, 32, 3, 3), padding=1)[0].startswith("winograd")
+    results = []
+    for fused in (True, False):
+        model = _conv_pool_model(nn.MaxPool2d(2), bias=bias)
+        xt = Tensor(x, requires_grad=True)
+        y = model(xt) if fused else _one_by_one(model, xt)
+        (y * y).sum().backward()
+        results.append([y.data, xt.grad] + [p.grad for p in model.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sequential_conv_max_pool_is_fused_only_where_it_may_be(monkeypatch):
+    """The fused function runs for MaxPool2d(2) and MaxPool2d((2, 2), 2) only; hooks on
+    either module, or any other pooling, keep the modules one by one."""
+    calls = []
+    real = F.conv2d_max_pool2d
+    monkeypatch.setattr(F, "conv2d_max_pool2d", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    x = np.random.default_rng(2).standard_normal((2, 32, 8, 8)).astype(np.float32)
+    for pool, fused in [(nn.MaxPool2d(2), True), (nn.MaxPool2d((2, 2), 2), True),
+                        (nn.MaxPool2d(2, stride=1), False), (nn.MaxPool2d(3), False),
+                        (nn.MaxPool2d(2, ceil_mode=True), False),
+                        (nn.MaxPool2d(2, padding=1), False), (nn.AvgPool2d(2), False)]:
+        calls.clear()
+        model = _conv_pool_model(pool)
+        expected = _one_by_one(model, x).data
+        np.testing.assert_array_equal(model(x).data, expected)
+        assert bool(calls) == fused, pool
+    for hooked in (0, 1):
+        calls.clear()
+        model = _conv_pool_model(nn.MaxPool2d(2))
+        seen = []
+        model[hooked].register_forward_hook(lambda m, args, out: seen.append(out.shape))
+        model(x)
+        assert not calls and seen == [(2, 8, 8, 8) if hooked == 0 else (2, 8, 4, 4)]
+
+
+def test_a_fused_conv_max_pool_checks_its_input_as_the_conv_does():
+    model = _conv_pool_model(nn.MaxPool2d(2))
+    with pytest.raises(ValueError, match="Conv2d"):
+        model(np.zeros((2, 3, 8, 8), np.float32))

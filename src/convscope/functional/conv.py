@@ -16,13 +16,17 @@ and for the transposed convolution, which maps that output size back::
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _args, kernels
 from ..arith.sizes import kernel_extent, transposed_window_count, window_count
 from ..kernels import pad as pad_kernel
+from ..kernels import pool_jit, winograd_jit
 from ._common import check_shape, window_stride
 from ._graph import _array, _result, _wants
+from .pooling import max_pool
 
-__all__ = ["conv", "conv_algorithm", "conv1d", "conv2d", "conv3d",
+__all__ = ["conv", "conv_algorithm", "conv1d", "conv2d", "conv2d_max_pool2d", "conv3d",
            "conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "pad"]
 
@@ -150,14 +154,24 @@ def _check_not_empty(func, x_shape, w_shape, n, layout, transposed):
 
 
 def _bias_grad(gb):
-    """dL/dbias: one bias per filter, so the sum over the batch and every position."""
-    return gb.sum(axis=(0,) + tuple(range(2, gb.ndim)))
+    """dL/dbias: one bias per filter, so the sum over the batch and every position: each
+    (image, filter) plane summed, then the planes over the batch in order, the same bits
+    whether dL/dy is NCHW or channel-major memory (a sum over axes (0, 2, 3) at once would
+    add in the memory's order)."""
+    planes = gb.sum(axis=tuple(range(2, gb.ndim))) if gb.ndim > 2 else gb
+    return np.ascontiguousarray(planes).sum(axis=0)
 
 
-def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-         algorithm=None, _func="conv"):
-    """N-d convolution; the rank is weight.ndim - 2. See `conv2d` for the arguments."""
-    func = _func
+class _Conv:
+    """A convolution's checked arguments and the kernel that runs it (`_prepare`)."""
+
+    __slots__ = ("x", "w", "b", "n", "batched", "C_out", "groups", "stride", "dilation",
+                 "pads", "xb", "out_size", "kernel")
+
+
+def _prepare(func, input, weight, bias, stride, padding, dilation, groups, algorithm):
+    """Check a convolution's arguments (errors name `func`) and pick its kernel."""
+    c = _Conv()
     x, w, b, n, batched, C_out, groups, K, stride, dilation = _common(
         func, input, weight, bias, stride, dilation, groups, transposed=False)
     pads = _args.conv_padding(padding, n, func=func, kernel_size=K, stride=stride,
@@ -177,30 +191,74 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     padded = tuple(s + sum(p) for s, p in zip(S, pads))
     check_shape(func, "padded input", xb.shape[:2] + padded, xb.dtype)
     stride = window_stride(stride, padded, [kernel_extent(k, d) for k, d in zip(K, dilation)])
-
     _, kernel = _algorithm(func, algorithm, xb.shape, w.shape, stride, pads, dilation,
                            groups)
-    y, saved = kernel.forward(xb, w, stride, pads, dilation, groups, out_size)
-    if b is not None:
-        y += b.reshape((1, C_out) + (1,) * n)  # y is the kernel's own new array
-    out = y if batched else y[0]
+    c.x, c.w, c.b, c.n, c.batched, c.C_out, c.groups = x, w, b, n, batched, C_out, groups
+    c.stride, c.dilation, c.pads, c.xb, c.out_size, c.kernel = (stride, dilation, pads, xb,
+                                                                out_size, kernel)
+    return c
+
+
+def _conv_backward(c, input, weight, bias, saved, gb):
+    """(dL/dinput, dL/dweight, dL/dbias) from dL/dy (batched) as the graph wants them."""
+    gx = gw = gbias = None
+    if _wants(input):
+        gx = c.kernel.backward_input(gb, c.w, c.xb.shape, c.stride, c.pads, c.dilation,
+                                     c.groups)
+        gx = gx if c.batched else gx[0]
+    if _wants(weight):
+        gw = c.kernel.backward_weight(c.xb, saved, gb, c.w.shape, c.stride, c.pads,
+                                      c.dilation, c.groups)
+    if _wants(bias):
+        gbias = _bias_grad(gb)
+    return gx, gw, gbias
+
+
+def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+         algorithm=None, _func="conv"):
+    """N-d convolution; the rank is weight.ndim - 2. See `conv2d` for the arguments."""
+    c = _prepare(_func, input, weight, bias, stride, padding, dilation, groups, algorithm)
+    y, saved = c.kernel.forward(c.xb, c.w, c.stride, c.pads, c.dilation, c.groups,
+                                c.out_size)
+    if c.b is not None:
+        y += c.b.reshape((1, c.C_out) + (1,) * c.n)  # y is the kernel's own new array
+    out = y if c.batched else y[0]
     if not _wants(weight):
         saved = None  # no weight gradient: don't keep the columns alive
 
     def backward(g):
-        gb = g if batched else g[None]
-        gx = gw = gbias = None
-        if _wants(input):
-            gx = kernel.backward_input(gb, w, xb.shape, stride, pads, dilation, groups)
-            gx = gx if batched else gx[0]
-        if _wants(weight):
-            gw = kernel.backward_weight(xb, saved, gb, w.shape, stride, pads, dilation,
-                                        groups)
-        if _wants(bias):
-            gbias = _bias_grad(gb)
-        return gx, gw, gbias
+        return _conv_backward(c, input, weight, bias, saved, g if c.batched else g[None])
 
-    return _result(out, (input, weight, bias), backward, f"conv{n}d")
+    return _result(out, (input, weight, bias), backward, f"conv{c.n}d")
+
+
+def conv2d_max_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                      *, algorithm=None, _func="conv2d", _pool_func="max_pool2d"):
+    """``max_pool2d(conv2d(input, weight, bias, ...), 2)``: a convolution, then 2x2 max
+    pooling at stride 2, with the same values and gradients.
+
+    Where the convolution runs a compiled Winograd kernel (`kernels.winograd_jit`), the two
+    run as one pass: each tile's outputs are pooled as they are transformed back, and the
+    convolution's outputs (four times the pooled map) are never written nor read again.
+    Otherwise it is the two functions one after the other. `nn.Sequential` calls this for a
+    `Conv2d` followed by a `MaxPool2d(2)`.
+    """
+    c = _prepare(_func, input, weight, bias, stride, padding, dilation, groups, algorithm)
+    if (c.n != 2 or not isinstance(c.kernel, winograd_jit.Algorithm)
+            or min(c.out_size) < 2 or c.xb.shape[0] == 0):
+        return max_pool(conv(input, weight, bias, stride, padding, dilation, groups,
+                             algorithm=algorithm, _func=_func), 2, ndim=2, _func=_pool_func)
+    y, arg = winograd_jit.forward_max_pool(c.xb, c.w, c.b, c.pads, c.groups, c.out_size,
+                                           m=c.kernel.m)
+    out = y if c.batched else y[0]
+    conv_shape = c.xb.shape[:1] + (c.C_out,) + tuple(c.out_size)
+    saved = pool_jit.pool_saved_2x2(arg, conv_shape)
+
+    def backward(g):
+        gy = pool_jit.max_pool_backward(g if c.batched else g[None], saved)
+        return _conv_backward(c, input, weight, bias, None, gy)
+
+    return _result(out, (input, weight, bias), backward, "conv2d_max_pool2d")
 
 
 def conv_transpose(input, weight, bias=None, stride=1, padding=0, output_padding=0,

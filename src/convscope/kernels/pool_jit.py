@@ -327,6 +327,15 @@ def _tiles_2x2(K, s, p, d, S, out_size):
             and 2 * O[1] <= S[1] and 2 * O[2] <= S[2])
 
 
+def pool_saved_2x2(arg, in_shape):
+    """`max_pool_forward`'s saved state of a 2x2 stride-2 pooling of a 2-D (N, C, H, W)
+    input of shape `in_shape` whose taps are `arg` (N, C, H // 2, W // 2) uint8, NCHW or
+    channel-major memory (`winograd_jit.forward_max_pool`), for `max_pool_backward` (which
+    then writes dL/dx in the same layout)."""
+    a, cm = _planes.planes(arg)
+    return (a, cm, tuple(in_shape), (1, 2, 2), (1, 2, 2), (0, 0, 0), (1, 1, 1))
+
+
 def max_pool_values(x, kernel_size, stride, padding, dilation, out_size):
     """y of `max_pool_forward` alone (no_grad)."""
     return max_pool_forward(x, kernel_size, stride, padding, dilation, out_size)[0]

@@ -72,17 +72,19 @@ def _input_rows(n, c, alpha, tmp, b, V, ch):
 
 
 @jit(inline="always")
-def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
+def _input_tiles(x, cm, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
     """V[i*alpha + j, c_base + c, t] = (B^T d B)[i, j] of the chunk's tiles (tile rows
     [g0, g1)); c_base places the channels in a taller V (a 3-D layer's depth slices).
 
-    x: the input (N, C, H, W), read in place (any strides; `winograd_jit` passes arrays
-    whose planes are contiguous, compiled once per memory layout): tile (ty, tx) of
+    x: the input (N, C, H, W), or with cm its channel-major memory as a (C, N, H, W)
+    array, read in place (`winograd_jit` passes C-contiguous arrays; a 3-D layer's depth
+    slices are strided views, compiled once more for that layout): tile (ty, tx) of
     channel c of image n covers rows ty*m - pt ... + alpha and columns tx*m - pl ...
     + alpha of x[n, c] (pt, pl: the top and left padding, negative to crop), zeros
     outside x. BT: B^T's coefficients.
     """
-    N, C, H, W = x.shape
+    C = x.shape[0] if cm else x.shape[1]
+    H, W = x.shape[2], x.shape[3]
     T = (g1 - g0) * TW
     d = np.empty((alpha, alpha, T), dtype=V.dtype)  # d[i, l, t]: the tiles, de-interleaved
     tmp = np.empty((alpha, alpha, T), dtype=V.dtype)
@@ -92,7 +94,7 @@ def _input_tiles(x, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
     hi = max(lo, min(TW, (W + pl - alpha) // m + 1))
     for c in range(C):
         for g in range(g0, g1):
-            plane = x[g // TH, c]
+            plane = x[c, g // TH] if cm else x[g // TH, c]
             r0 = (g % TH) * m - pt
             base = (g - g0) * TW
             for i in range(alpha):
@@ -205,12 +207,14 @@ def _grad_rows(n, c, alpha, tmp, j, dM, co):
 
 
 @jit(inline="always")
-def _output_grad_tiles(gy, A, alpha, TH, TW, g0, g1, dM):
+def _output_grad_tiles(gy, cm, A, alpha, TH, TW, g0, g1, dM):
     """dM[i*alpha + j, co, t] = (A dY A^T)[i, j] of the m x m tiles dY of gy (N, C_out, Ho,
-    Wo) in the chunk's tile rows [g0, g1), zeros past gy's edges: the adjoint of
-    `output_tiles`. A: A's coefficients."""
+    Wo; with cm its channel-major memory as (C_out, N, Ho, Wo)) in the chunk's tile rows
+    [g0, g1), zeros past gy's edges: the adjoint of `output_tiles`. A: A's
+    coefficients."""
     m = alpha - 2
-    N, C_out, Ho, Wo = gy.shape
+    C_out = gy.shape[0] if cm else gy.shape[1]
+    Ho, Wo = gy.shape[2], gy.shape[3]
     T = (g1 - g0) * TW
     z = np.empty((m, m, T), dtype=dM.dtype)
     tmp = np.empty((m, alpha, T), dtype=dM.dtype)
@@ -228,7 +232,7 @@ def _output_grad_tiles(gy, A, alpha, TH, TW, g0, g1, dM):
                         for tx in range(TW):
                             zq[p, base + tx] = 0
                     continue
-                src = gy[n, co, r]
+                src = gy[co, n, r] if cm else gy[n, co, r]
                 for tx in range(full):
                     for p in range(m):
                         zq[p, base + tx] = src[tx * m + p]
@@ -244,15 +248,15 @@ def _output_grad_tiles(gy, A, alpha, TH, TW, g0, g1, dM):
 
 
 @jit
-def input_tiles2(x, BT, pt, pl, TH, TW, g0, g1, V, c_base):
+def input_tiles2(x, cm, BT, pt, pl, TH, TW, g0, g1, V, c_base):
     """`_input_tiles` of F(2x2, 3x3) (alpha = 4 a constant: its loops unroll)."""
-    _input_tiles(x, BT, 4, 2, pt, pl, TH, TW, g0, g1, V, c_base)
+    _input_tiles(x, cm, BT, 4, 2, pt, pl, TH, TW, g0, g1, V, c_base)
 
 
 @jit
-def input_tiles4(x, BT, pt, pl, TH, TW, g0, g1, V, c_base):
+def input_tiles4(x, cm, BT, pt, pl, TH, TW, g0, g1, V, c_base):
     """`_input_tiles` of F(4x4, 3x3) (alpha = 6)."""
-    _input_tiles(x, BT, 6, 4, pt, pl, TH, TW, g0, g1, V, c_base)
+    _input_tiles(x, cm, BT, 6, 4, pt, pl, TH, TW, g0, g1, V, c_base)
 
 
 @jit
@@ -268,18 +272,90 @@ def output_tiles4(M, AT, TH, TW, g0, g1, y):
 
 
 @jit
-def output_grad_tiles2(gy, A, TH, TW, g0, g1, dM):
+def output_grad_tiles2(gy, cm, A, TH, TW, g0, g1, dM):
     """`_output_grad_tiles` of F(2x2, 3x3) (alpha = 4 a constant: its loops unroll)."""
-    _output_grad_tiles(gy, A, 4, TH, TW, g0, g1, dM)
+    _output_grad_tiles(gy, cm, A, 4, TH, TW, g0, g1, dM)
 
 
 @jit
-def output_grad_tiles4(gy, A, TH, TW, g0, g1, dM):
+def output_grad_tiles4(gy, cm, A, TH, TW, g0, g1, dM):
     """`_output_grad_tiles` of F(4x4, 3x3) (alpha = 6)."""
-    _output_grad_tiles(gy, A, 6, TH, TW, g0, g1, dM)
+    _output_grad_tiles(gy, cm, A, 6, TH, TW, g0, g1, dM)
+
+
+@jit(inline="always")
+def _output_tiles_pool(M, AT, alpha, TH, TW, g0, g1, bias, y, arg):
+    """`_output_tiles` followed by 2x2 max pooling at stride 2, in one pass: y (C_out, N, PH,
+    PW), channel-major, the maxima of the convolution's outputs (plus bias[co], when bias
+    has C_out entries, added before the maximum), arg the tap of each maximum (kh * 2 + kw,
+    uint8), `pool_jit`'s rule (the first maximum in kernel order, or the last NaN). The
+    pooling windows never cross a tile (m is even), and the convolution's outputs are never
+    written: the pooled map is a quarter of them."""
+    m = alpha - 2
+    h = m // 2
+    C_out, PH, PW = y.shape[0], y.shape[2], y.shape[3]
+    T = (g1 - g0) * TW
+    tmp = np.empty((alpha, m, T), dtype=M.dtype)
+    z = np.empty((m, m, T), dtype=M.dtype)
+    for co in range(C_out):
+        for i in range(alpha):
+            _output_cols(T, AT, alpha, M, i, co, tmp)
+        for p in range(m):
+            _output_rows(T, AT, alpha, tmp, p, z)
+        b = bias[co] if bias.shape[0] == C_out else M.dtype.type(0)
+        for g in range(g0, g1):
+            n = g // TH
+            ty = g % TH
+            base = (g - g0) * TW
+            for a in range(min(h, PH - ty * h)):
+                dst = y[co, n, ty * h + a]
+                adst = arg[co, n, ty * h + a]
+                z0 = z[2 * a]
+                z1 = z[2 * a + 1]
+                for tx in range(TW):
+                    t = base + tx
+                    for c in range(min(h, PW - tx * h)):
+                        best = z0[2 * c, t]
+                        v1 = z0[2 * c + 1, t]
+                        v2 = z1[2 * c, t]
+                        v3 = z1[2 * c + 1, t]
+                        if bias.shape[0] == C_out:
+                            best += b
+                            v1 += b
+                            v2 += b
+                            v3 += b
+                        k = 0
+                        if v1 > best or v1 != v1:
+                            best = v1
+                            k = 1
+                        if v2 > best or v2 != v2:
+                            best = v2
+                            k = 2
+                        if v3 > best or v3 != v3:
+                            best = v3
+                            k = 3
+                        dst[tx * h + c] = best
+                        adst[tx * h + c] = k
+
+
+@jit
+def output_tiles_pool2(M, AT, TH, TW, g0, g1, bias, y, arg):
+    """`_output_tiles_pool` of F(2x2, 3x3)."""
+    _output_tiles_pool(M, AT, 4, TH, TW, g0, g1, bias, y, arg)
+
+
+@jit
+def output_tiles_pool4(M, AT, TH, TW, g0, g1, bias, y, arg):
+    """`_output_tiles_pool` of F(4x4, 3x3)."""
+    _output_tiles_pool(M, AT, 6, TH, TW, g0, g1, bias, y, arg)
 
 
 def kernels(m):
     """(input_tiles, output_tiles, output_grad_tiles) of F(m x m, 3 x 3)."""
     return {2: (input_tiles2, output_tiles2, output_grad_tiles2),
             4: (input_tiles4, output_tiles4, output_grad_tiles4)}[m]
+
+
+def pooling_kernel(m):
+    """`_output_tiles_pool` of F(m x m, 3 x 3)."""
+    return {2: output_tiles_pool2, 4: output_tiles_pool4}[m]

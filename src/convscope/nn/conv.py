@@ -129,6 +129,15 @@ class _Conv(_ConvNd):
         return F.conv(padded, self.weight, self.bias, self.stride, 0, self.dilation,
                       self.groups, _func=cls)
 
+    def _forward_max_pool(self, input, pool_name="MaxPool2d"):
+        """``max_pool2d(self(input), 2)`` as one fused function (`F.conv2d_max_pool2d`): for
+        `Sequential`, which calls it only for a 2-D layer with zero padding."""
+        cls = type(self).__name__
+        _args.check_channels(cls, getattr(input, "shape", ()), self._ndim, self.in_channels)
+        return F.conv2d_max_pool2d(input, self.weight, self.bias, self.stride, self._pads,
+                                   self.dilation, self.groups, _func=cls,
+                                   _pool_func=pool_name)
+
 
 class _ConvTranspose(_ConvNd):
     _transposed = True
