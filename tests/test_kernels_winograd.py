@@ -358,3 +358,28 @@ def test_generated_formulas_apply_their_matrix(name, dtype):
     assert d.dtype == dtype
     tol = 1e-6 if dtype == np.float32 else 1e-14
     np.testing.assert_allclose(d, M @ s.astype(np.float64), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("pads", [((1, 1), (1, 1)), ((2, 0), (0, 3)), ((0, 0), (0, 0))])
+def test_compiled_kernels_chunks_that_split_images(monkeypatch, pads):
+    """Chunks of a few tile rows that start and end inside an image (tiny CHUNK_BYTES and
+    MIN_TILES): each chunk copies only its rows of each plane into its padded buffer; the
+    forward pass and the weight gradient equal im2col's in float64."""
+    from convscope.kernels import im2col, winograd_jit
+    monkeypatch.setattr(winograd_jit, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(winograd_jit, "MIN_TILES", 3)  # 1 or 2 tile rows a chunk
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((3, 4, 13, 7))
+    w = rng.standard_normal((5, 4, 3, 3))
+    out = tuple(s + b + a - 2 for s, (b, a) in zip(x.shape[2:], pads))
+    gy = rng.standard_normal((3, 5, *out))
+    for m in (2, 4):
+        plan = winograd_jit._Plan(x.shape, 5, out, m, x.dtype)
+        assert any(g % plan.TH for g in plan.chunks[1:-1])  # a chunk boundary inside an image
+        np.testing.assert_allclose(
+            winograd_jit.forward(x, w, (1, 1), pads, (1, 1), 1, out, m=m),
+            im2col.forward(x, w, (1, 1), pads, (1, 1), 1, out)[0], rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(
+            winograd_jit.backward_weight(x, gy, w.shape, pads, 1, m=m),
+            im2col.backward_weight(x, None, gy, w.shape, (1, 1), pads, (1, 1), 1),
+            rtol=1e-11, atol=1e-11)

@@ -14,8 +14,10 @@ compiled call handles a whole chunk. Tile t of a chunk is (g - g0) * TW + tx.
 * `output_grad_tiles`: the adjoint of `output_tiles`, A dY A^T of every m x m tile of
   dL/dy (zeros past the map's edge), for the weight gradient dU[k] = dM[k] @ V[k]^T.
 
-Per channel, the chunk's tiles are first de-interleaved into d[i, l, t] (tap (i, l) of
-tile t; tile by tile, alpha contiguous reads each), then each transform runs axis by axis
+Per channel, the rows the chunk's tiles read are copied into a zero-padded buffer (the
+padding written once), the tiles de-interleaved from it into d[i, l, t] (tap (i, l) of
+tile t; tile by tile, alpha contiguous reads each, no checks at the map's edges), then each
+transform runs axis by axis
 with the innermost loop over all the chunk's tiles (contiguous, vectorised by LLVM), not
 over the few tiles of one row (a 7x7 map has 2 of them). The transforms are the sparse
 formulas of `winograd_formulas` (zeros dropped, +-1 entries as additions; the other
@@ -88,35 +90,42 @@ def _input_tiles(x, cm, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
     T = (g1 - g0) * TW
     d = np.empty((alpha, alpha, T), dtype=V.dtype)  # d[i, l, t]: the tiles, de-interleaved
     tmp = np.empty((alpha, alpha, T), dtype=V.dtype)
-    zero = V.dtype.type(0)
-    # tiles [lo, hi) of a row lie wholly inside x's width: no checks there
-    lo = min(TW, max(0, -(-pl // m)))
-    hi = max(lo, min(TW, (W + pl - alpha) // m + 1))
+    # The chunk's planes of one channel, zero-padded to the tiles' extent (p[j, r, col] =
+    # x[n0 + j, c, r - pt, col - pl], zeros outside x: the border is written once, each
+    # channel copies in the rows its tile rows read), so that every tile is read without a
+    # check. On one thread, the default model's shapes: 32 ch 14x14 batch 128 2.5 -> 1.7 ms,
+    # 64 ch 7x7 1.4 -> 1.1; 64 ch 56x56 batch 8 3.1 -> 2.5 (checks at the map's edges
+    # before). Unsigned indices help the copy but not the de-interleaving (2x slower there).
+    # Only the rows the chunk's tile rows read: image j's from its first tile row's top.
+    n0 = g0 // TH
+    images = (g1 - 1) // TH - n0 + 1
+    Wp = (TW - 1) * m + alpha
+    p = np.zeros((images, (min(g1 - g0, TH) - 1) * m + alpha, Wp), dtype=V.dtype)
+    r_lo, r_hi = max(0, pt), H + pt  # the padded rows that hold x's rows
+    c_lo, c_hi = max(0, pl), min(Wp, W + pl)
     for c in range(C):
+        for j in range(images):
+            n = n0 + j
+            plane = x[c, n] if cm else x[n, c]
+            top = max(g0 - n * TH, 0) * m
+            bottom = (min(g1 - n * TH, TH) - 1) * m + alpha
+            dst_plane = p[j]
+            for r in range(max(r_lo, top), min(r_hi, bottom)):
+                src = plane[r - pt]
+                dst = dst_plane[r - top]
+                for col in range(c_lo, c_hi):
+                    dst[np.uint64(col)] = src[np.uint64(col - pl)]
         for g in range(g0, g1):
-            plane = x[c, g // TH] if cm else x[g // TH, c]
-            r0 = (g % TH) * m - pt
             base = (g - g0) * TW
+            j = g // TH - n0
+            r0 = (g % TH) * m - max(g0 - (n0 + j) * TH, 0) * m
+            padded = p[j]
             for i in range(alpha):
                 di = d[i]
-                r = r0 + i
-                if r < 0 or r >= H:
-                    for tx in range(TW):
-                        for l in range(alpha):
-                            di[l, base + tx] = zero
-                    continue
-                row = plane[r]
-                for tx in range(lo, hi):
+                row = padded[r0 + i]
+                for tx in range(TW):
                     for l in range(alpha):
-                        di[l, base + tx] = row[tx * m - pl + l]
-                for tx in range(lo):
-                    for l in range(alpha):
-                        v = tx * m - pl + l
-                        di[l, base + tx] = row[v] if 0 <= v < W else zero
-                for tx in range(hi, TW):
-                    for l in range(alpha):
-                        v = tx * m - pl + l
-                        di[l, base + tx] = row[v] if 0 <= v < W else zero
+                        di[l, base + tx] = row[tx * m + l]
         # B^T along the columns (per input row i), then along the rows, into V
         for i in range(alpha):
             _input_cols(T, BT, alpha, d, i, tmp)
