@@ -227,28 +227,36 @@ def _output_grad_tiles(gy, cm, A, alpha, TH, TW, g0, g1, dM):
     T = (g1 - g0) * TW
     z = np.empty((m, m, T), dtype=dM.dtype)
     tmp = np.empty((m, alpha, T), dtype=dM.dtype)
-    full = min(TW, Wo // m)  # tiles wholly inside the map's width
+    # the chunk's rows of each plane copied into a buffer padded with zeros to whole tiles
+    # (as `_input_tiles`), then every tile gathered without a check (one thread: 128 ch 7x7
+    # batch 128 2.1 -> 1.4 ms, 64 ch 14x14 1.25 -> 1.0)
+    n0 = g0 // TH
+    images = (g1 - 1) // TH - n0 + 1
+    Wp = TW * m
+    pad = np.zeros((images, min(g1 - g0, TH) * m, Wp), dtype=dM.dtype)
     for co in range(C_out):
+        for j in range(images):
+            n = n0 + j
+            plane = gy[co, n] if cm else gy[n, co]
+            top = max(g0 - n * TH, 0) * m
+            bottom = min(g1 - n * TH, TH) * m
+            dst_plane = pad[j]
+            for r in range(top, min(Ho, bottom)):
+                src = plane[r]
+                dst = dst_plane[r - top]
+                for col in range(Wo):
+                    dst[np.uint64(col)] = src[np.uint64(col)]
         for g in range(g0, g1):
-            n = g // TH
-            ty = g % TH
             base = (g - g0) * TW
+            j = g // TH - n0
+            r0 = (g % TH) * m - max(g0 - (n0 + j) * TH, 0) * m
+            padded = pad[j]
             for q in range(m):
-                r = ty * m + q
                 zq = z[q]
-                if r >= Ho:
+                row = padded[r0 + q]
+                for tx in range(TW):
                     for p in range(m):
-                        for tx in range(TW):
-                            zq[p, base + tx] = 0
-                    continue
-                src = gy[co, n, r] if cm else gy[n, co, r]
-                for tx in range(full):
-                    for p in range(m):
-                        zq[p, base + tx] = src[tx * m + p]
-                for tx in range(full, TW):
-                    for p in range(m):
-                        v = tx * m + p
-                        zq[p, base + tx] = src[v] if v < Wo else 0
+                        zq[p, base + tx] = row[tx * m + p]
         # tmp[q, j] = sum_p A[j, p] z[q, p]; dM[i*alpha + j] = sum_q A[i, q] tmp[q, j]
         for q in range(m):
             _grad_cols(T, A, alpha, z, q, tmp)
