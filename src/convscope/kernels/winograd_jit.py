@@ -10,9 +10,10 @@ a small map, a few tile rows of a large one; at least `MIN_TILES` tiles, and eno
 the transformed weights are not read more often than the tiles), and each chunk goes
 through three steps while its buffers are in the cache:
 
-1. one compiled pass (`winograd_kernels.input_tiles4`; `...2`) reads the tiles straight
-   from the (N, C, H, W) input (zeros where a tile crosses the padding; no padded copy)
-   and writes B^T d B into V (alpha^2, C_in, tiles);
+1. one compiled pass (`winograd_kernels.input_tiles4`; `...2`) copies, channel by
+   channel, the rows the chunk's tiles read from the (N, C, H, W) input (NCHW or
+   channel-major memory) into a small zero-padded buffer, takes every tile from it without
+   a check, and writes B^T d B into V (alpha^2, C_in, tiles);
 2. alpha^2 (16 or 36) matrix products U[k] (C_out x C_in) @ V[k] (C_in x tiles), NumPy's
    batched matmul (BLAS; no BLAS call inside compiled code);
 3. one compiled pass (`output_tiles4`) applies A^T . A to each product tile and writes the

@@ -5,8 +5,8 @@ Tiles are numbered by *tile rows*: tile row g of a batch is image g // TH, row g
 that image's TH x TW tiles, so a range [g0, g1) of tile rows may span images and one
 compiled call handles a whole chunk. Tile t of a chunk is (g - g0) * TW + tx.
 
-* `input_tiles`: B^T d B of every alpha x alpha input tile d of the chunk (read from the
-  input in place, zeros where a tile crosses the padding), written as
+* `input_tiles`: B^T d B of every alpha x alpha input tile d of the chunk (from a
+  zero-padded copy of the chunk's rows of each plane), written as
   V[i * alpha + j, c, t]: the layout of the alpha^2 batched products U[k] (C_out x C_in)
   @ V[k] (C_in x tiles).
 * `output_tiles`: A^T M A of every product tile, written straight into the (N, C_out, H, W)
