@@ -14,6 +14,8 @@ test accuracies, as a Markdown table for the README.
 Usage:
     python benchmarks/train_vs_torch.py                      # 1 epoch on all 60000 images
     python benchmarks/train_vs_torch.py --epochs 5           # the default run's length
+    python benchmarks/train_vs_torch.py --repeat 3           # 3 rounds, per-round ratios
+                                                             # and their medians
     python benchmarks/train_vs_torch.py --limit 2000 --limit-test 2000   # a quick look
 
 Any hyper-parameter of `convscope.train.TrainConfig` can be changed with its CLI name
@@ -161,6 +163,11 @@ def main(argv=None) -> int:
     p.add_argument("--limit-test", type=int, default=None, help="test images (default: all)")
     p.add_argument("--threads", type=int, default=2,
                    help="threads for both (BLAS and torch; default: 2)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="rounds: each round runs every side once, in an order that rotates "
+                        "from round to round; the table gives each round's ratios and the "
+                        "medians (default: 1; on a busy host one epoch's ratio moves by "
+                        "0.3x between runs)")
     p.add_argument("--only", choices=["convscope", "torch", "torch-cl"],
                    help="run one side only (default: both, each in its own process)")
     p.add_argument("--keep-openblas-env", action="store_true",
@@ -188,22 +195,27 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
 
     if not args.worker:  # one child process per library, one after the other
+        if args.repeat < 1:
+            p.error(f"--repeat must be at least 1, got {args.repeat}")
         argv = sys.argv[1:] if argv is None else list(argv)
-        argv = [a for i, a in enumerate(argv) if not a.startswith("--only")
-                and not (i > 0 and argv[i - 1] == "--only")]
+        argv = [a for i, a in enumerate(argv) if not a.startswith(("--only", "--repeat"))
+                and not (i > 0 and argv[i - 1] in ("--only", "--repeat"))]
         env = dict(os.environ)
         if not args.keep_openblas_env:
             env.pop("OPENBLAS_CORETYPE", None)
             env.pop("OPENBLAS_L2_SIZE", None)
-        results = {}
         print(f"CPU: {cpu_model()}\nBLAS: {blas()}\n")
-        for side in ("convscope", "torch", "torch-cl"):
-            if args.only in (None, side):
+        sides = [s for s in ("convscope", "torch", "torch-cl") if args.only in (None, s)]
+        rounds = []
+        for r in range(args.repeat):
+            results = {}
+            for side in sides[r % len(sides):] + sides[:r % len(sides)]:
                 out = subprocess.run([sys.executable, os.path.abspath(__file__), *argv,
                                       "--only", side, "--worker"], stdout=subprocess.PIPE,
                                      text=True, check=True, env=env)
                 results[side] = tuple(json.loads(out.stdout.strip().splitlines()[-1]))
-        _table(results, config)
+            rounds.append(results)
+        _table(rounds, config)
         return 0
 
     data = T.load_data(config)
@@ -222,19 +234,41 @@ def main(argv=None) -> int:
     return 0
 
 
-def _table(results, config):
+def _table(rounds, config):
+    """One row of seconds per epoch per round (and the medians when there are several),
+    then the test accuracies of the first round."""
     print("| | convscope | PyTorch | PyTorch channels_last | convscope / PyTorch | "
           "convscope / channels_last |")
     print("|---|---:|---:|---:|---:|---:|")
-    runs = [results.get(side) for side in ("convscope", "torch", "torch-cl")]
-    sec = [None if r is None else float(np.mean(r[0])) for r in runs]
+    rows = []
+    for results in rounds:
+        runs = [results.get(side) for side in ("convscope", "torch", "torch-cl")]
+        rows.append([None if r is None else float(np.mean(r[0])) for r in runs])
+    labels = ["seconds per epoch"] if len(rows) == 1 else [
+        f"seconds per epoch, round {i + 1}" for i in range(len(rows))]
+    ratios_all = []
+    for label, sec in zip(labels, rows):
+        ratios = [None if None in (sec[0], other) else sec[0] / other for other in sec[1:]]
+        ratios_all.append(ratios)
+        print(f"| {label} | {_fmt(sec[0], '{:.1f}')} | {_fmt(sec[1], '{:.1f}')} | "
+              f"{_fmt(sec[2], '{:.1f}')} | {_fmt(ratios[0], '{:.2f}x')} | "
+              f"{_fmt(ratios[1], '{:.2f}x')} |")
+    if len(rows) > 1:
+        med = [_median([r[i] for r in rows]) for i in range(3)]
+        mr = [_median([r[i] for r in ratios_all]) for i in range(2)]
+        print(f"| median of {len(rows)} rounds | {_fmt(med[0], '{:.1f}')} | "
+              f"{_fmt(med[1], '{:.1f}')} | {_fmt(med[2], '{:.1f}')} | "
+              f"{_fmt(mr[0], '{:.2f}x')} | {_fmt(mr[1], '{:.2f}x')} |")
+    runs = [rounds[0].get(side) for side in ("convscope", "torch", "torch-cl")]
     acc = [None if r is None else r[1][-1] for r in runs]
-    ratios = [f"{sec[0] / other:.2f}x" if None not in (sec[0], other) else "-"
-              for other in sec[1:]]
-    print(f"| seconds per epoch | {_fmt(sec[0], '{:.1f}')} | {_fmt(sec[1], '{:.1f}')} | "
-          f"{_fmt(sec[2], '{:.1f}')} | {ratios[0]} | {ratios[1]} |")
     print(f"| test accuracy after {config.epochs} epoch(s) | {_fmt(acc[0], '{:.2%}')} | "
           f"{_fmt(acc[1], '{:.2%}')} | {_fmt(acc[2], '{:.2%}')} | | |")
+
+
+def _median(values):
+    """The median of the values that are not None (None when none is)."""
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
 
 
 def _fmt(value, pattern):
