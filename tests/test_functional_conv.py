@@ -422,3 +422,5 @@ def test_conv2d_max_pool2d_refuses_as_its_parts_do():
         F.conv2d_max_pool2d(x, w)
     with pytest.raises(ValueError, match="conv2d: input has 4 channels"):
         F.conv2d_max_pool2d(x, np.zeros((3, 5, 1, 1), np.float32))
+    with pytest.raises(ValueError, match=r"needs a 2D weight .* got shape \(3, 4, 1\)"):
+        F.conv2d_max_pool2d(np.zeros((2, 4, 6), np.float32), np.zeros((3, 4, 1), np.float32))

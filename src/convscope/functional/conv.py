@@ -244,7 +244,10 @@ def conv2d_max_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1,
     `Conv2d` followed by a `MaxPool2d(2)`.
     """
     c = _prepare(_func, input, weight, bias, stride, padding, dilation, groups, algorithm)
-    if (c.n != 2 or not isinstance(c.kernel, winograd_jit.Algorithm)
+    if c.n != 2:
+        raise ValueError(f"{_func}: conv2d_max_pool2d needs a 2D weight (C_out, C_in/groups, "
+                         f"K_h, K_w), got shape {tuple(c.w.shape)}")
+    if (not isinstance(c.kernel, winograd_jit.Algorithm)
             or min(c.out_size) < 2 or c.xb.shape[0] == 0):
         return max_pool(conv(input, weight, bias, stride, padding, dilation, groups,
                              algorithm=algorithm, _func=_func), 2, ndim=2, _func=_pool_func)
