@@ -217,7 +217,12 @@ def _conv_backward(c, input, weight, bias, saved, gb):
 def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
          algorithm=None, _func="conv"):
     """N-d convolution; the rank is weight.ndim - 2. See `conv2d` for the arguments."""
-    c = _prepare(_func, input, weight, bias, stride, padding, dilation, groups, algorithm)
+    return _run(_prepare(_func, input, weight, bias, stride, padding, dilation, groups,
+                         algorithm), input, weight, bias)
+
+
+def _run(c, input, weight, bias):
+    """The convolution `_prepare` checked, as a graph node when a gradient is wanted."""
     y, saved = c.kernel.forward(c.xb, c.w, c.stride, c.pads, c.dilation, c.groups,
                                 c.out_size)
     if c.b is not None:
@@ -249,8 +254,7 @@ def conv2d_max_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1,
                          f"K_h, K_w), got shape {tuple(c.w.shape)}")
     if (not isinstance(c.kernel, winograd_jit.Algorithm)
             or min(c.out_size) < 2 or c.xb.shape[0] == 0):
-        return max_pool(conv(input, weight, bias, stride, padding, dilation, groups,
-                             algorithm=algorithm, _func=_func), 2, ndim=2, _func=_pool_func)
+        return max_pool(_run(c, input, weight, bias), 2, ndim=2, _func=_pool_func)
     y, arg = winograd_jit.forward_max_pool(c.xb, c.w, c.b, c.pads, c.groups, c.out_size,
                                            m=c.kernel.m)
     out = y if c.batched else y[0]

@@ -74,6 +74,62 @@ def _input_rows(n, c, alpha, tmp, b, V, ch):
 
 
 @jit(inline="always")
+def _staging(g0, g1, TH, TW, m, size, dtype):
+    """A zeroed buffer for `_stage`: per image of the chunk (tile rows [g0, g1)), the rows
+    and columns its size x size tiles at stride m read."""
+    images = (g1 - 1) // TH - g0 // TH + 1
+    return np.zeros((images, (min(g1 - g0, TH) - 1) * m + size, (TW - 1) * m + size),
+                    dtype=dtype)
+
+
+@jit(inline="always")
+def _stage(x, cm, c, pt, pl, TH, m, size, g0, g1, p):
+    """Copy channel c of the chunk's images into p (from `_staging`): p[j, r - top, col] =
+    x[n0 + j, c, r - pt, col - pl] for the padded rows r from image j's first tile row in
+    the chunk (top) on, where that is inside x; the rest of p keeps its zeros (the same
+    positions for every channel). x is (N, C, H, W), or with cm (C, N, H, W) memory.
+
+    Then every tile is read from p without a check (`_gather`). On one thread, the input
+    transform of the default model's shapes: 32 ch 14x14 batch 128 2.5 -> 1.7 ms, 64 ch 7x7
+    1.4 -> 1.1; 64 ch 56x56 batch 8 3.1 -> 2.5, against reading x in place with checks at
+    the map's edges. Unsigned indices help this copy, not the gathering (2x slower there).
+    """
+    H, W = x.shape[2], x.shape[3]
+    n0 = g0 // TH
+    r_lo, r_hi = max(0, pt), H + pt  # the padded rows that hold x's rows
+    c_lo, c_hi = max(0, pl), min(p.shape[2], W + pl)
+    for j in range(p.shape[0]):
+        n = n0 + j
+        plane = x[c, n] if cm else x[n, c]
+        top = max(g0 - n * TH, 0) * m
+        bottom = (min(g1 - n * TH, TH) - 1) * m + size
+        dst_plane = p[j]
+        for r in range(max(r_lo, top), min(r_hi, bottom)):
+            src = plane[r - pt]
+            dst = dst_plane[r - top]
+            for col in range(c_lo, c_hi):
+                dst[np.uint64(col)] = src[np.uint64(col - pl)]
+
+
+@jit(inline="always")
+def _gather(p, TH, TW, m, size, g0, g1, d):
+    """d[i, l, (g - g0) * TW + tx] = value (i, l) of the size x size tile (g, tx) (tile row g
+    of the batch, tiles at stride m) from `_stage`'s p: the tiles de-interleaved."""
+    n0 = g0 // TH
+    for g in range(g0, g1):
+        base = (g - g0) * TW
+        j = g // TH - n0
+        r0 = (g % TH) * m - max(g0 - (n0 + j) * TH, 0) * m
+        padded = p[j]
+        for i in range(size):
+            di = d[i]
+            row = padded[r0 + i]
+            for tx in range(TW):
+                for l in range(size):
+                    di[l, base + tx] = row[tx * m + l]
+
+
+@jit(inline="always")
 def _input_tiles(x, cm, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
     """V[i*alpha + j, c_base + c, t] = (B^T d B)[i, j] of the chunk's tiles (tile rows
     [g0, g1)); c_base places the channels in a taller V (a 3-D layer's depth slices).
@@ -86,46 +142,13 @@ def _input_tiles(x, cm, BT, alpha, m, pt, pl, TH, TW, g0, g1, V, c_base):
     outside x. BT: B^T's coefficients.
     """
     C = x.shape[0] if cm else x.shape[1]
-    H, W = x.shape[2], x.shape[3]
     T = (g1 - g0) * TW
     d = np.empty((alpha, alpha, T), dtype=V.dtype)  # d[i, l, t]: the tiles, de-interleaved
     tmp = np.empty((alpha, alpha, T), dtype=V.dtype)
-    # The chunk's planes of one channel, zero-padded to the tiles' extent (p[j, r, col] =
-    # x[n0 + j, c, r - pt, col - pl], zeros outside x: the border is written once, each
-    # channel copies in the rows its tile rows read), so that every tile is read without a
-    # check. On one thread, the default model's shapes: 32 ch 14x14 batch 128 2.5 -> 1.7 ms,
-    # 64 ch 7x7 1.4 -> 1.1; 64 ch 56x56 batch 8 3.1 -> 2.5 (checks at the map's edges
-    # before). Unsigned indices help the copy but not the de-interleaving (2x slower there).
-    # Only the rows the chunk's tile rows read: image j's from its first tile row's top.
-    n0 = g0 // TH
-    images = (g1 - 1) // TH - n0 + 1
-    Wp = (TW - 1) * m + alpha
-    p = np.zeros((images, (min(g1 - g0, TH) - 1) * m + alpha, Wp), dtype=V.dtype)
-    r_lo, r_hi = max(0, pt), H + pt  # the padded rows that hold x's rows
-    c_lo, c_hi = max(0, pl), min(Wp, W + pl)
+    p = _staging(g0, g1, TH, TW, m, alpha, V.dtype)
     for c in range(C):
-        for j in range(images):
-            n = n0 + j
-            plane = x[c, n] if cm else x[n, c]
-            top = max(g0 - n * TH, 0) * m
-            bottom = (min(g1 - n * TH, TH) - 1) * m + alpha
-            dst_plane = p[j]
-            for r in range(max(r_lo, top), min(r_hi, bottom)):
-                src = plane[r - pt]
-                dst = dst_plane[r - top]
-                for col in range(c_lo, c_hi):
-                    dst[np.uint64(col)] = src[np.uint64(col - pl)]
-        for g in range(g0, g1):
-            base = (g - g0) * TW
-            j = g // TH - n0
-            r0 = (g % TH) * m - max(g0 - (n0 + j) * TH, 0) * m
-            padded = p[j]
-            for i in range(alpha):
-                di = d[i]
-                row = padded[r0 + i]
-                for tx in range(TW):
-                    for l in range(alpha):
-                        di[l, base + tx] = row[tx * m + l]
+        _stage(x, cm, c, pt, pl, TH, m, alpha, g0, g1, p)
+        _gather(p, TH, TW, m, alpha, g0, g1, d)
         # B^T along the columns (per input row i), then along the rows, into V
         for i in range(alpha):
             _input_cols(T, BT, alpha, d, i, tmp)
@@ -158,6 +181,15 @@ def _output_rows(n, c, alpha, tmp, p, z):
 
 
 @jit(inline="always")
+def _output_transform(n, c, alpha, M, co, tmp, z):
+    """z[q, p, t] = (A^T M_t A)[q, p] of filter co's product tiles t < n."""
+    for i in range(alpha):
+        _output_cols(n, c, alpha, M, i, co, tmp)
+    for p in range(alpha - 2):
+        _output_rows(n, c, alpha, tmp, p, z)
+
+
+@jit(inline="always")
 def _output_tiles(M, AT, alpha, TH, TW, g0, g1, y):
     """y[n, co, ty*m + q, tx*m + p] = (A^T M_tile A)[q, p] for the chunk's tile rows
     [g0, g1), where M_tile[i, j] = M[i*alpha + j, co, t]; cut at y's edges. AT: A^T's
@@ -169,10 +201,7 @@ def _output_tiles(M, AT, alpha, TH, TW, g0, g1, y):
     z = np.empty((m, m, T), dtype=M.dtype)
     full = min(TW, Wo // m)  # tiles wholly inside the map's width
     for co in range(C_out):
-        for i in range(alpha):
-            _output_cols(T, AT, alpha, M, i, co, tmp)
-        for p in range(m):
-            _output_rows(T, AT, alpha, tmp, p, z)
+        _output_transform(T, AT, alpha, M, co, tmp, z)
         for g in range(g0, g1):
             n = g // TH
             ty = g % TH
@@ -223,40 +252,15 @@ def _output_grad_tiles(gy, cm, A, alpha, TH, TW, g0, g1, dM):
     coefficients."""
     m = alpha - 2
     C_out = gy.shape[0] if cm else gy.shape[1]
-    Ho, Wo = gy.shape[2], gy.shape[3]
     T = (g1 - g0) * TW
     z = np.empty((m, m, T), dtype=dM.dtype)
     tmp = np.empty((m, alpha, T), dtype=dM.dtype)
-    # the chunk's rows of each plane copied into a buffer padded with zeros to whole tiles
-    # (as `_input_tiles`), then every tile gathered without a check (one thread: 128 ch 7x7
-    # batch 128 2.1 -> 1.4 ms, 64 ch 14x14 1.25 -> 1.0)
-    n0 = g0 // TH
-    images = (g1 - 1) // TH - n0 + 1
-    Wp = TW * m
-    pad = np.zeros((images, min(g1 - g0, TH) * m, Wp), dtype=dM.dtype)
+    # the m x m tiles gathered as `_input_tiles`' (one thread: 128 ch 7x7 batch 128 2.1 ->
+    # 1.4 ms, 64 ch 14x14 1.25 -> 1.0, against reading gy with checks at its edges)
+    p = _staging(g0, g1, TH, TW, m, m, dM.dtype)
     for co in range(C_out):
-        for j in range(images):
-            n = n0 + j
-            plane = gy[co, n] if cm else gy[n, co]
-            top = max(g0 - n * TH, 0) * m
-            bottom = min(g1 - n * TH, TH) * m
-            dst_plane = pad[j]
-            for r in range(top, min(Ho, bottom)):
-                src = plane[r]
-                dst = dst_plane[r - top]
-                for col in range(Wo):
-                    dst[np.uint64(col)] = src[np.uint64(col)]
-        for g in range(g0, g1):
-            base = (g - g0) * TW
-            j = g // TH - n0
-            r0 = (g % TH) * m - max(g0 - (n0 + j) * TH, 0) * m
-            padded = pad[j]
-            for q in range(m):
-                zq = z[q]
-                row = padded[r0 + q]
-                for tx in range(TW):
-                    for p in range(m):
-                        zq[p, base + tx] = row[tx * m + p]
+        _stage(gy, cm, co, 0, 0, TH, m, m, g0, g1, p)
+        _gather(p, TH, TW, m, m, g0, g1, z)
         # tmp[q, j] = sum_p A[j, p] z[q, p]; dM[i*alpha + j] = sum_q A[i, q] tmp[q, j]
         for q in range(m):
             _grad_cols(T, A, alpha, z, q, tmp)
@@ -315,10 +319,7 @@ def _output_tiles_pool(M, AT, alpha, TH, TW, g0, g1, bias, y, arg):
     tmp = np.empty((alpha, m, T), dtype=M.dtype)
     z = np.empty((m, m, T), dtype=M.dtype)
     for co in range(C_out):
-        for i in range(alpha):
-            _output_cols(T, AT, alpha, M, i, co, tmp)
-        for p in range(m):
-            _output_rows(T, AT, alpha, tmp, p, z)
+        _output_transform(T, AT, alpha, M, co, tmp, z)
         b = bias[co] if bias.shape[0] == C_out else M.dtype.type(0)
         for g in range(g0, g1):
             n = g // TH
