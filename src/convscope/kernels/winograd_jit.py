@@ -371,26 +371,16 @@ def backward_weight3d(x, gy, w_shape, pads, m=4):
     plan, a2, C = sl.plan, sl.a2, sl.C
     x = np.asarray(x)
     gya = np.asarray(gy)
-    n_units = len(sl.units)
-    groups = split(n_units, _sums(n_units, a2 * C_out * 3 * C * plan.itemsize))
-    sums = [np.zeros((a2, C_out, 3 * C), dtype=dtype) for _ in range(len(groups) - 1)]
 
-    def share(take):
-        bufs = sl.buffers()
-        part = np.empty((a2, C_out, 3 * C), dtype=dtype)
-        while (k := take()) is not None:
-            for n, g0, g1 in sl.units[groups[k]:groups[k + 1]]:
-                V, dM = sl.tiles(inputs, x, (n, g0, g1), bufs)
-                for d in range(sl.OD):
-                    output_grads(gya[n:n + 1, :, d], False, plan.A, plan.TH, plan.TW, g0, g1,
-                                 dM)
-                    np.matmul(dM, V[:, d * C:(d + 3) * C].transpose(0, 2, 1), out=part)
-                    sums[k] += part
+    def add(u, bufs, part, acc):
+        n, g0, g1 = sl.units[u]
+        V, dM = sl.tiles(inputs, x, (n, g0, g1), bufs)
+        for d in range(sl.OD):
+            output_grads(gya[n:n + 1, :, d], False, plan.A, plan.TH, plan.TW, g0, g1, dM)
+            np.matmul(dM, V[:, d * C:(d + 3) * C].transpose(0, 2, 1), out=part)
+            acc += part
 
-    _take_all(share, len(sums), sl.work)
-    dU = sums[0]
-    for s in sums[1:]:
-        dU += s
+    dU = _grouped_sum(len(sl.units), (a2, C_out, 3 * C), dtype, sl.work, sl.buffers, add)
     # G^T dU G along both kernel axes for every (c_out, kd, c): (C_out, 3, C, 3, 3)
     dW = (dU.reshape(a2, C_out * 3 * C).T @ plan.GG).reshape(C_out, 3, C, 3, 3)
     return np.ascontiguousarray(dW.transpose(0, 2, 1, 3, 4))
@@ -400,7 +390,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     """dL/dw (C_out, C_in/G, 3, 3) through the same tiles: dU[k] = sum dM[k] @ V[k]^T, then
     G^T dU G.
 
-    The chunks are summed in a fixed number of groups (`_sums`, set by the shape only),
+    The chunks are summed in a fixed number of groups (`_grouped_sum`, set by the shape),
     each into its own accumulator, then the groups in order: the same bits for any number
     of threads (the groups are split over the threads).
     """
@@ -414,31 +404,22 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     gya, gcm = _planes_ok(gy)
     Cg, Cog = C // groups, C_out // groups
     c = plan.chunks
-    bounds = split(len(c) - 1, _sums(len(c) - 1, a2 * C_out * Cg * plan.itemsize))
-    sums = [np.zeros((a2, C_out, Cg), dtype=dtype) for _ in range(len(bounds) - 1)]
 
-    def run(take):  # each thread takes the next group of chunks until none is left
-        bufs = _buffers(plan, C, C_out, dtype=dtype)
-        part = np.empty((a2, C_out, Cg), dtype=dtype)
-        while (k := take()) is not None:
-            for i in range(bounds[k], bounds[k + 1]):
-                g0, g1 = c[i], c[i + 1]
-                T = (g1 - g0) * plan.TW
-                V = bufs[0][:a2 * C * T].reshape(a2, C, T)
-                dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
-                inputs(xc, cm, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V,
-                       0)
-                output_grads(gya, gcm, plan.A, plan.TH, plan.TW, g0, g1, dM)
-                for g in range(groups):
-                    np.matmul(dM[:, g * Cog:(g + 1) * Cog],
-                              V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
-                              out=part[:, g * Cog:(g + 1) * Cog])
-                sums[k] += part
+    def add(i, bufs, part, acc):
+        g0, g1 = c[i], c[i + 1]
+        T = (g1 - g0) * plan.TW
+        V = bufs[0][:a2 * C * T].reshape(a2, C, T)
+        dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
+        inputs(xc, cm, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V, 0)
+        output_grads(gya, gcm, plan.A, plan.TH, plan.TW, g0, g1, dM)
+        for g in range(groups):
+            np.matmul(dM[:, g * Cog:(g + 1) * Cog],
+                      V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
+                      out=part[:, g * Cog:(g + 1) * Cog])
+        acc += part
 
-    _take_all(run, len(sums), plan.work)
-    dU = sums[0]
-    for s in sums[1:]:
-        dU += s
+    dU = _grouped_sum(len(c) - 1, (a2, C_out, Cg), dtype, plan.work,
+                      lambda: _buffers(plan, C, C_out, dtype=dtype), add)
     # dW = G^T dU G along both kernel axes, the adjoint of `_weights`: (C_out, C_in/G, 3, 3)
     dW = dU.reshape(a2, C_out * Cg).T @ plan.GG
     return dW.reshape(C_out, Cg, 3, 3)
@@ -452,6 +433,29 @@ SUMS_BYTES = 64 << 20
 def _sums(chunks, nbytes):
     """How many groups of chunks the weight gradient sums separately: from the shape alone."""
     return max(1, min(MAX_SUMS, chunks, SUMS_BYTES // max(1, nbytes)))
+
+
+def _grouped_sum(n, shape, dtype, work, buffers, add):
+    """The sum over the items i < n (chunks, 3-D units) of what add(i, bufs, part, acc)
+    adds into acc (an array of `shape`; part is scratch of the same shape, bufs a thread's
+    `buffers()`): the items are summed in groups fixed by n and the size (`_sums`), each
+    into its own accumulator, the groups taken by the threads one at a time, then the
+    groups added in order: the same bits for any number of threads."""
+    bounds = split(n, _sums(n, math.prod(shape) * np.dtype(dtype).itemsize))
+    sums = [np.zeros(shape, dtype=dtype) for _ in range(len(bounds) - 1)]
+
+    def share(take):
+        bufs = buffers()
+        part = np.empty(shape, dtype=dtype)
+        while (k := take()) is not None:
+            for i in range(bounds[k], bounds[k + 1]):
+                add(i, bufs, part, sums[k])
+
+    _take_all(share, len(sums), work)
+    total = sums[0]
+    for acc in sums[1:]:
+        total += acc
+    return total
 
 
 def tiles(out_size, N, m):
