@@ -424,3 +424,26 @@ def test_conv2d_max_pool2d_refuses_as_its_parts_do():
         F.conv2d_max_pool2d(x, np.zeros((3, 5, 1, 1), np.float32))
     with pytest.raises(ValueError, match=r"needs a 2D weight .* got shape \(3, 4, 1\)"):
         F.conv2d_max_pool2d(np.zeros((2, 4, 6), np.float32), np.zeros((3, 4, 1), np.float32))
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_conv2d_max_pool2d_fused_kernel_equals_the_numpy_references(m):
+    """The compiled fused pass (`winograd_jit.forward_max_pool`) against the NumPy kernels
+    it replaces: the NumPy Winograd convolution, the bias, then `pool`'s max pooling; the
+    same maxima (float64, to rounding) and the same taps."""
+    from convscope.kernels import ALGORITHMS, pool, winograd_jit
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 5, 9, 11))
+    w = rng.standard_normal((4, 5, 3, 3))
+    b = rng.standard_normal(4)
+    pads = ((1, 1), (1, 1))
+    y, arg = winograd_jit.forward_max_pool(x, w, b, pads, 1, (9, 11), m=m)
+    conv = ALGORITHMS[f"winograd{m}"].forward(x, w, (1, 1), pads, (1, 1), 1, (9, 11))[0]
+    conv = conv + b.reshape(1, -1, 1, 1)
+    ref, saved = pool.max_pool_forward(conv, (2, 2), (2, 2), (0, 0), (1, 1), (4, 5))
+    np.testing.assert_allclose(y, ref, rtol=1e-11, atol=1e-11)
+    g = rng.standard_normal(y.shape)
+    from convscope.kernels import pool_jit
+    gx = pool_jit.max_pool_backward(g, pool_jit.pool_saved_2x2(arg, conv.shape))
+    np.testing.assert_array_equal(
+        gx, pool.max_pool_backward(g, saved, conv.shape, (2, 2), (2, 2), (0, 0), (1, 1)))
