@@ -38,6 +38,8 @@ POOL_GRID = [  # spatial shape, kernel, stride, padding, dilation, ceil_mode
     ((5, 6, 5), 2, (1, 2, 2), (1, 0, 1), 1, True),
     ((6, 5, 7), 3, 2, 1, (1, 2, 1), False),
     ((4, 20), (3, 17), (1, 2), (1, 8), 1, False),  # more than 255 taps: uint16 offsets
+    ((11, 13), (3, 4), (2, 3), (1, 2), 1, True),  # stride 3: the general phase split
+    ((7, 8, 10), 3, 3, 1, (1, 1, 2), True),  # phases along all three axes
 ]
 
 
@@ -315,8 +317,8 @@ def test_compiled_kernels_start_no_threads_of_their_own():
 
 
 def test_the_functional_layer_runs_the_compiled_pooling_where_it_wins(monkeypatch):
-    """Strided windows and max pooling with a gradient: compiled; stride-1 average pooling
-    and stride-1 max pooling without a gradient: the NumPy loops (measured faster)."""
+    """Max pooling and strided average pooling: compiled; stride-1 average pooling: the
+    NumPy loops (measured faster)."""
     import convscope.functional as F
     from convscope import Tensor
 
@@ -336,7 +338,7 @@ def test_the_functional_layer_runs_the_compiled_pooling_where_it_wins(monkeypatc
     F.avg_pool2d(x, 3, 1, 1)
     # (max_pool_values runs max_pool_forward)
     assert calls == ["max_pool_forward", "max_pool_values", "max_pool_forward",
-                     "avg_pool_forward"]
+                     "max_pool_values", "max_pool_forward", "avg_pool_forward"]
 
 
 @pytest.mark.parametrize("relu", [False, True])

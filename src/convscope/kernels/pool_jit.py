@@ -19,6 +19,11 @@ compiled loop serves 1-, 2- and 3-D pooling; the channels are split over the thr
 `_parallel` (the kernels release the GIL). Pooling of more than three spatial dimensions
 runs the NumPy kernels. The NumPy kernels stay the reference these are tested against.
 
+Other max-pooling windows (ResNet's 3x3 stride 2 padding 1, any size, stride, padding,
+dilation) run `_max_forward_flat`: each plane copied into a scratch plane split into its
+stride phases along every axis with -inf margins, then each tap one vector loop of loads
+and selects over the whole plane (about 4x faster than a scalar loop per window).
+
 2x2 windows at stride 2 (the default model's pooling) run a loop with the four taps
 unrolled (about 4x faster than the general loop, whose tap count is known only at run time),
 reading a strided input (`shifted`'s outputs) in place; their backward pass writes every
@@ -46,19 +51,24 @@ def supports(ndim: int) -> bool:
 def wins(kind: str, stride, needs_grad: bool) -> bool:
     """Whether the compiled loop is faster than `pool`'s NumPy one for this pooling.
 
-    The general loop (any window but 2x2/2) reads each tap with a scalar load, about
-    1.5-2 ns per tap on this machine; NumPy's whole-array operation per tap streams a
-    stride-1 window faster. Measured (8x64x56x56 or 8x64x112x112, float32, one thread,
-    CPU time, min of 6 alternating calls in one process, shared machine; NumPy ->
-    compiled, ms): 3x3 stride 2 padding 1 max forward 61 -> 31, backward 96 -> 3.0, average
-    forward 31 -> 19, backward 36 -> 22; 3x3 stride 1 padding 1 max forward 15 -> 31,
-    backward 76 -> 2.1 (so with a gradient the compiled pair wins: 91 -> 33), average
-    forward 5.1 -> 19, backward 7.9 -> 22. Rule: the compiled loops when the last axis's
-    stride is above 1, and for max pooling whenever a gradient is needed.
+    Max pooling: always. Its general windows run `_max_forward_flat` (each tap one vector
+    loop over the whole plane of its stride phase), faster than NumPy's whole-array
+    operations per tap at any stride, and its backward pass is one scatter. Measured
+    (float32, 2 threads, min of 10 calls in one process, AMD EPYC AVX-512; ms): 3x3 stride 2
+    padding 1 of 8x64x112x112, forward: the general scalar loop 15.4, the flat phase loops
+    3.9 (PyTorch's NCHW layer 25, channels_last 1.6: `benchmarks/conv_layers.py`); 3x3
+    stride 1 padding 1 of 8x64x56x56 without a gradient: NumPy 2.6, compiled 1.9.
+
+    Average pooling: the compiled loop (one scalar sum per window, in float64) when the
+    last axis's stride is above 1; NumPy's whole-array sums stream a stride-1 window
+    faster. Measured (8x64x56x56 or 8x64x112x112, float32, one thread, CPU time, min of 6
+    alternating calls in one process, shared machine; NumPy -> compiled, ms): 3x3 stride 2
+    padding 1 forward 31 -> 19, backward 36 -> 22; 3x3 stride 1 padding 1 forward 5.1 ->
+    19, backward 7.9 -> 22.
     """
-    if stride[-1] > 1:
+    if kind == "max":
         return True
-    return kind == "max" and needs_grad
+    return stride[-1] > 1
 
 
 def _geometry(values, fill):
@@ -126,6 +136,95 @@ def _max_forward(x, y, arg, cm, c0, c1, K, s, p, d, offs):
                                         kb = k
                         yp[od, oh, ow] = best
                         ap[od, oh, ow] = kb
+
+
+def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, p, d, Q, first, lo):
+    """`_max_forward` as long vector loops: each plane is copied into a scratch plane split
+    into its stride phases along every axis (buf[pd, ph, pw, z, r, j] = padded[z s0 + pd,
+    r s1 + ph, j s2 + pw]), whose margins hold -inf (never chosen: a tap wins when ``v >
+    best or isnan(v)``). A tap (kd, kh, kw) then reads its phase's plane at a fixed flat
+    offset from each output's flat position on the (Q0, Q1, Q2) grid, so every tap is one
+    loop of loads and selects over the whole plane (the grid's few extra columns computed
+    and dropped). `Q`: the grid (the padded extents over the strides); `first`: per axis,
+    each output's first tap inside the input (the tap PyTorch keeps when every tap inside
+    is -inf); `lo`: the input's place in the padded plane (the padding)."""
+    N = x.shape[1] if cm else x.shape[0]
+    D, H, W = x.shape[2], x.shape[3], x.shape[4]
+    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    fz, fy, fx = first
+    s0, s1, s2 = s
+    us2 = np.uint64(s2)
+    Q0, Q1, Q2 = Q
+    n = ((OD - 1) * Q1 + OH - 1) * Q2 + OW  # flat grid positions up to the last output
+    buf = np.full((s0, s1, s2, Q0, Q1, Q2), -np.inf, dtype=x.dtype)
+    flat = buf.reshape(s0, s1, s2, Q0 * Q1 * Q2)
+    best = np.empty(n, dtype=x.dtype)
+    kb = np.empty(n, dtype=np.int32)
+    kb0 = np.zeros(n, dtype=np.int32)  # each output's first tap inside the input
+    for od in range(OD):
+        for oh in range(OH):
+            for ow in range(OW):
+                kb0[(od * Q1 + oh) * Q2 + ow] = (fz[od] * K[1] + fy[oh]) * K[2] + fx[ow]
+    for c in range(c0, c1):
+        for n_ in range(N):
+            xp = x[c, n_] if cm else x[n_, c]
+            yp = y[c, n_] if cm else y[n_, c]
+            ap = arg[c, n_] if cm else arg[n_, c]
+            # the plane into its phases: a copy along rows for stride 1, pairs for 2, else
+            # unsigned strided reads (no wraparound checks: the loops vectorise)
+            for iz in range(D):
+                z = iz + lo[0]
+                for iy in range(H):
+                    r = iy + lo[1]
+                    src = xp[iz, iy]
+                    if s2 == 1:
+                        dst = buf[z % s0, r % s1, 0, z // s0, r // s1]
+                        dst[lo[2]:lo[2] + W] = src
+                    elif s2 == 2:
+                        d0 = buf[z % s0, r % s1, lo[2] % 2, z // s0, r // s1, lo[2] // 2:]
+                        d1 = buf[z % s0, r % s1, (lo[2] + 1) % 2, z // s0, r // s1,
+                                 (lo[2] + 1) // 2:]
+                        for j in range(W // 2):
+                            d0[j] = src[2 * j]
+                            d1[j] = src[2 * j + 1]
+                        if W % 2:
+                            d0[W // 2] = src[W - 1]
+                    else:
+                        for ph in range(s2):
+                            j0 = (lo[2] - ph + s2 - 1) // s2  # first j s2 + ph >= lo
+                            j1 = (lo[2] + W - ph + s2 - 1) // s2
+                            out = buf[z % s0, r % s1, ph, z // s0, r // s1, j0:j1]
+                            sv = src[j0 * s2 + ph - lo[2]:]
+                            for j in range(j1 - j0):
+                                out[j] = sv[np.uint64(j) * us2]
+            for i in range(n):
+                best[i] = -np.inf
+                kb[i] = kb0[i]
+            t = np.int32(0)
+            for kd in range(K[0]):
+                a = kd * d[0]
+                for kh in range(K[1]):
+                    b = kh * d[1]
+                    for kw in range(K[2]):
+                        e = kw * d[2]
+                        q = ((a // s0) * Q1 + b // s1) * Q2 + e // s2
+                        # a slice from 0 up: no wraparound checks, vector loads
+                        row = flat[a % s0, b % s1, e % s2, q:q + n]
+                        for i in range(n):
+                            v = row[i]
+                            bi = best[i]
+                            win = (v > bi) | (v != v)
+                            best[i] = v if win else bi
+                            kb[i] = t if win else kb[i]
+                        t += 1
+            for od in range(OD):
+                for oh in range(OH):
+                    i0 = (od * Q1 + oh) * Q2
+                    yr, ar = yp[od, oh], ap[od, oh]
+                    br, kr = best[i0:i0 + OW], kb[i0:i0 + OW]
+                    for ow in range(OW):
+                        yr[ow] = br[ow]
+                        ar[ow] = kr[ow]
 
 
 def _max_forward_2x2(x, y, arg, cm, c0, c1):
@@ -283,7 +382,8 @@ def _avg_backward(g, gx, cm, c0, c1, K, s, p, include_pad):
 def _compiled():
     from ._jit import jit
 
-    return {f.__name__: jit(f) for f in (_max_forward, _max_forward_2x2, _max_backward,
+    return {f.__name__: jit(f) for f in (_max_forward, _max_forward_flat, _max_forward_2x2,
+                                         _max_backward,
                                          _max_backward_2x2, _avg_forward, _avg_backward)}
 
 
@@ -313,11 +413,35 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
         a, cm = _planes.planes(x)
         yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
         argb, _ = _planes.alike((N, C, *out_size), cm, _offset_dtype(math.prod(kernel_size)))
-        offs = _flat_offsets(a.shape[2:], K, d)
-        kernel = kernels["_max_forward"]
-        over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, p, d, offs),
-                      C, a.size)
+        O = _geometry(out_size, 1)
+        first = _first_inside(S, K, s, p, d, O)
+        if first is None:  # a window with no tap inside the input along some axis
+            offs = _flat_offsets(a.shape[2:], K, d)
+            kernel = kernels["_max_forward"]
+            over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, p, d, offs),
+                          C, a.size)
+        else:
+            # the padded extents (a ceil_mode window may run past the padding), over the
+            # strides: the grid of each stride phase
+            Q = tuple(-(-max(pi + si, (o - 1) * st + (k - 1) * di + 1) // st)
+                      for si, k, st, pi, di, o in zip(S, K, s, p, d, O))
+            kernel = kernels["_max_forward_flat"]
+            over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, p, d, Q,
+                                                first, p), C, a.size)
     return y, (argb, cm, x.shape, K, s, p, d)
+
+
+def _first_inside(S, K, s, p, d, O):
+    """Per axis, each output's first tap inside the input (int64 arrays), or None when some
+    window has no tap inside the input."""
+    first = []
+    for si, k, st, pi, di, o in zip(S, K, s, p, d, O):
+        pos = np.arange(o)[:, None] * st - pi + np.arange(k)[None, :] * di
+        inside = (pos >= 0) & (pos < si)
+        if not inside.any(axis=1).all():
+            return None
+        first.append(inside.argmax(axis=1).astype(np.int64))
+    return tuple(first)
 
 
 def _tiles_2x2(K, s, p, d, S, out_size):
