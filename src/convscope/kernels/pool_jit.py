@@ -153,7 +153,6 @@ def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, p, d, Q, first, lo):
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     fz, fy, fx = first
     s0, s1, s2 = s
-    us2 = np.uint64(s2)
     Q0, Q1, Q2 = Q
     n = ((OD - 1) * Q1 + OH - 1) * Q2 + OW  # flat grid positions up to the last output
     buf = np.full((s0, s1, s2, Q0, Q1, Q2), -np.inf, dtype=x.dtype)
@@ -170,33 +169,7 @@ def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, p, d, Q, first, lo):
             xp = x[c, n_] if cm else x[n_, c]
             yp = y[c, n_] if cm else y[n_, c]
             ap = arg[c, n_] if cm else arg[n_, c]
-            # the plane into its phases: a copy along rows for stride 1, pairs for 2, else
-            # unsigned strided reads (no wraparound checks: the loops vectorise)
-            for iz in range(D):
-                z = iz + lo[0]
-                for iy in range(H):
-                    r = iy + lo[1]
-                    src = xp[iz, iy]
-                    if s2 == 1:
-                        dst = buf[z % s0, r % s1, 0, z // s0, r // s1]
-                        dst[lo[2]:lo[2] + W] = src
-                    elif s2 == 2:
-                        d0 = buf[z % s0, r % s1, lo[2] % 2, z // s0, r // s1, lo[2] // 2:]
-                        d1 = buf[z % s0, r % s1, (lo[2] + 1) % 2, z // s0, r // s1,
-                                 (lo[2] + 1) // 2:]
-                        for j in range(W // 2):
-                            d0[j] = src[2 * j]
-                            d1[j] = src[2 * j + 1]
-                        if W % 2:
-                            d0[W // 2] = src[W - 1]
-                    else:
-                        for ph in range(s2):
-                            j0 = (lo[2] - ph + s2 - 1) // s2  # first j s2 + ph >= lo
-                            j1 = (lo[2] + W - ph + s2 - 1) // s2
-                            out = buf[z % s0, r % s1, ph, z // s0, r // s1, j0:j1]
-                            sv = src[j0 * s2 + ph - lo[2]:]
-                            for j in range(j1 - j0):
-                                out[j] = sv[np.uint64(j) * us2]
+            _phase_kernels.split(xp, buf, lo)
             for i in range(n):
                 best[i] = -np.inf
                 kb[i] = kb0[i]
@@ -378,8 +351,13 @@ def _avg_backward(g, gx, cm, c0, c1, K, s, p, include_pad):
                                     xp[iz, iy, ix] += v
 
 
+_phase_kernels = None  # the compiled phase-plane helpers, imported by `_compiled`
+
+
 @functools.cache
 def _compiled():
+    global _phase_kernels
+    from . import _phase_kernels
     from ._jit import jit
 
     return {f.__name__: jit(f) for f in (_max_forward, _max_forward_flat, _max_forward_2x2,
