@@ -204,6 +204,26 @@ def test_depthwise_equals_the_numpy_kernel(config, dtype, layout):
                                depthwise.backward_weight(x, None, g, w.shape, *args), **tol)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_gradients_keep_nan_and_inf_where_the_numpy_kernel_does(stride):
+    """The grid's extra positions (dy = 0) must not turn 0 * inf into a NaN that the
+    reference does not have: an infinite weight, an infinite and a NaN input pixel."""
+    x = RNG.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    w = RNG.standard_normal((3, 1, 3, 3)).astype(np.float32)
+    out = (window_count(9, 3, stride, (1, 1), 1),) * 2
+    g = RNG.standard_normal((2, 3, *out)).astype(np.float32)
+    x[0, 1, 4, 8] = np.inf  # the last column: the grid's extra columns read it
+    x[1, 2, 0, 0] = np.nan
+    w[1, 0, 2, 2] = np.inf
+    args = ((stride, stride), ((1, 1), (1, 1)), (1, 1), 3)
+    np.testing.assert_array_equal(depthwise_jit.backward_input(g, w, x.shape, *args),
+                                  depthwise.backward_input(g, w, x.shape, *args))
+    gw = depthwise_jit.backward_weight(x, None, g, w.shape, *args)
+    np.testing.assert_allclose(gw, depthwise.backward_weight(x, None, g, w.shape, *args),
+                               rtol=1e-5, atol=1e-5)
+    assert np.isnan(gw[2]).any() and not np.isnan(gw[0]).any()
+
+
 def test_depthwise_refuses_what_it_does_not_run():
     assert depthwise_jit.supports((2, 4, 5, 5), (4, 1, 3, 3), (1, 1), ((1, 1),) * 2, (1, 1),
                                   4) is None

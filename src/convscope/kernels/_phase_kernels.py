@@ -1,6 +1,6 @@
 """Compiled helpers of the kernels that run a stride-phase plane as flat vector loops
 (`pool_jit`'s max pooling, `depthwise_jit`): a plane copied into, or out of, its stride
-phases. Imported only on the first call that needs them (see `_jit`).
+phases, and an output plane laid on the phases' grid. Imported only on the first call that needs them (see `_jit`).
 
 The phase plane of a (D, H, W) plane padded by `lo` before each axis, at strides
 (s0, s1, s2), is buf[pd, ph, pw, z, r, j] = padded[z s0 + pd, r s1 + ph, j s2 + pw]. On it a
@@ -22,7 +22,9 @@ def split(xp, buf, lo):
     """buf's positions of the input (D, H, W) plane `xp` := xp; the margins untouched.
 
     Along the last axis: a copy at stride 1, pairs at stride 2, else strided reads with
-    unsigned indices (no wraparound checks: the loops vectorise)."""
+    unsigned indices. Every copy is an explicit loop over views that start at 0 (no
+    wraparound checks: the loops vectorise); Numba's slice assignment ran about 5x slower
+    here."""
     s0, s1, s2 = buf.shape[0], buf.shape[1], buf.shape[2]
     W = xp.shape[2]
     us2 = np.uint64(s2)
@@ -33,7 +35,9 @@ def split(xp, buf, lo):
             src = xp[iz, iy]
             zp, zq, rp, rq = z % s0, z // s0, r % s1, r // s1
             if s2 == 1:
-                buf[zp, rp, 0, zq, rq, lo[2]:lo[2] + W] = src
+                dst = buf[zp, rp, 0, zq, rq, lo[2]:]
+                for j in range(W):
+                    dst[j] = src[j]
             elif s2 == 2:
                 d0 = buf[zp, rp, lo[2] % 2, zq, rq, lo[2] // 2:]
                 d1 = buf[zp, rp, (lo[2] + 1) % 2, zq, rq, (lo[2] + 1) // 2:]
@@ -65,7 +69,9 @@ def merge(buf, xp, lo):
             dst = xp[iz, iy]
             zp, zq, rp, rq = z % s0, z // s0, r % s1, r // s1
             if s2 == 1:
-                dst[:] = buf[zp, rp, 0, zq, rq, lo[2]:lo[2] + W]
+                src = buf[zp, rp, 0, zq, rq, lo[2]:]
+                for j in range(W):
+                    dst[j] = src[j]
             elif s2 == 2:
                 d0 = buf[zp, rp, lo[2] % 2, zq, rq, lo[2] // 2:]
                 d1 = buf[zp, rp, (lo[2] + 1) % 2, zq, rq, (lo[2] + 1) // 2:]
@@ -83,3 +89,15 @@ def merge(buf, xp, lo):
                     for j in range(j1 - j0):
                         dv[np.uint64(j) * us2] = src[j]
 
+
+
+@jit
+def lay_out(gp, grid, base, Q1, Q2):
+    """grid[base + each output's flat position on the (Q0, Q1, Q2) grid] := gp (OD, OH, OW);
+    the grid's other positions untouched."""
+    OW = gp.shape[2]
+    for od in range(gp.shape[0]):
+        for oh in range(gp.shape[1]):
+            dst, src = grid[base + (od * Q1 + oh) * Q2:], gp[od, oh]
+            for j in range(OW):
+                dst[j] = src[j]

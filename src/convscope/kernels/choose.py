@@ -8,17 +8,20 @@ algorithms on the same layers):
    same product as im2col without the copy into columns (im2col's unfold of a 1x1 layer is
    a plain copy of the input).
 2. A depthwise layer (groups == in_channels, one input channel per filter) runs
-   `depthwise_jit`: one compiled loop nest per channel (the plane copied into a small padded
-   buffer, each output row accumulated over the taps, vectorised along the row), the
-   channels split over the threads. im2col would run one tiny matrix product per group
-   (C_out/G x K per group, e.g. 1 x 9) after a 9x unfold; the NumPy `depthwise` (stride 1:
-   small products on `shifted`'s flat lines; strided: one whole-array multiply-add per
-   tap) is the reference. Measured [h17b] (8x128x56x56 3x3 'same', float32, one thread,
-   CPU time, min of 10 alternating calls in one process, AMD EPYC AVX2 shared with other
-   jobs; NumPy `depthwise` -> `depthwise_jit`, forward / input gradient / weight gradient,
-   ms): stride 1 7.4/7.5/8.8 -> 4.8/5.0/5.1; stride 2 6.6/9.8/8.2 -> 3.4/3.2/4.2. About a
-   quarter of the compiled time is the copy into the padded buffer (the first read of the
-   input from memory).
+   `depthwise_jit`: compiled loops per channel over the plane split into its stride phases
+   (each tap one vector loop over the whole plane), the channels split over the threads.
+   im2col would run one tiny matrix product per group (C_out/G x K per group, e.g. 1 x 9)
+   after a 9x unfold; the NumPy `depthwise` (stride 1: small products on `shifted`'s flat
+   lines; strided: one whole-array multiply-add per tap) is the reference. Measured [h17b]
+   (8x128x56x56 3x3 'same', float32, one thread, CPU time, min of 10 alternating calls in
+   one process, AMD EPYC AVX2 shared with other jobs; NumPy `depthwise` -> the first
+   compiled loop (one short loop per output row), forward / input gradient / weight
+   gradient, ms): stride 1 7.4/7.5/8.8 -> 4.8/5.0/5.1; stride 2 6.6/9.8/8.2 -> 3.4/3.2/4.2.
+   The phase-plane loops, measured against that row loop (2 threads, min of 40 calls, the
+   median of 3-5 alternating processes, AMD EPYC AVX-512, ms): 8x128x56x56 3x3 stride 1
+   2.0/2.6/2.7 -> 2.0/1.9/2.6 (the forward pass bound by reading x and writing y), stride 2
+   2.2/1.9/2.3 -> 1.5/1.3/1.8; 8x32x112x112 3x3 multiplier 2 4.3/4.1/4.5 -> 3.3/3.0/3.9;
+   4x64x28x28 5x5 0.75/0.82/0.73 -> 0.31/0.31/0.59.
 2a. A 2D 3x3 stride-1 layer (dilation 1, groups 1) runs a compiled Winograd kernel
    (`winograd_jit`, rules in `_winograd` below) when all of these hold (a 3D 3x3x3 layer
    with groups 1 too, `winograd_jit.forward3d`, its channels counted as 3 C_in, the tiles

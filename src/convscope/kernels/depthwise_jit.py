@@ -1,22 +1,33 @@
-"""Depthwise convolution (groups = C_in) as compiled loops over the taps: one fused pass.
+"""Depthwise convolution (groups = C_in) as compiled loops over the taps, each tap one long
+vector loop.
 
 The algorithm of `depthwise` (per channel c and filter m of its channel multiplier M,
-``y[c*M + m] = sum over taps k of w[c*M + m, k] * x_padded[c, window k]``), written as one
-loop nest instead of one whole-array multiply-add per tap: a thread takes a range of
-channels; per image it copies the channel's plane into a small zero-padded buffer (in the
-L1/L2 cache), then each output row is accumulated over the taps while it stays in
-registers / L1, the innermost loop running along the row (vectorised at stride 1). The
-gradients are the same loop nest: the input gradient adds w * dy back into a padded buffer
-per plane (then cropped into dx), the weight gradient accumulates dy * window per tap in a
-row of lanes (vectorised) and sums the lanes at the end, in float64.
+``y[c*M + m] = sum over taps k of w[c*M + m, k] * x_padded[c, window k]``), written as
+compiled loops over a *stride-phase plane* (`_phase_kernels`): per image and channel the
+plane is copied into a scratch plane split into its stride phases along every axis, with
+zero margins (the padding). A tap then reads its phase at one fixed flat offset from each
+output's flat position on the phases' (Q0, Q1, Q2) grid, so each tap is one loop over the
+whole plane (about 3,000 positions at 56x56), not one short loop per output row (a 56-wide
+row is mostly the scalar remainder of a loop vectorised 64 wide); the grid's few extra
+columns per row are computed and dropped. The scratch planes stay in the L1/L2 cache.
+
+* forward: per filter, the taps in kernel order, three per pass, into one accumulator over
+  the grid (the same additions, in the same order, as one tap at a time);
+* input gradient: dy laid on the grid (its extra columns zero), then per phase of the input
+  the taps that read it, three per pass, each reading dy at its offset (a gather: no two
+  taps write one place), the phase plane copied back into dx (`_phase_kernels.merge`);
+* weight gradient: per tap, dy on the grid times the tap's phase plane, summed in 64 lanes
+  per plane (three taps per pass), the lanes summed in float64.
+
+The grid's extra positions hold dy = 0, so they add nothing, except 0 * inf = NaN: with a
+weight that is not finite the input gradient, and with a weight gradient that comes out not
+finite (an input that is not finite, or an overflow) the weight gradient, are recomputed by
+the NumPy `depthwise` (PyTorch's NaN and inf semantics).
 
 Any stride, dilation, (asymmetric) padding, channel multiplier and 1-, 2- or 3-D layer (the
 spatial shapes are padded to 3-D). Arrays are taken as contiguous (N, C) planes in either
 memory layout (`_planes`); outputs are made in the layout of the array they come from.
-
-Measured (8x128x56x56, 3x3 'same', float32, 2 threads, min of 20 alternating calls in one
-process on a shared, noisy 2-core AMD EPYC; `depthwise` (NumPy) -> compiled, ms):
-see `choose`'s rule 2.
+Measured: see `choose`'s rule 2.
 """
 
 from __future__ import annotations
@@ -25,8 +36,10 @@ import functools
 
 import numpy as np
 
-from . import _planes
+from . import _planes, depthwise
 from ._parallel import over_channels
+
+_phase_kernels = None  # the compiled phase-plane helpers, imported by `_compiled`
 
 
 def supports(x_shape, w_shape, stride, pads, dilation, groups):
@@ -42,148 +55,203 @@ def _three(values, fill):
     return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
 
 
-def _forward(x, w, y, cmx, cmy, c0, c1, s, pb, d, padded):
+# -- the loops ---------------------------------------------------------------------------------
+def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, phase, offset):
     N = x.shape[1] if cmx else x.shape[0]
-    D, H, W = x.shape[2], x.shape[3], x.shape[4]
-    M = w.shape[1]
-    KD, KH, KW = w.shape[2], w.shape[3], w.shape[4]
+    M, T = w.shape[1], w.shape[2]
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
-    xpad = np.zeros(padded, dtype=x.dtype)
-    # Indices of the innermost loops are cast to unsigned where an offset is added: Numba
-    # then drops its negative-index check and LLVM vectorises the loop.
+    Q1, Q2 = Q[1], Q[2]
+    n = ((OD - 1) * Q1 + OH - 1) * Q2 + OW
+    buf = np.zeros((s[0], s[1], s[2], Q[0], Q1, Q2), dtype=x.dtype)
+    flat = buf.reshape(s[0] * s[1] * s[2], Q[0] * Q1 * Q2)
+    acc = np.empty(n, dtype=x.dtype)
     for c in range(c0, c1):
-        for n in range(N):
-            xp = x[c, n] if cmx else x[n, c]
-            for z in range(D):
-                for r in range(H):
-                    for q in range(W):
-                        xpad[z + pb[0], r + pb[1], np.uint64(q + pb[2])] = xp[z, r, q]
+        for n_ in range(N):
+            _phase_kernels.split(x[c, n_] if cmx else x[n_, c], buf, lo)
             for m in range(M):
+                wm = w[c, m]
+                r0 = flat[phase[0], offset[0]:offset[0] + n]
+                w0 = wm[0]
+                for i in range(n):
+                    acc[i] = w0 * r0[i]
+                t = 1
+                while t < T:
+                    if t + 3 <= T:
+                        r0 = flat[phase[t], offset[t]:offset[t] + n]
+                        r1 = flat[phase[t + 1], offset[t + 1]:offset[t + 1] + n]
+                        r2 = flat[phase[t + 2], offset[t + 2]:offset[t + 2] + n]
+                        w0, w1, w2 = wm[t], wm[t + 1], wm[t + 2]
+                        for i in range(n):
+                            acc[i] = ((acc[i] + w0 * r0[i]) + w1 * r1[i]) + w2 * r2[i]
+                        t += 3
+                    else:
+                        r0 = flat[phase[t], offset[t]:offset[t] + n]
+                        w0 = wm[t]
+                        for i in range(n):
+                            acc[i] += w0 * r0[i]
+                        t += 1
                 f = c * M + m
-                yp = y[f, n] if cmy else y[n, f]
+                yp = y[f, n_] if cmy else y[n_, f]
                 for od in range(OD):
                     for oh in range(OH):
-                        for ow in range(OW):
-                            yp[od, oh, ow] = 0
-                        for kd in range(KD):
-                            iz = od * s[0] + kd * d[0]
-                            for kh in range(KH):
-                                iy = oh * s[1] + kh * d[1]
-                                for kw in range(KW):
-                                    wv = w[c, m, kd, kh, kw]
-                                    off = kw * d[2]
-                                    if s[2] == 1:
-                                        for ow in range(OW):
-                                            yp[od, oh, ow] += wv * xpad[iz, iy,
-                                                                        np.uint64(ow + off)]
-                                    else:
-                                        for ow in range(OW):
-                                            yp[od, oh, ow] += wv * xpad[
-                                                iz, iy, np.uint64(ow * s[2] + off)]
+                        dst, src = yp[od, oh], acc[(od * Q1 + oh) * Q2:]
+                        for j in range(OW):
+                            dst[j] = src[j]
 
 
-def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, pb, d, padded):
+def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, phase, offset):
     N = g.shape[1] if cmg else g.shape[0]
-    D, H, W = gx.shape[2], gx.shape[3], gx.shape[4]
-    M = w.shape[1]
-    KD, KH, KW = w.shape[2], w.shape[3], w.shape[4]
-    OD, OH, OW = g.shape[2], g.shape[3], g.shape[4]
-    gpad = np.empty(padded, dtype=g.dtype)
+    M, T = w.shape[1], w.shape[2]
+    Q1, Q2 = Q[1], Q[2]
+    L = Q[0] * Q1 * Q2
+    P = s[0] * s[1] * s[2]
+    qmax = 0
+    for t in range(T):
+        qmax = max(qmax, offset[t])
+    gbuf = np.zeros((s[0], s[1], s[2], Q[0], Q1, Q2), dtype=g.dtype)  # phases no tap
+    flat = gbuf.reshape(P, L)  # reads stay zero
+    grid = np.zeros(qmax + L, dtype=g.dtype)  # dy at qmax + its flat position, else 0
+    taps = np.empty(T, dtype=np.int64)
     for c in range(c0, c1):
-        for n in range(N):
-            gpad[...] = 0
+        for n_ in range(N):
             for m in range(M):
                 f = c * M + m
-                gp = g[f, n] if cmg else g[n, f]
-                for od in range(OD):
-                    for oh in range(OH):
-                        for kd in range(KD):
-                            iz = od * s[0] + kd * d[0]
-                            for kh in range(KH):
-                                iy = oh * s[1] + kh * d[1]
-                                for kw in range(KW):
-                                    wv = w[c, m, kd, kh, kw]
-                                    off = kw * d[2]
-                                    if s[2] == 1:
-                                        for ow in range(OW):
-                                            gpad[iz, iy, np.uint64(ow + off)] += (
-                                                wv * gp[od, oh, ow])
-                                    else:
-                                        for ow in range(OW):
-                                            gpad[iz, iy, np.uint64(ow * s[2] + off)] += (
-                                                wv * gp[od, oh, ow])
-            xp = gx[c, n] if cmx else gx[n, c]
-            for z in range(D):
-                for r in range(H):
-                    for q in range(W):
-                        xp[z, r, q] = gpad[z + pb[0], r + pb[1], np.uint64(q + pb[2])]
+                _phase_kernels.lay_out(g[f, n_] if cmg else g[n_, f], grid, qmax, Q1, Q2)
+                wm = w[c, m]
+                for ph in range(P):
+                    k = 0  # the taps that read this phase
+                    for t in range(T):
+                        if phase[t] == ph:
+                            taps[k] = t
+                            k += 1
+                    if k == 0:
+                        continue
+                    out = flat[ph]
+                    j = 0
+                    if m == 0:  # the first filter's first tap sets the plane
+                        t = taps[0]
+                        r0 = grid[qmax - offset[t]:qmax - offset[t] + L]
+                        w0 = wm[t]
+                        for i in range(L):
+                            out[i] = w0 * r0[i]
+                        j = 1
+                    while j < k:
+                        if j + 3 <= k:
+                            t0, t1, t2 = taps[j], taps[j + 1], taps[j + 2]
+                            r0 = grid[qmax - offset[t0]:qmax - offset[t0] + L]
+                            r1 = grid[qmax - offset[t1]:qmax - offset[t1] + L]
+                            r2 = grid[qmax - offset[t2]:qmax - offset[t2] + L]
+                            w0, w1, w2 = wm[t0], wm[t1], wm[t2]
+                            for i in range(L):
+                                out[i] = ((out[i] + w0 * r0[i]) + w1 * r1[i]) + w2 * r2[i]
+                            j += 3
+                        else:
+                            t = taps[j]
+                            r0 = grid[qmax - offset[t]:qmax - offset[t] + L]
+                            w0 = wm[t]
+                            for i in range(L):
+                                out[i] += w0 * r0[i]
+                            j += 1
+            _phase_kernels.merge(gbuf, gx[c, n_] if cmx else gx[n_, c], lo)
 
 
-def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, pb, d, padded):
+def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, phase, offset):
     N = x.shape[1] if cmx else x.shape[0]
-    D, H, W = x.shape[2], x.shape[3], x.shape[4]
-    M = gw.shape[1]
-    KD, KH, KW = gw.shape[2], gw.shape[3], gw.shape[4]
+    M, T = gw.shape[1], gw.shape[2]
     OD, OH, OW = g.shape[2], g.shape[3], g.shape[4]
-    xpad = np.zeros(padded, dtype=x.dtype)
-    acc = np.empty((M, KD, KH, KW, OW), dtype=x.dtype)  # one lane per output column
+    Q1, Q2 = Q[1], Q[2]
+    n = ((OD - 1) * Q1 + OH - 1) * Q2 + OW
+    B = 64  # lanes
+    nb = n // B * B
+    buf = np.zeros((s[0], s[1], s[2], Q[0], Q1, Q2), dtype=x.dtype)
+    flat = buf.reshape(s[0] * s[1] * s[2], Q[0] * Q1 * Q2)
+    grid = np.zeros(n, dtype=g.dtype)  # dy at its flat position, the extra columns 0
+    lanes = np.empty((T, B), dtype=x.dtype)
+    total = np.empty((M, T), dtype=np.float64)
     for c in range(c0, c1):
-        acc[...] = 0
-        for n in range(N):
-            xp = x[c, n] if cmx else x[n, c]
-            for z in range(D):
-                for r in range(H):
-                    for q in range(W):
-                        xpad[z + pb[0], r + pb[1], np.uint64(q + pb[2])] = xp[z, r, q]
+        total[...] = 0
+        for n_ in range(N):
+            _phase_kernels.split(x[c, n_] if cmx else x[n_, c], buf, lo)
             for m in range(M):
                 f = c * M + m
-                gp = g[f, n] if cmg else g[n, f]
-                for od in range(OD):
-                    for oh in range(OH):
-                        for kd in range(KD):
-                            iz = od * s[0] + kd * d[0]
-                            for kh in range(KH):
-                                iy = oh * s[1] + kh * d[1]
-                                for kw in range(KW):
-                                    off = kw * d[2]
-                                    if s[2] == 1:
-                                        for ow in range(OW):
-                                            acc[m, kd, kh, kw, ow] += gp[od, oh, ow] * xpad[
-                                                iz, iy, np.uint64(ow + off)]
-                                    else:
-                                        for ow in range(OW):
-                                            acc[m, kd, kh, kw, ow] += gp[od, oh, ow] * xpad[
-                                                iz, iy, np.uint64(ow * s[2] + off)]
+                _phase_kernels.lay_out(g[f, n_] if cmg else g[n_, f], grid, 0, Q1, Q2)
+                lanes[...] = 0
+                t = 0
+                while t < T:
+                    if t + 3 <= T:
+                        r0 = flat[phase[t], offset[t]:offset[t] + n]
+                        r1 = flat[phase[t + 1], offset[t + 1]:offset[t + 1] + n]
+                        r2 = flat[phase[t + 2], offset[t + 2]:offset[t + 2] + n]
+                        l0, l1, l2 = lanes[t], lanes[t + 1], lanes[t + 2]
+                        for b in range(0, nb, B):
+                            for j in range(B):
+                                gv = grid[b + j]
+                                l0[j] += gv * r0[b + j]
+                                l1[j] += gv * r1[b + j]
+                                l2[j] += gv * r2[b + j]
+                        for i in range(nb, n):
+                            gv = grid[i]
+                            l0[i - nb] += gv * r0[i]
+                            l1[i - nb] += gv * r1[i]
+                            l2[i - nb] += gv * r2[i]
+                        t += 3
+                    else:
+                        r0 = flat[phase[t], offset[t]:offset[t] + n]
+                        l0 = lanes[t]
+                        for b in range(0, nb, B):
+                            for j in range(B):
+                                l0[j] += grid[b + j] * r0[b + j]
+                        for i in range(nb, n):
+                            l0[i - nb] += grid[i] * r0[i]
+                        t += 1
+                for t in range(T):
+                    v = 0.0
+                    for j in range(B):
+                        v += lanes[t, j]
+                    total[m, t] += v
         for m in range(M):
-            for kd in range(KD):
-                for kh in range(KH):
-                    for kw in range(KW):
-                        t = 0.0
-                        for ow in range(OW):
-                            t += acc[m, kd, kh, kw, ow]
-                        gw[c, m, kd, kh, kw] = t
+            for t in range(T):
+                gw[c, m, t] = total[m, t]
 
 
 @functools.cache
 def _compiled():
+    global _phase_kernels
+    from . import _phase_kernels
     from ._jit import jit
 
     return {f.__name__: jit(f) for f in (_forward, _backward_input, _backward_weight)}
 
 
-def _geometry(in_shape, stride, pads, dilation):
-    """3-D stride, padding before, dilation and the padded plane's shape."""
-    S = _three(in_shape[2:], 1)
-    pb = _three([b for b, _ in pads], 0)
-    pa = _three([a for _, a in pads], 0)
-    padded = tuple(si + b + a for si, b, a in zip(S, pb, pa))
-    return _three(stride, 1), pb, _three(dilation, 1), padded
+def _geometry(in_shape, kernel_size, stride, pads, dilation):
+    """`_phase_geometry` of these arguments (as tuples)."""
+    return _phase_geometry(tuple(in_shape), tuple(kernel_size), tuple(stride),
+                           tuple(map(tuple, pads)), tuple(dilation))
+
+
+@functools.lru_cache(maxsize=64)
+def _phase_geometry(in_shape, kernel_size, stride, pads, dilation):
+    """The phase plane's geometry: 3-D stride, padding before, grid (Q0, Q1, Q2), and per tap
+    in kernel order its phase (flat over the stride phases) and its flat offset on the grid.
+    Cached (its arguments are tuples; the kernels only read the arrays)."""
+    S, K = _three(in_shape[2:], 1), _three(kernel_size, 1)
+    s, d = _three(stride, 1), _three(dilation, 1)
+    lo = _three([b for b, _ in pads], 0)
+    hi = _three([a for _, a in pads], 0)
+    # every read of an output's window lies inside the padded plane (the output size)
+    Q = tuple(-(-(si + b + a) // st) for si, b, a, st in zip(S, lo, hi, s))
+    taps = np.stack(np.meshgrid(*(np.arange(k) * di for k, di in zip(K, d)), indexing="ij"),
+                    axis=-1).reshape(-1, 3)
+    st = np.array(s)
+    ph, q = taps % st, taps // st
+    phase = ((ph[:, 0] * s[1] + ph[:, 1]) * s[2] + ph[:, 2]).astype(np.int64)
+    offset = ((q[:, 0] * Q[1] + q[:, 1]) * Q[2] + q[:, 2]).astype(np.int64)
+    return s, lo, Q, phase, offset
 
 
 def _weights(w, C):
-    """w (C*M, 1, *K) as a contiguous (C, M, KD, KH, KW) array."""
-    K = _three(w.shape[2:], 1)
-    return np.ascontiguousarray(w).reshape(C, w.shape[0] // C, *K)
+    """w (C*M, 1, *K) as a contiguous (C, M, taps) array."""
+    return np.ascontiguousarray(w).reshape(C, w.shape[0] // C, -1)
 
 
 def forward(x, w, stride, pads, dilation, groups, out_size):
@@ -192,7 +260,7 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     a, cm = _planes.planes(x)
     wk = _weights(w, C).astype(x.dtype, copy=False)
     yb, y = _planes.alike((N, w.shape[0], *out_size), cm, x.dtype)
-    geo = _geometry(x.shape, stride, pads, dilation)
+    geo = _geometry(x.shape, w.shape[2:], stride, pads, dilation)
     kernel = _compiled()["_forward"]
     over_channels(lambda c0, c1: kernel(a, wk, yb, cm, cm, c0, c1, *geo), C, y.size)
     return y, None
@@ -201,10 +269,12 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
 def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     """dL/dx (N, C, *S), in dy's memory layout."""
     C = in_shape[1]
+    if not np.isfinite(w).all():  # the grid's extra positions would add 0 * inf
+        return depthwise.backward_input(gy, w, in_shape, stride, pads, dilation, groups)
     gb, cm = _planes.planes(gy)
     wk = _weights(w, C).astype(gy.dtype, copy=False)
     gxb, gx = _planes.alike(in_shape, cm, gy.dtype)
-    geo = _geometry(in_shape, stride, pads, dilation)
+    geo = _geometry(in_shape, w.shape[2:], stride, pads, dilation)
     kernel = _compiled()["_backward_input"]
     over_channels(lambda c0, c1: kernel(gb, wk, gxb, cm, cm, c0, c1, *geo), C, gy.size)
     return gx
@@ -216,8 +286,11 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     C = x.shape[1]
     a, cmx = _planes.planes(x)
     gb, cmg = _planes.planes(gy)
-    gw = np.empty((C, w_shape[0] // C, *_three(w_shape[2:], 1)), dtype=gy.dtype)
-    geo = _geometry(x.shape, stride, pads, dilation)
+    gw = np.empty((C, w_shape[0] // C, int(np.prod(w_shape[2:]))), dtype=gy.dtype)
+    geo = _geometry(x.shape, w_shape[2:], stride, pads, dilation)
     kernel = _compiled()["_backward_weight"]
     over_channels(lambda c0, c1: kernel(a, gb, gw, cmx, cmg, c0, c1, *geo), C, gy.size)
+    if not np.isfinite(gw).all():  # the grid's extra positions may have added 0 * inf
+        return depthwise.backward_weight(x, saved, gy, w_shape, stride, pads, dilation,
+                                         groups)
     return gw.reshape(w_shape)
