@@ -56,8 +56,9 @@ def wins(kind: str, stride, needs_grad: bool) -> bool:
     operations per tap at any stride, and its backward pass is one scatter. Measured
     (float32, 2 threads, min of 10 calls in one process, AMD EPYC AVX-512; ms): 3x3 stride 2
     padding 1 of 8x64x112x112, forward: the general scalar loop 15.4, the flat phase loops
-    3.9 (PyTorch's NCHW layer 25, channels_last 1.6: `benchmarks/conv_layers.py`); 3x3
-    stride 1 padding 1 of 8x64x56x56 without a gradient: NumPy 2.6, compiled 1.9.
+    2.8 (with the saved taps; NumPy 31; PyTorch's NCHW layer 25, channels_last 1.6:
+    `benchmarks/conv_layers.py`); 3x3 stride 1 padding 1 of 8x64x56x56 without a gradient:
+    NumPy 2.6, compiled 1.9 (with the saved taps: NumPy 6.8, compiled 1.8-2.5).
 
     Average pooling: the compiled loop (one scalar sum per window, in float64) when the
     last axis's stride is above 1; NumPy's whole-array sums stream a stride-1 window
