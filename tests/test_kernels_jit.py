@@ -89,11 +89,11 @@ def test_avg_pool_equals_the_numpy_kernel(config, dtype, layout, count_include_p
     ceil = geo[-1]
     y0, saved0 = pool.avg_pool_forward(x, K, s, p, out, ceil, count_include_pad)
     y1, saved1 = pool_jit.avg_pool_forward(x, K, s, p, out, count_include_pad)
-    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(y1, y0, **tol)
+    # the same additions in the same order (the taps in kernel order): the same bits
+    np.testing.assert_array_equal(y1, y0)
     g = RNG.standard_normal(y0.shape).astype(dtype)
-    np.testing.assert_allclose(pool_jit.avg_pool_backward(g, saved1),
-                               pool.avg_pool_backward(g, saved0, x.shape, K, s, p), **tol)
+    np.testing.assert_array_equal(pool_jit.avg_pool_backward(g, saved1),
+                                  pool.avg_pool_backward(g, saved0, x.shape, K, s, p))
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 8, 8), (2, 3, 7, 9)])
@@ -337,8 +337,8 @@ def test_compiled_kernels_start_no_threads_of_their_own():
 
 
 def test_the_functional_layer_runs_the_compiled_pooling_where_it_wins(monkeypatch):
-    """Max pooling and strided average pooling: compiled; stride-1 average pooling: the
-    NumPy loops (measured faster)."""
+    """Max and average pooling of 1-3 spatial dimensions: compiled (measured faster at
+    every stride); 4-D pooling: the NumPy loops."""
     import convscope.functional as F
     from convscope import Tensor
 
@@ -356,9 +356,11 @@ def test_the_functional_layer_runs_the_compiled_pooling_where_it_wins(monkeypatc
     F.max_pool2d(x, 3, 1, 1)
     F.avg_pool2d(x, 3, 2, 1)
     F.avg_pool2d(x, 3, 1, 1)
+    F.avg_pool3d(x, 2, 1)
     # (max_pool_values runs max_pool_forward)
     assert calls == ["max_pool_forward", "max_pool_values", "max_pool_forward",
-                     "max_pool_values", "max_pool_forward", "avg_pool_forward"]
+                     "max_pool_values", "max_pool_forward", "avg_pool_forward",
+                     "avg_pool_forward", "avg_pool_forward"]
 
 
 @pytest.mark.parametrize("relu", [False, True])

@@ -8,9 +8,9 @@ Output size along each spatial dimension (PyTorch's rule, `arith.sizes.window_co
 where ceil_mode rounds up but drops a last window that would start in the right padding.
 
 Pooling over 1-3 spatial dimensions runs the compiled loops of `kernels.pool_jit` (one pass
-forward, one backward) where they win (`pool_jit.wins`: max pooling, and strided average
-pooling); the rest, and more dimensions, run the NumPy kernels of `kernels.pool`,
-the reference the compiled loops are tested against.
+forward, one backward) where they win (`pool_jit.wins`: max and average pooling, measured);
+more dimensions run the NumPy kernels of `kernels.pool`, the reference the compiled loops
+are tested against.
 """
 
 from __future__ import annotations

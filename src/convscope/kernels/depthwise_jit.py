@@ -262,7 +262,8 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     yb, y = _planes.alike((N, w.shape[0], *out_size), cm, x.dtype)
     geo = _geometry(x.shape, w.shape[2:], stride, pads, dilation)
     kernel = _compiled()["_forward"]
-    over_channels(lambda c0, c1: kernel(a, wk, yb, cm, cm, c0, c1, *geo), C, y.size)
+    over_channels(lambda c0, c1: kernel(a, wk, yb, cm, cm, c0, c1, *geo), C,
+                  max(a.size, y.size))
     return y, None
 
 
@@ -276,7 +277,8 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     gxb, gx = _planes.alike(in_shape, cm, gy.dtype)
     geo = _geometry(in_shape, w.shape[2:], stride, pads, dilation)
     kernel = _compiled()["_backward_input"]
-    over_channels(lambda c0, c1: kernel(gb, wk, gxb, cm, cm, c0, c1, *geo), C, gy.size)
+    over_channels(lambda c0, c1: kernel(gb, wk, gxb, cm, cm, c0, c1, *geo), C,
+                  max(gb.size, gxb.size))
     return gx
 
 
@@ -289,7 +291,8 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     gw = np.empty((C, w_shape[0] // C, int(np.prod(w_shape[2:]))), dtype=gy.dtype)
     geo = _geometry(x.shape, w_shape[2:], stride, pads, dilation)
     kernel = _compiled()["_backward_weight"]
-    over_channels(lambda c0, c1: kernel(a, gb, gw, cmx, cmg, c0, c1, *geo), C, gy.size)
+    over_channels(lambda c0, c1: kernel(a, gb, gw, cmx, cmg, c0, c1, *geo), C,
+                  max(a.size, gb.size))
     if not np.isfinite(gw).all():  # the grid's extra positions may have added 0 * inf
         return depthwise.backward_weight(x, saved, gy, w_shape, stride, pads, dilation,
                                          groups)

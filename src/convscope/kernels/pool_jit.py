@@ -9,11 +9,13 @@ read in kernel order, and the input gradient is written in one pass over the gra
   windows of up to 255 taps, else uint16 / uint32), PyTorch's choice as in `pool`: the
   window starts at its first tap inside the input with -inf, and a tap wins when
   ``v > best or isnan(v)`` (the first maximum, or the last NaN);
-* average pooling sums the taps inside the input and divides by PyTorch's divisor (the
-  window clipped to the padded input, or to the input with count_include_pad=False), so the
-  saved state is nothing but the geometry.
+* average pooling is `depthwise_jit`'s convolution with weights 1 (its stride-phase planes,
+  each tap one vector loop over the whole plane), divided by PyTorch's divisor (the window
+  clipped to the padded input, or to the input with count_include_pad=False); its input
+  gradient is the depthwise input gradient of dy / divisor.
 
-Padding is never materialised: taps outside the input are skipped. Arrays are taken as
+Max pooling never materialises the padding (taps outside the input are skipped, or read as
+-inf margins of a scratch plane). Arrays are taken as
 contiguous (N, C) planes in either layout (`_planes`), spatial shapes padded to 3-D, so one
 compiled loop serves 1-, 2- and 3-D pooling; the channels are split over the threads of
 `_parallel` (the kernels release the GIL). Pooling of more than three spatial dimensions
@@ -40,7 +42,7 @@ import math
 
 import numpy as np
 
-from . import _planes
+from . import _planes, depthwise_jit, pool
 from ._parallel import over_channels
 
 def supports(ndim: int) -> bool:
@@ -60,16 +62,14 @@ def wins(kind: str, stride, needs_grad: bool) -> bool:
     `benchmarks/conv_layers.py`); 3x3 stride 1 padding 1 of 8x64x56x56 without a gradient:
     NumPy 2.6, compiled 1.9 (with the saved taps: NumPy 6.8, compiled 1.8-2.5).
 
-    Average pooling: the compiled loop (one scalar sum per window, in float64) when the
-    last axis's stride is above 1; NumPy's whole-array sums stream a stride-1 window
-    faster. Measured (8x64x56x56 or 8x64x112x112, float32, one thread, CPU time, min of 6
-    alternating calls in one process, shared machine; NumPy -> compiled, ms): 3x3 stride 2
-    padding 1 forward 31 -> 19, backward 36 -> 22; 3x3 stride 1 padding 1 forward 5.1 ->
-    19, backward 7.9 -> 22.
+    Average pooling: always, as the depthwise phase-plane loops. Measured (float32,
+    count_include_pad, 2 threads, median of 20 calls, 2 processes, AMD EPYC AVX-512;
+    forward / backward, ms; NumPy -> the former scalar loop per window -> the depthwise
+    loops): 3x3 stride 1 padding 1 of 8x64x56x56 3.5-5.1/4.2-7.4 -> 12/11 -> 1.2-1.9/1.6-2.5;
+    3x3 stride 2 padding 1 of 8x64x112x112 15-22/17-24 -> 10/11.5 -> 3.2-3.8/3.6-4.3; 2x2
+    stride 2 of 8x64x56x56 0.55/1.0-1.3 -> 1.8/2.0 -> 0.66-0.94/0.53-0.87.
     """
-    if kind == "max":
-        return True
-    return stride[-1] > 1
+    return kind in ("max", "avg")
 
 
 def _geometry(values, fill):
@@ -278,80 +278,6 @@ def _max_backward_2x2(g, arg, gx, cm, c0, c1):
                     xp[od, H - 1, :] = zero
 
 
-def _avg_forward(x, y, cm, c0, c1, K, s, p, include_pad):
-    N = x.shape[1] if cm else x.shape[0]
-    D, H, W = x.shape[2], x.shape[3], x.shape[4]
-    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
-    for c in range(c0, c1):
-        for n in range(N):
-            xp = x[c, n] if cm else x[n, c]
-            yp = y[c, n] if cm else y[n, c]
-            for od in range(OD):
-                z0 = od * s[0] - p[0]
-                z1 = min(z0 + K[0], D + p[0])
-                fz = z1 - z0
-                z0, z1 = max(z0, 0), min(z1, D)
-                if not include_pad:
-                    fz = z1 - z0
-                for oh in range(OH):
-                    r0 = oh * s[1] - p[1]
-                    r1 = min(r0 + K[1], H + p[1])
-                    fy = r1 - r0
-                    r0, r1 = max(r0, 0), min(r1, H)
-                    if not include_pad:
-                        fy = r1 - r0
-                    for ow in range(OW):
-                        q0 = ow * s[2] - p[2]
-                        q1 = min(q0 + K[2], W + p[2])
-                        fx = q1 - q0
-                        q0, q1 = max(q0, 0), min(q1, W)
-                        if not include_pad:
-                            fx = q1 - q0
-                        acc = 0.0  # float64: exact for float32's few taps
-                        for iz in range(z0, z1):
-                            for iy in range(r0, r1):
-                                for ix in range(q0, q1):
-                                    acc += xp[iz, iy, ix]
-                        yp[od, oh, ow] = acc / (fz * fy * fx)
-
-
-def _avg_backward(g, gx, cm, c0, c1, K, s, p, include_pad):
-    N = g.shape[1] if cm else g.shape[0]
-    D, H, W = gx.shape[2], gx.shape[3], gx.shape[4]
-    OD, OH, OW = g.shape[2], g.shape[3], g.shape[4]
-    for c in range(c0, c1):
-        for n in range(N):
-            gp = g[c, n] if cm else g[n, c]
-            xp = gx[c, n] if cm else gx[n, c]
-            xp[...] = 0
-            for od in range(OD):
-                z0 = od * s[0] - p[0]
-                z1 = min(z0 + K[0], D + p[0])
-                fz = z1 - z0
-                z0, z1 = max(z0, 0), min(z1, D)
-                if not include_pad:
-                    fz = z1 - z0
-                for oh in range(OH):
-                    r0 = oh * s[1] - p[1]
-                    r1 = min(r0 + K[1], H + p[1])
-                    fy = r1 - r0
-                    r0, r1 = max(r0, 0), min(r1, H)
-                    if not include_pad:
-                        fy = r1 - r0
-                    for ow in range(OW):
-                        q0 = ow * s[2] - p[2]
-                        q1 = min(q0 + K[2], W + p[2])
-                        fx = q1 - q0
-                        q0, q1 = max(q0, 0), min(q1, W)
-                        if not include_pad:
-                            fx = q1 - q0
-                        v = gp[od, oh, ow] / (fz * fy * fx)
-                        for iz in range(z0, z1):
-                            for iy in range(r0, r1):
-                                for ix in range(q0, q1):
-                                    xp[iz, iy, ix] += v
-
-
 _phase_kernels = None  # the compiled phase-plane helpers, imported by `_compiled`
 
 
@@ -363,7 +289,7 @@ def _compiled():
 
     return {f.__name__: jit(f) for f in (_max_forward, _max_forward_flat, _max_forward_2x2,
                                          _max_backward,
-                                         _max_backward_2x2, _avg_forward, _avg_backward)}
+                                         _max_backward_2x2)}
 
 
 # -- the pooling functions (the interface of `pool`'s) -----------------------------------------
@@ -462,22 +388,26 @@ def max_pool_backward(g, saved):
 
 
 def avg_pool_forward(x, kernel_size, stride, padding, out_size, count_include_pad):
-    """(y, saved) as `pool.avg_pool_forward` (PyTorch's divisor rule)."""
-    a, cm = _planes.planes(x)
-    N, C = x.shape[:2]
-    yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
-    geo = (_geometry(kernel_size, 1), _geometry(stride, 1), _geometry(padding, 0),
-           bool(count_include_pad))
-    kernel = _compiled()["_avg_forward"]
-    over_channels(lambda c0, c1: kernel(a, yb, cm, c0, c1, *geo), C, a.size)
-    return y, (cm, x.shape, geo)
+    """(y, saved) as `pool.avg_pool_forward` (PyTorch's divisor rule): the windows' sums are
+    `depthwise_jit`'s convolution with weights 1 (zero padding, widened on the far side for
+    the windows ceil_mode lets run past it), then divided by the divisor. The sums add the
+    taps in kernel order in the input's dtype, as `pool` does: the same bits."""
+    C, S = x.shape[1], x.shape[2:]
+    pads = tuple((p, max(p, (o - 1) * s + k - si - p))
+                 for si, k, s, p, o in zip(S, kernel_size, stride, padding, out_size))
+    ones = np.ones((C, 1, *kernel_size), dtype=x.dtype)
+    y, _ = depthwise_jit.forward(x, ones, stride, pads, (1,) * len(S), C, out_size)
+    divisor = pool._avg_divisor(S, kernel_size, stride, padding, out_size, count_include_pad,
+                                x.dtype)
+    np.divide(y, divisor, out=y)
+    return y, (x.shape, tuple(kernel_size), tuple(stride), pads, divisor)
 
 
 def avg_pool_backward(g, saved):
-    """dL/dx: each output's gradient / divisor spread over its window's taps in the input."""
-    cm, in_shape, geo = saved
-    gb = _planes.like(g, cm)
-    gxb, gx = _planes.alike(in_shape, cm, g.dtype)
-    kernel = _compiled()["_avg_backward"]
-    over_channels(lambda c0, c1: kernel(gb, gxb, cm, c0, c1, *geo), in_shape[1], gxb.size)
-    return gx
+    """dL/dx: each output's gradient / divisor spread over its window's taps in the input
+    (`depthwise_jit`'s input gradient with weights 1), in g's memory layout."""
+    in_shape, kernel_size, stride, pads, divisor = saved
+    C = in_shape[1]
+    ones = np.ones((C, 1, *kernel_size), dtype=g.dtype)
+    return depthwise_jit.backward_input(g / divisor, ones, in_shape, stride, pads,
+                                        (1,) * len(kernel_size), C)
