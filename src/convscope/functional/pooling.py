@@ -73,7 +73,7 @@ def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     x, xb, batched = _batched(_func, input, ndim)
     K, s, p, d, out_size = _pool_geometry(_func, xb.shape[2:], ndim, kernel_size, stride,
                                           padding, dilation, ceil_mode)
-    if pool_jit.supports(ndim) and pool_jit.wins("max", s, _needs_grad(input)):
+    if pool_jit.supports(ndim) and pool_jit.wins("max"):
         if not _needs_grad(input):
             y = pool_jit.max_pool_values(xb, K, s, p, d, out_size)
             return _result(y if batched else y[0], (input,), None, f"max_pool{ndim}d")
@@ -105,7 +105,7 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                           padding, 1, ceil_mode)
     count_include_pad = _args.check_bool(count_include_pad, func=_func,
                                          arg="count_include_pad")
-    if pool_jit.supports(ndim) and pool_jit.wins("avg", s, True):
+    if pool_jit.supports(ndim) and pool_jit.wins("avg"):
         y, saved = pool_jit.avg_pool_forward(xb, K, s, p, out_size, count_include_pad)
 
         def backward(g):

@@ -149,7 +149,7 @@ def max_pool_backward(g, saved, in_shape, kernel_size, stride, padding, dilation
 
 
 # -- average pooling ---------------------------------------------------------------------------
-def _avg_divisor(in_size, kernel_size, stride, padding, out_size, count_include_pad, dtype):
+def avg_divisor(in_size, kernel_size, stride, padding, out_size, count_include_pad, dtype):
     """The divisor of every window, (1, 1, *out_size), PyTorch's rule.
 
     A window [o*s - p, o*s - p + K) is first clipped to the padded input [-p, S + p) (windows
@@ -174,7 +174,7 @@ def avg_pool_forward(x, kernel_size, stride, padding, out_size, ceil_mode, count
     ones = (1,) * n
     xp = _pad_for_windows(x, kernel_size, stride, padding, ones, out_size, 0.0)
     windows = _windows(kernel_size, stride, ones, out_size)
-    divisor = _avg_divisor(x.shape[2:], kernel_size, stride, padding, out_size,
+    divisor = avg_divisor(x.shape[2:], kernel_size, stride, padding, out_size,
                            count_include_pad, x.dtype)
     y = np.empty_like(xp[windows[0]])  # the input's memory layout (order 'K')
 

@@ -50,7 +50,7 @@ def supports(ndim: int) -> bool:
     return 1 <= ndim <= 3
 
 
-def wins(kind: str, stride, needs_grad: bool) -> bool:
+def wins(kind: str) -> bool:
     """Whether the compiled loop is faster than `pool`'s NumPy one for this pooling.
 
     Max pooling: always. Its general windows run `_max_forward_flat` (each tap one vector
@@ -397,8 +397,8 @@ def avg_pool_forward(x, kernel_size, stride, padding, out_size, count_include_pa
                  for si, k, s, p, o in zip(S, kernel_size, stride, padding, out_size))
     ones = np.ones((C, 1, *kernel_size), dtype=x.dtype)
     y, _ = depthwise_jit.forward(x, ones, stride, pads, (1,) * len(S), C, out_size)
-    divisor = pool._avg_divisor(S, kernel_size, stride, padding, out_size, count_include_pad,
-                                x.dtype)
+    divisor = pool.avg_divisor(S, kernel_size, stride, padding, out_size, count_include_pad,
+                               x.dtype)
     np.divide(y, divisor, out=y)
     return y, (x.shape, tuple(kernel_size), tuple(stride), pads, divisor)
 
