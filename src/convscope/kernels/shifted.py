@@ -49,7 +49,12 @@ ADJOINT_FROM = 64
 #: += dY_chunk @ cols_chunk^T, instead of channels-last cols_chunk @ dY_chunk summed into
 #: dW^T and transposed at the end; that transposition of a large gradient costs more than
 #: the better product saves (512->512 3x3 at 7x7 batch 8: 12.1 ms channels-last, 6.2
-#: channel-major; 64->64 at 56x56: 6.1 and 8.2; conv3d 16->32: 18.0 and 27.4).
+#: channel-major; 64->64 at 56x56: 6.1 and 8.2; conv3d 16->32: 18.0 and 27.4). 1-D layers
+#: are always channel-major: their long lines make dY's channels-last copy the larger cost
+#: (2 threads, median of 7 calls, 2 alternating processes, AMD EPYC AVX-512; channels-last,
+#: channel-major, ms): 64->64 k5 L4096 batch 32: 69-79, 54-55; 128->128 k3 L1024 batch 32:
+#: 34-36, 27-29 (2-D and 3-D as above: 64->64 3x3 56x56 batch 8 15-17, 16-18; conv3d
+#: 16->32 42, 47-49).
 CHANNELS_LAST_WEIGHTS = 1 << 20
 
 
@@ -306,7 +311,7 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
 
         _grouped(accumulate, gw, cols, gline, positions)
         return gw.reshape(w_shape)
-    if Cg * CK > CHANNELS_LAST_WEIGHTS:  # no transposition of a large gradient at the end
+    if Cg * CK > CHANNELS_LAST_WEIGHTS or n == 1:  # no transposition at the end
         gline = grid.on_grid(gy)
         gw = np.zeros((C_out, CK), dtype=gy.dtype)
         T = min(positions, chunk_size(CK, x.itemsize))
