@@ -255,3 +255,27 @@ def test_compiled_winograd_splits_a_one_chunk_batch_for_the_threads():
     plan = winograd_jit._Plan((8, 256, 14, 14), 256, (14, 14), 4, np.float32)
     assert len(plan.chunks) - 1 >= winograd_jit.MIN_CHUNKS >= 2
     assert plan.chunks[0] == 0 and plan.chunks[-1] == plan.rows
+
+
+def test_over_channels_in_blocks_covers_every_channel_once_on_both_threads():
+    """With `block`, the threads take blocks of channels from a shared counter: every block
+    once (the last one short), run on both threads."""
+    over_channels = kernels._parallel.over_channels
+    seen, threads, lock = [], set(), threading.Lock()
+
+    def fn(c0, c1):
+        with lock:
+            seen.append((c0, c1))
+            threads.add(threading.current_thread().name)
+        time.sleep(0.002)  # long enough for the other thread to take blocks too
+
+    def run():
+        over_channels(fn, 10, MIN, block=3)
+        return ()
+
+    _on(2, run)
+    assert sorted(seen) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert len(threads) == 2
+    seen.clear()
+    over_channels(fn, 10, MIN - 1, block=3)  # too little work: one call, this thread
+    assert seen == [(0, 10)]

@@ -21,6 +21,7 @@ the calling thread alone.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -29,6 +30,11 @@ from .._args import is_int as _is_int
 
 #: Below this many elements a split costs more than it saves.
 MIN_ELEMENTS = 1 << 16
+#: Channels per block where the threads take blocks one at a time (`over_channels`'s
+#: `block`): the depthwise and pooling kernels. Fixed halves, one per thread, left one
+#: thread waiting for the other: a depthwise layer's forward + backward (8x128x56x56, two
+#: threads, median of 20, 3 alternating processes) 9.5-11.2 -> 8.5-9.4 ms.
+CHANNEL_BLOCK = 8
 
 
 def _num_threads() -> int:
@@ -157,10 +163,24 @@ def split(n: int, parts: int) -> list[int]:
     return [n * i // parts for i in range(parts + 1)]
 
 
-def over_channels(fn, channels: int, elements: int) -> None:
-    """Call fn(c0, c1) over a partition of range(channels), in parallel when worth it."""
+def over_channels(fn, channels: int, elements: int, block: int | None = None) -> None:
+    """Call fn(c0, c1) over a partition of range(channels), in parallel when worth it.
+
+    With `block`, the threads take blocks of `block` channels one at a time from a shared
+    counter instead of one fixed range each, so a core the host slows down does less of
+    the work (the ranges, and so the results, are the same whichever thread runs them)."""
     parts = min(_num, channels)
     if parts < 2 or elements < MIN_ELEMENTS:
         fn(0, channels)
         return
-    over_parts(fn, split(channels, parts))
+    if block is None or block * parts >= channels:
+        over_parts(fn, split(channels, parts))
+        return
+    counter = itertools.count()  # next() is atomic under the GIL
+    blocks = -(-channels // block)
+
+    def take(_p0, _p1):
+        while (i := next(counter)) < blocks:
+            fn(i * block, min(channels, (i + 1) * block))
+
+    over_parts(take, split(parts, parts))

@@ -37,7 +37,7 @@ import functools
 import numpy as np
 
 from . import _planes, depthwise
-from ._parallel import over_channels
+from ._parallel import CHANNEL_BLOCK, over_channels
 
 _phase_kernels = None  # the compiled phase-plane helpers, imported by `_compiled`
 
@@ -263,7 +263,7 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     geo = _geometry(x.shape, w.shape[2:], stride, pads, dilation)
     kernel = _compiled()["_forward"]
     over_channels(lambda c0, c1: kernel(a, wk, yb, cm, cm, c0, c1, *geo), C,
-                  max(a.size, y.size))
+                  max(a.size, y.size), CHANNEL_BLOCK)
     return y, None
 
 
@@ -278,7 +278,7 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     geo = _geometry(in_shape, w.shape[2:], stride, pads, dilation)
     kernel = _compiled()["_backward_input"]
     over_channels(lambda c0, c1: kernel(gb, wk, gxb, cm, cm, c0, c1, *geo), C,
-                  max(gb.size, gxb.size))
+                  max(gb.size, gxb.size), CHANNEL_BLOCK)
     return gx
 
 
@@ -292,7 +292,7 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     geo = _geometry(x.shape, w_shape[2:], stride, pads, dilation)
     kernel = _compiled()["_backward_weight"]
     over_channels(lambda c0, c1: kernel(a, gb, gw, cmx, cmg, c0, c1, *geo), C,
-                  max(a.size, gb.size))
+                  max(a.size, gb.size), CHANNEL_BLOCK)
     if not np.isfinite(gw).all():  # the grid's extra positions may have added 0 * inf
         return depthwise.backward_weight(x, saved, gy, w_shape, stride, pads, dilation,
                                          groups)

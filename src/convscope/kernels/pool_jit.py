@@ -43,7 +43,7 @@ import math
 import numpy as np
 
 from . import _planes, depthwise_jit, pool
-from ._parallel import over_channels
+from ._parallel import CHANNEL_BLOCK, over_channels
 
 def supports(ndim: int) -> bool:
     """Whether the compiled loops take pooling over `ndim` spatial dimensions."""
@@ -313,7 +313,8 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
         yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
         argb, _ = _planes.alike((N, C, *out_size), cm, np.uint8)
         kernel = kernels["_max_forward_2x2"]
-        over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1), C, a.size)
+        over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1), C, a.size,
+                      CHANNEL_BLOCK)
     else:
         a, cm = _planes.planes(x)
         yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
@@ -324,7 +325,7 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
             offs = _flat_offsets(a.shape[2:], K, d)
             kernel = kernels["_max_forward"]
             over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, p, d, offs),
-                          C, a.size)
+                          C, a.size, CHANNEL_BLOCK)
         else:
             # the padded extents (a ceil_mode window may run past the padding), over the
             # strides: the grid of each stride phase
@@ -332,7 +333,7 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
                       for si, k, st, pi, di, o in zip(S, K, s, p, d, O))
             kernel = kernels["_max_forward_flat"]
             over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, p, d, Q,
-                                                first, p), C, a.size)
+                                                first, p), C, a.size, CHANNEL_BLOCK)
     return y, (argb, cm, x.shape, K, s, p, d)
 
 
@@ -378,12 +379,13 @@ def max_pool_backward(g, saved):
     S = gxb.shape[2:]
     if _tiles_2x2(K, s, p, d, S, g.shape[2:]):
         kernel = _compiled()["_max_backward_2x2"]
-        over_channels(lambda c0, c1: kernel(gb, argb, gxb, cm, c0, c1), in_shape[1], gxb.size)
+        over_channels(lambda c0, c1: kernel(gb, argb, gxb, cm, c0, c1), in_shape[1], gxb.size,
+                      CHANNEL_BLOCK)
         return gx
     offs = _flat_offsets(S, K, d)
     kernel = _compiled()["_max_backward"]
     over_channels(lambda c0, c1: kernel(gb, argb, gxb, cm, c0, c1, s, p, offs), in_shape[1],
-                  gxb.size)
+                  gxb.size, CHANNEL_BLOCK)
     return gx
 
 
