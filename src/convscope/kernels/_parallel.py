@@ -5,7 +5,9 @@ while it does. Kernels whose work splits into independent channel ranges (the pa
 unfold and fold of the im2col convolution, max and average pooling, forward and backward)
 hand `over_channels` a function of a range [c0, c1), which each thread runs on its own
 disjoint slice: the results are the same bits as a single call, whatever the number of
-threads. The matrix products are left to BLAS's own threads, except in the compiled
+threads. The compiled depthwise and pooling kernels hand it blocks of `CHANNEL_BLOCK`
+channels, which the threads take one at a time (a core the host slows down takes fewer).
+The matrix products are left to BLAS's own threads, except in the compiled
 Winograd kernels (`winograd_jit`), which hand `over_parts` ranges of their chunks of tiles
 and run each thread's own products with OpenBLAS on one thread. Batch norm and adaptive
 pooling run on one thread (their reductions and products are NumPy's and BLAS's).
