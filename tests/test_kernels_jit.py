@@ -336,7 +336,7 @@ def test_compiled_kernels_start_no_threads_of_their_own():
         assert len(os.listdir("/proc/self/task")) - python_threads <= 2 * os.cpu_count()
 
 
-def test_the_functional_layer_runs_the_compiled_pooling_where_it_wins(monkeypatch):
+def test_the_functional_layer_runs_the_compiled_pooling_for_1_to_3_dimensions(monkeypatch):
     """Max and average pooling of 1-3 spatial dimensions: compiled (measured faster at
     every stride); 4-D pooling: the NumPy loops."""
     import convscope.functional as F

@@ -33,11 +33,13 @@ Measured: see `choose`'s rule 2.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 from . import _planes, depthwise
 from ._parallel import CHANNEL_BLOCK, over_channels
+from ._windows import phase_geometry
 
 _phase_kernels = None  # the compiled phase-plane helpers, imported by `_compiled`
 
@@ -51,111 +53,53 @@ def supports(x_shape, w_shape, stride, pads, dilation, groups):
     return None
 
 
-def _three(values, fill):
-    return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
-
-
 # -- the loops ---------------------------------------------------------------------------------
-def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, phase, offset):
+def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, starts):
     N = x.shape[1] if cmx else x.shape[0]
     M, T = w.shape[1], w.shape[2]
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     Q1, Q2 = Q[1], Q[2]
     n = ((OD - 1) * Q1 + OH - 1) * Q2 + OW
     buf = np.zeros((s[0], s[1], s[2], Q[0], Q1, Q2), dtype=x.dtype)
-    flat = buf.reshape(s[0] * s[1] * s[2], Q[0] * Q1 * Q2)
+    src = buf.reshape(-1)
     acc = np.empty(n, dtype=x.dtype)
+    taps = np.arange(T)
     for c in range(c0, c1):
         for n_ in range(N):
             _phase_kernels.split(x[c, n_] if cmx else x[n_, c], buf, lo)
             for m in range(M):
-                wm = w[c, m]
-                r0 = flat[phase[0], offset[0]:offset[0] + n]
-                w0 = wm[0]
-                for i in range(n):
-                    acc[i] = w0 * r0[i]
-                t = 1
-                while t < T:
-                    if t + 3 <= T:
-                        r0 = flat[phase[t], offset[t]:offset[t] + n]
-                        r1 = flat[phase[t + 1], offset[t + 1]:offset[t + 1] + n]
-                        r2 = flat[phase[t + 2], offset[t + 2]:offset[t + 2] + n]
-                        w0, w1, w2 = wm[t], wm[t + 1], wm[t + 2]
-                        for i in range(n):
-                            acc[i] = ((acc[i] + w0 * r0[i]) + w1 * r1[i]) + w2 * r2[i]
-                        t += 3
-                    else:
-                        r0 = flat[phase[t], offset[t]:offset[t] + n]
-                        w0 = wm[t]
-                        for i in range(n):
-                            acc[i] += w0 * r0[i]
-                        t += 1
+                _phase_kernels.weighted_sum(acc, src, starts, w[c, m], taps, True)
                 f = c * M + m
                 yp = y[f, n_] if cmy else y[n_, f]
                 for od in range(OD):
                     for oh in range(OH):
-                        dst, src = yp[od, oh], acc[(od * Q1 + oh) * Q2:]
+                        dst, row = yp[od, oh], acc[(od * Q1 + oh) * Q2:]
                         for j in range(OW):
-                            dst[j] = src[j]
+                            dst[j] = row[j]
 
 
-def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, phase, offset):
+def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, reads, order, bounds, qmax):
+    """`reads`: per tap, where it reads dy in `grid` (qmax - its offset); `order`: the taps
+    grouped by phase, phase p's taps order[bounds[p]:bounds[p + 1]] (kernel order)."""
     N = g.shape[1] if cmg else g.shape[0]
-    M, T = w.shape[1], w.shape[2]
+    M = w.shape[1]
     Q1, Q2 = Q[1], Q[2]
-    L = Q[0] * Q1 * Q2
-    P = s[0] * s[1] * s[2]
-    qmax = 0
-    for t in range(T):
-        qmax = max(qmax, offset[t])
     gbuf = np.zeros((s[0], s[1], s[2], Q[0], Q1, Q2), dtype=g.dtype)  # phases no tap
-    flat = gbuf.reshape(P, L)  # reads stay zero
-    grid = np.zeros(qmax + L, dtype=g.dtype)  # dy at qmax + its flat position, else 0
-    taps = np.empty(T, dtype=np.int64)
+    flat = gbuf.reshape(s[0] * s[1] * s[2], Q[0] * Q1 * Q2)  # reads stay zero
+    grid = np.zeros(qmax + flat.shape[1], dtype=g.dtype)  # dy at qmax + its flat position
     for c in range(c0, c1):
         for n_ in range(N):
             for m in range(M):
                 f = c * M + m
                 _phase_kernels.lay_out(g[f, n_] if cmg else g[n_, f], grid, qmax, Q1, Q2)
-                wm = w[c, m]
-                for ph in range(P):
-                    k = 0  # the taps that read this phase
-                    for t in range(T):
-                        if phase[t] == ph:
-                            taps[k] = t
-                            k += 1
-                    if k == 0:
-                        continue
-                    out = flat[ph]
-                    j = 0
-                    if m == 0:  # the first filter's first tap sets the plane
-                        t = taps[0]
-                        r0 = grid[qmax - offset[t]:qmax - offset[t] + L]
-                        w0 = wm[t]
-                        for i in range(L):
-                            out[i] = w0 * r0[i]
-                        j = 1
-                    while j < k:
-                        if j + 3 <= k:
-                            t0, t1, t2 = taps[j], taps[j + 1], taps[j + 2]
-                            r0 = grid[qmax - offset[t0]:qmax - offset[t0] + L]
-                            r1 = grid[qmax - offset[t1]:qmax - offset[t1] + L]
-                            r2 = grid[qmax - offset[t2]:qmax - offset[t2] + L]
-                            w0, w1, w2 = wm[t0], wm[t1], wm[t2]
-                            for i in range(L):
-                                out[i] = ((out[i] + w0 * r0[i]) + w1 * r1[i]) + w2 * r2[i]
-                            j += 3
-                        else:
-                            t = taps[j]
-                            r0 = grid[qmax - offset[t]:qmax - offset[t] + L]
-                            w0 = wm[t]
-                            for i in range(L):
-                                out[i] += w0 * r0[i]
-                            j += 1
+                for ph in range(flat.shape[0]):
+                    if bounds[ph] < bounds[ph + 1]:  # the first filter sets the plane
+                        _phase_kernels.weighted_sum(flat[ph], grid, reads, w[c, m],
+                                                    order[bounds[ph]:bounds[ph + 1]], m == 0)
             _phase_kernels.merge(gbuf, gx[c, n_] if cmx else gx[n_, c], lo)
 
 
-def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, phase, offset):
+def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, starts):
     N = x.shape[1] if cmx else x.shape[0]
     M, T = gw.shape[1], gw.shape[2]
     OD, OH, OW = g.shape[2], g.shape[3], g.shape[4]
@@ -164,7 +108,7 @@ def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, phase, offset):
     B = 64  # lanes
     nb = n // B * B
     buf = np.zeros((s[0], s[1], s[2], Q[0], Q1, Q2), dtype=x.dtype)
-    flat = buf.reshape(s[0] * s[1] * s[2], Q[0] * Q1 * Q2)
+    src = buf.reshape(-1)
     grid = np.zeros(n, dtype=g.dtype)  # dy at its flat position, the extra columns 0
     lanes = np.empty((T, B), dtype=x.dtype)
     total = np.empty((M, T), dtype=np.float64)
@@ -179,9 +123,7 @@ def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, phase, offset):
                 t = 0
                 while t < T:
                     if t + 3 <= T:
-                        r0 = flat[phase[t], offset[t]:offset[t] + n]
-                        r1 = flat[phase[t + 1], offset[t + 1]:offset[t + 1] + n]
-                        r2 = flat[phase[t + 2], offset[t + 2]:offset[t + 2] + n]
+                        r0, r1, r2 = src[starts[t]:], src[starts[t + 1]:], src[starts[t + 2]:]
                         l0, l1, l2 = lanes[t], lanes[t + 1], lanes[t + 2]
                         for b in range(0, nb, B):
                             for j in range(B):
@@ -196,8 +138,7 @@ def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, phase, offset):
                             l2[i - nb] += gv * r2[i]
                         t += 3
                     else:
-                        r0 = flat[phase[t], offset[t]:offset[t] + n]
-                        l0 = lanes[t]
+                        r0, l0 = src[starts[t]:], lanes[t]
                         for b in range(0, nb, B):
                             for j in range(B):
                                 l0[j] += grid[b + j] * r0[b + j]
@@ -224,29 +165,21 @@ def _compiled():
 
 
 def _geometry(in_shape, kernel_size, stride, pads, dilation):
-    """`_phase_geometry` of these arguments (as tuples)."""
-    return _phase_geometry(tuple(in_shape), tuple(kernel_size), tuple(stride),
-                           tuple(map(tuple, pads)), tuple(dilation))
+    """(stride, padding before, grid, per-tap starts) of the phase plane, 3-D."""
+    s, lo, Q, _, _, starts = phase_geometry(in_shape[2:], kernel_size, stride, pads, dilation)
+    return s, lo, Q, starts
 
 
-@functools.lru_cache(maxsize=64)
-def _phase_geometry(in_shape, kernel_size, stride, pads, dilation):
-    """The phase plane's geometry: 3-D stride, padding before, grid (Q0, Q1, Q2), and per tap
-    in kernel order its phase (flat over the stride phases) and its flat offset on the grid.
-    Cached (its arguments are tuples; the kernels only read the arrays)."""
-    S, K = _three(in_shape[2:], 1), _three(kernel_size, 1)
-    s, d = _three(stride, 1), _three(dilation, 1)
-    lo = _three([b for b, _ in pads], 0)
-    hi = _three([a for _, a in pads], 0)
-    # every read of an output's window lies inside the padded plane (the output size)
-    Q = tuple(-(-(si + b + a) // st) for si, b, a, st in zip(S, lo, hi, s))
-    taps = np.stack(np.meshgrid(*(np.arange(k) * di for k, di in zip(K, d)), indexing="ij"),
-                    axis=-1).reshape(-1, 3)
-    st = np.array(s)
-    ph, q = taps % st, taps // st
-    phase = ((ph[:, 0] * s[1] + ph[:, 1]) * s[2] + ph[:, 2]).astype(np.int64)
-    offset = ((q[:, 0] * Q[1] + q[:, 1]) * Q[2] + q[:, 2]).astype(np.int64)
-    return s, lo, Q, phase, offset
+def _gather_geometry(in_shape, kernel_size, stride, pads, dilation):
+    """`_backward_input`'s: (stride, padding before, grid, per tap where it reads dy on the
+    grid, the taps grouped by phase (stable: kernel order within a phase), each phase's
+    bounds in that order, the grid's leading margin)."""
+    s, lo, Q, phase, offset, _ = phase_geometry(in_shape[2:], kernel_size, stride, pads,
+                                                dilation)
+    qmax = int(offset.max())
+    order = np.argsort(phase, kind="stable")
+    bounds = np.searchsorted(phase[order], np.arange(math.prod(s) + 1))
+    return s, lo, Q, qmax - offset, order, bounds, qmax
 
 
 def _weights(w, C):
@@ -275,7 +208,7 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
     gb, cm = _planes.planes(gy)
     wk = _weights(w, C).astype(gy.dtype, copy=False)
     gxb, gx = _planes.alike(in_shape, cm, gy.dtype)
-    geo = _geometry(in_shape, w.shape[2:], stride, pads, dilation)
+    geo = _gather_geometry(in_shape, w.shape[2:], stride, pads, dilation)
     kernel = _compiled()["_backward_input"]
     over_channels(lambda c0, c1: kernel(gb, wk, gxb, cm, cm, c0, c1, *geo), C,
                   max(gb.size, gxb.size), CHANNEL_BLOCK)

@@ -23,10 +23,7 @@ import numpy as np
 
 from . import _planes
 from ._parallel import over_channels
-
-
-def _three(values, fill):
-    return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
+from ._windows import three
 
 
 def _unfold(x, cols, cm, c0, c1, s, pb, d, n0, lo):
@@ -116,7 +113,7 @@ def _cols8(cols, kernel_size):
     """cols (C, *K, n, *o) as the kernels' (C, KD, KH, KW, n, OD, OH, OW) view."""
     nd = len(kernel_size)
     C, n, o = cols.shape[0], cols.shape[1 + nd], cols.shape[2 + nd:]
-    return cols.reshape(C, *_three(kernel_size, 1), n, *_three(o, 1))
+    return cols.reshape(C, *three(kernel_size, 1), n, *three(o, 1))
 
 
 def unfold_into(x, cols, kernel_size, stride, dilation, pads, n0=0, lo=None):
@@ -124,9 +121,9 @@ def unfold_into(x, cols, kernel_size, stride, dilation, pads, n0=0, lo=None):
     images from n0 and of the outputs from `lo` (one per spatial axis) on."""
     a, cm = _planes.planes(x)
     nd = len(kernel_size)
-    lo = _three(lo if lo is not None else (0,) * nd, 0)
+    lo = three(lo if lo is not None else (0,) * nd, 0)
     c8 = _cols8(cols, kernel_size)
-    geo = (_three(stride, 1), _three([b for b, _ in pads], 0), _three(dilation, 1))
+    geo = (three(stride, 1), three([b for b, _ in pads], 0), three(dilation, 1))
     kernel = _compiled()["unfold"]
     over_channels(lambda c0, c1: kernel(a, c8, cm, c0, c1, *geo, n0, lo), x.shape[1],
                   cols.size)
@@ -145,10 +142,10 @@ def fold_into(cols, gx_cm, kernel_size, stride, dilation, pads, n0=0, lo=None):
     `unfold_into` (taps in kernel order, as `im2col.fold`)."""
     nd = len(kernel_size)
     C, N, *S = gx_cm.shape
-    g5 = gx_cm.reshape(C, N, *_three(S, 1))
-    lo = _three(lo if lo is not None else (0,) * nd, 0)
+    g5 = gx_cm.reshape(C, N, *three(S, 1))
+    lo = three(lo if lo is not None else (0,) * nd, 0)
     c8 = _cols8(cols, kernel_size)
-    geo = (_three(stride, 1), _three([b for b, _ in pads], 0), _three(dilation, 1))
+    geo = (three(stride, 1), three([b for b, _ in pads], 0), three(dilation, 1))
     kernel = _compiled()["fold"]
     over_channels(lambda c0, c1: kernel(c8, g5, c0, c1, *geo, n0, lo), C, cols.size)
 

@@ -21,10 +21,23 @@ compiled loop serves 1-, 2- and 3-D pooling; the channels are split over the thr
 `_parallel` (the kernels release the GIL). Pooling of more than three spatial dimensions
 runs the NumPy kernels. The NumPy kernels stay the reference these are tested against.
 
+Both kinds run compiled at every stride: measured faster than `pool`'s NumPy loops on
+every window tried (below; float32, 2 threads, AMD EPYC AVX-512, ms).
+
 Other max-pooling windows (ResNet's 3x3 stride 2 padding 1, any size, stride, padding,
 dilation) run `_max_forward_flat`: each plane copied into a scratch plane split into its
 stride phases along every axis with -inf margins, then each tap one vector loop of loads
-and selects over the whole plane (about 4x faster than a scalar loop per window).
+and selects over the whole plane. 3x3 stride 2 padding 1 of 8x64x112x112, forward (min of
+10 calls in one process): the general scalar loop 15.4, the flat phase loops 2.8 (with the
+saved taps; NumPy 31; PyTorch's NCHW layer 25, channels_last 1.6:
+`benchmarks/conv_layers.py`); 3x3 stride 1 padding 1 of 8x64x56x56 without a gradient:
+NumPy 2.6, compiled 1.9 (with the saved taps: NumPy 6.8, compiled 1.8-2.5).
+
+Average pooling runs the depthwise loops (forward / backward, median of 20 calls, each
+kernel in its own process, 2 processes; NumPy -> the former scalar loop per window -> the
+depthwise loops): 3x3 stride 1 padding 1 of 8x64x56x56 3.5-5.1/4.2-7.4 -> 12/11 ->
+1.2-1.9/1.6-2.5; 3x3 stride 2 padding 1 of 8x64x112x112 15-22/17-24 -> 10/11.5 ->
+3.2-3.8/3.6-4.3; 2x2 stride 2 of 8x64x56x56 0.55/1.0-1.3 -> 1.8/2.0 -> 0.66-0.94/0.53-0.87.
 
 2x2 windows at stride 2 (the default model's pooling) run a loop with the four taps
 unrolled (about 4x faster than the general loop, whose tap count is known only at run time),
@@ -44,37 +57,11 @@ import numpy as np
 
 from . import _planes, depthwise_jit, pool
 from ._parallel import CHANNEL_BLOCK, over_channels
+from ._windows import phase_geometry, three
 
 def supports(ndim: int) -> bool:
     """Whether the compiled loops take pooling over `ndim` spatial dimensions."""
     return 1 <= ndim <= 3
-
-
-def wins(kind: str) -> bool:
-    """Whether the compiled loop is faster than `pool`'s NumPy one for this pooling.
-
-    Max pooling: always. Its general windows run `_max_forward_flat` (each tap one vector
-    loop over the whole plane of its stride phase), faster than NumPy's whole-array
-    operations per tap at any stride, and its backward pass is one scatter. Measured
-    (float32, 2 threads, min of 10 calls in one process, AMD EPYC AVX-512; ms): 3x3 stride 2
-    padding 1 of 8x64x112x112, forward: the general scalar loop 15.4, the flat phase loops
-    2.8 (with the saved taps; NumPy 31; PyTorch's NCHW layer 25, channels_last 1.6:
-    `benchmarks/conv_layers.py`); 3x3 stride 1 padding 1 of 8x64x56x56 without a gradient:
-    NumPy 2.6, compiled 1.9 (with the saved taps: NumPy 6.8, compiled 1.8-2.5).
-
-    Average pooling: always, as the depthwise phase-plane loops. Measured (float32,
-    count_include_pad, 2 threads, median of 20 calls, 2 processes, AMD EPYC AVX-512;
-    forward / backward, ms; NumPy -> the former scalar loop per window -> the depthwise
-    loops): 3x3 stride 1 padding 1 of 8x64x56x56 3.5-5.1/4.2-7.4 -> 12/11 -> 1.2-1.9/1.6-2.5;
-    3x3 stride 2 padding 1 of 8x64x112x112 15-22/17-24 -> 10/11.5 -> 3.2-3.8/3.6-4.3; 2x2
-    stride 2 of 8x64x56x56 0.55/1.0-1.3 -> 1.8/2.0 -> 0.66-0.94/0.53-0.87.
-    """
-    return kind in ("max", "avg")
-
-
-def _geometry(values, fill):
-    """A 3-tuple from 1-3 per-dimension values, padded on the left with `fill`."""
-    return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
 
 
 def _offset_dtype(taps):
@@ -139,25 +126,22 @@ def _max_forward(x, y, arg, cm, c0, c1, K, s, p, d, offs):
                         ap[od, oh, ow] = kb
 
 
-def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, p, d, Q, first, lo):
+def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, lo, Q, starts, first):
     """`_max_forward` as long vector loops: each plane is copied into a scratch plane split
-    into its stride phases along every axis (buf[pd, ph, pw, z, r, j] = padded[z s0 + pd,
-    r s1 + ph, j s2 + pw]), whose margins hold -inf (never chosen: a tap wins when ``v >
-    best or isnan(v)``). A tap (kd, kh, kw) then reads its phase's plane at a fixed flat
-    offset from each output's flat position on the (Q0, Q1, Q2) grid, so every tap is one
-    loop of loads and selects over the whole plane (the grid's few extra columns computed
-    and dropped). `Q`: the grid (the padded extents over the strides); `first`: per axis,
-    each output's first tap inside the input (the tap PyTorch keeps when every tap inside
-    is -inf); `lo`: the input's place in the padded plane (the padding)."""
+    into its stride phases along every axis (`_phase_kernels`), whose margins hold -inf
+    (never chosen: a tap wins when ``v > best or isnan(v)``). Tap t then reads the flat
+    phase buffer from `starts[t]` on, one position per output on the (Q0, Q1, Q2) grid, so
+    every tap is one loop of loads and selects over the whole plane (the grid's few extra
+    columns computed and dropped). `first`: per axis, each output's first tap inside the
+    input (the tap PyTorch keeps when every tap inside is -inf); `lo`: the input's place in
+    the padded plane (the padding)."""
     N = x.shape[1] if cm else x.shape[0]
-    D, H, W = x.shape[2], x.shape[3], x.shape[4]
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     fz, fy, fx = first
-    s0, s1, s2 = s
-    Q0, Q1, Q2 = Q
+    Q1, Q2 = Q[1], Q[2]
     n = ((OD - 1) * Q1 + OH - 1) * Q2 + OW  # flat grid positions up to the last output
-    buf = np.full((s0, s1, s2, Q0, Q1, Q2), -np.inf, dtype=x.dtype)
-    flat = buf.reshape(s0, s1, s2, Q0 * Q1 * Q2)
+    buf = np.full((s[0], s[1], s[2], Q[0], Q1, Q2), -np.inf, dtype=x.dtype)
+    src = buf.reshape(-1)
     best = np.empty(n, dtype=x.dtype)
     kb = np.empty(n, dtype=np.int32)
     kb0 = np.zeros(n, dtype=np.int32)  # each output's first tap inside the input
@@ -167,35 +151,26 @@ def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, p, d, Q, first, lo):
                 kb0[(od * Q1 + oh) * Q2 + ow] = (fz[od] * K[1] + fy[oh]) * K[2] + fx[ow]
     for c in range(c0, c1):
         for n_ in range(N):
-            xp = x[c, n_] if cm else x[n_, c]
             yp = y[c, n_] if cm else y[n_, c]
             ap = arg[c, n_] if cm else arg[n_, c]
-            _phase_kernels.split(xp, buf, lo)
+            _phase_kernels.split(x[c, n_] if cm else x[n_, c], buf, lo)
             for i in range(n):
                 best[i] = -np.inf
                 kb[i] = kb0[i]
-            t = np.int32(0)
-            for kd in range(K[0]):
-                a = kd * d[0]
-                for kh in range(K[1]):
-                    b = kh * d[1]
-                    for kw in range(K[2]):
-                        e = kw * d[2]
-                        q = ((a // s0) * Q1 + b // s1) * Q2 + e // s2
-                        # a slice from 0 up: no wraparound checks, vector loads
-                        row = flat[a % s0, b % s1, e % s2, q:q + n]
-                        for i in range(n):
-                            v = row[i]
-                            bi = best[i]
-                            win = (v > bi) | (v != v)
-                            best[i] = v if win else bi
-                            kb[i] = t if win else kb[i]
-                        t += 1
+            for t in range(starts.shape[0]):
+                row = src[starts[t]:]  # a view from 0 up: no wraparound checks
+                tt = np.int32(t)
+                for i in range(n):
+                    v = row[i]
+                    bi = best[i]
+                    win = (v > bi) | (v != v)
+                    best[i] = v if win else bi
+                    kb[i] = tt if win else kb[i]
             for od in range(OD):
                 for oh in range(OH):
                     i0 = (od * Q1 + oh) * Q2
                     yr, ar = yp[od, oh], ap[od, oh]
-                    br, kr = best[i0:i0 + OW], kb[i0:i0 + OW]
+                    br, kr = best[i0:], kb[i0:]
                     for ow in range(OW):
                         yr[ow] = br[ow]
                         ar[ow] = kr[ow]
@@ -304,9 +279,9 @@ def _flat_offsets(shape, kernel_size, dilation):
 def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
     """(y, saved) as `pool.max_pool_forward`; y in x's memory layout."""
     N, C = x.shape[:2]
-    K, s, p, d = (_geometry(kernel_size, 1), _geometry(stride, 1), _geometry(padding, 0),
-                  _geometry(dilation, 1))
-    S = _geometry(x.shape[2:], 1)
+    K, s, p, d = (three(kernel_size, 1), three(stride, 1), three(padding, 0),
+                  three(dilation, 1))
+    S = three(x.shape[2:], 1)
     kernels = _compiled()
     if _tiles_2x2(K, s, p, d, S, out_size):
         a, cm = _planes.planes(x, copy=False)  # reads a strided input in place
@@ -319,7 +294,7 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
         a, cm = _planes.planes(x)
         yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
         argb, _ = _planes.alike((N, C, *out_size), cm, _offset_dtype(math.prod(kernel_size)))
-        O = _geometry(out_size, 1)
+        O = three(out_size, 1)
         first = _first_inside(S, K, s, p, d, O)
         if first is None:  # a window with no tap inside the input along some axis
             offs = _flat_offsets(a.shape[2:], K, d)
@@ -327,14 +302,19 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
             over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, p, d, offs),
                           C, a.size, CHANNEL_BLOCK)
         else:
-            # the padded extents (a ceil_mode window may run past the padding), over the
-            # strides: the grid of each stride phase
-            Q = tuple(-(-max(pi + si, (o - 1) * st + (k - 1) * di + 1) // st)
-                      for si, k, st, pi, di, o in zip(S, K, s, p, d, O))
+            _, lo, Q, _, _, starts = phase_geometry(
+                S, K, s, _window_pads(S, K, s, p, d, O), d)
             kernel = kernels["_max_forward_flat"]
-            over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, p, d, Q,
-                                                first, p), C, a.size, CHANNEL_BLOCK)
+            over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, K, s, lo, Q, starts,
+                                                first), C, a.size, CHANNEL_BLOCK)
     return y, (argb, cm, x.shape, K, s, p, d)
+
+
+def _window_pads(S, K, s, p, d, O):
+    """(before, after) padding per axis that holds every window: `p` before, and after it
+    whatever the last window reaches past the input (beyond `p` with ceil_mode)."""
+    return tuple((pi, max(0, (o - 1) * st + (k - 1) * di + 1 - si - pi))
+                 for si, k, st, pi, di, o in zip(S, K, s, p, d, O))
 
 
 def _first_inside(S, K, s, p, d, O):
@@ -352,7 +332,7 @@ def _first_inside(S, K, s, p, d, O):
 
 def _tiles_2x2(K, s, p, d, S, out_size):
     """2x2 windows at stride 2, no padding or dilation, none running past the input."""
-    O = _geometry(out_size, 1)
+    O = three(out_size, 1)
     return (K[1:] == s[1:] == (2, 2) and K[0] == s[0] == 1 and not any(p) and d == (1, 1, 1)
             and 2 * O[1] <= S[1] and 2 * O[2] <= S[2])
 
@@ -391,12 +371,10 @@ def max_pool_backward(g, saved):
 
 def avg_pool_forward(x, kernel_size, stride, padding, out_size, count_include_pad):
     """(y, saved) as `pool.avg_pool_forward` (PyTorch's divisor rule): the windows' sums are
-    `depthwise_jit`'s convolution with weights 1 (zero padding, widened on the far side for
-    the windows ceil_mode lets run past it), then divided by the divisor. The sums add the
+    `depthwise_jit`'s convolution with weights 1 (zero padding, `_window_pads`), then divided by the divisor. The sums add the
     taps in kernel order in the input's dtype, as `pool` does: the same bits."""
     C, S = x.shape[1], x.shape[2:]
-    pads = tuple((p, max(p, (o - 1) * s + k - si - p))
-                 for si, k, s, p, o in zip(S, kernel_size, stride, padding, out_size))
+    pads = _window_pads(S, kernel_size, stride, padding, (1,) * len(S), out_size)
     ones = np.ones((C, 1, *kernel_size), dtype=x.dtype)
     y, _ = depthwise_jit.forward(x, ones, stride, pads, (1,) * len(S), C, out_size)
     divisor = pool.avg_divisor(S, kernel_size, stride, padding, out_size, count_include_pad,
