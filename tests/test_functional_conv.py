@@ -17,8 +17,8 @@ TF = torch.nn.functional
 SPATIAL = {1: (11,), 2: (7, 6), 3: (5, 4, 5)}
 KERNEL = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}
 GENERAL = ["auto", "im2col", "direct"]  # every convolution
-# each for its own shapes; the *_jit kernels are compiled (Numba); winograd*_jit 2D, or 3D
-# with groups 1
+# each for its own shapes; the *_jit kernels are compiled (Numba); winograd*_jit 1D and 2D,
+# or 3D with groups 1
 FAST = ["pointwise", "depthwise", "depthwise_jit", "shifted", "winograd2", "winograd4",
         "winograd2_jit", "winograd4_jit"]
 ALGORITHMS = GENERAL + FAST
@@ -52,7 +52,7 @@ def _applies(algorithm, stride, dilation, groups, cin, n):
     ones = all(v == 1 for v in np.atleast_1d(stride)) and all(
         v == 1 for v in np.atleast_1d(dilation))
     if algorithm.startswith("winograd") and algorithm.endswith("_jit"):
-        return ones and (n == 2 or (n == 3 and groups == 1))
+        return ones and (n in (1, 2) or (n == 3 and groups == 1))
     if algorithm.startswith("winograd"):
         return ones
     if algorithm.startswith("depthwise"):
@@ -118,6 +118,27 @@ def test_conv_matches_torch(algorithm, n, case, dtype):
     ours, theirs = _run(
         lambda x, w, b: ours_fn(x, w, b, stride, padding, dilation, groups, algorithm=algorithm),
         lambda x, w, b: torch_fn(x, w, b, stride, padding, dilation, groups), [x, w, b])
+    _check(ours, theirs, dtype)
+
+
+@pytest.mark.parametrize("algorithm", ["winograd4", "winograd4_jit"])
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv1d_five_taps_winograd_matches_torch(algorithm, case, dtype):
+    """F(4, 5): 1-D layers of 5 taps (the NumPy reference and the compiled kernel), on
+    PyTorch's kinds of configurations; the strided and dilated ones are refused by name."""
+    stride, padding, dilation, groups, cin, cout = _resolve(case, 1)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, cin, 23)).astype(dtype)
+    w = rng.standard_normal((cout, cin // groups, 5)).astype(dtype)
+    b = rng.standard_normal(cout).astype(dtype)
+    if not _applies(algorithm, stride, dilation, groups, cin, 1):
+        return _refused(algorithm, lambda: F.conv1d(x, w, b, stride, padding, dilation, groups,
+                                                    algorithm=algorithm))
+    ours, theirs = _run(
+        lambda x, w, b: F.conv1d(x, w, b, stride, padding, dilation, groups,
+                                 algorithm=algorithm),
+        lambda x, w, b: TF.conv1d(x, w, b, stride, padding, dilation, groups), [x, w, b])
     _check(ours, theirs, dtype)
 
 

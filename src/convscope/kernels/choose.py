@@ -158,21 +158,57 @@ WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_WASTE = 1.35
 WINOGRAD_MIN_TILES_PER_CHANNEL = 0.25
 WINOGRAD_MAX_ERROR = 5e-6
+#: Rule 2b: fewest input channels of a 1-D layer run by Winograd (8 measured; fewer not).
+WINOGRAD_1D_MIN_CHANNELS = 8
 
 
-def winograd_error(m: int, C_in: int, ndim: int = 2) -> float:
+def winograd_error(m: int, C_in: int, ndim: int = 2, r: int = 3) -> float:
     """The float32 error (relative to the output's max) that rule 2a expects of F(m x m, 3x3)
-    with C_in input channels: a bound on the measured values (see `winograd_jit`).
+    with C_in input channels (1-D: of F(m, r)): a bound on the measured values (see
+    `winograd_jit`).
 
     A 3x3x3 layer (ndim 3) sums 3 C_in channels' tiles in each product; its measured error
     (1 x C x 5 x 16 x 16, C -> C, three seeds: F(4x4) 1.9-2.0e-6 at C = 16, 2.5-3.4e-6 at
     32, 3.3-4.2e-6 at 64) is that of 2-D layers with 3 to 4.1 C_in channels: counted as 5.
+
+    A 1-D layer transforms along one axis only. Measured (2 x C x max(64, 32768 / C), C ->
+    C, 'same', the larger of two seeds; C = 8, 32, 64, 128, 256, 512, 1024): F(4, 3)
+    0.5, 0.7, 0.9, 1.2, 1.7, 2.0, 1.5e-6; F(4, 5) 0.7, 1.3, 2.0, 2.0, 2.5, 2.1, 2.8e-6;
+    F(2, 3) 0.2-0.6e-6 and im2col 0.2-0.95e-6. The growth stops near 256 channels: bounded
+    by 2e-7 (F(4, 3)), 3e-7 (F(4, 5)) or 1e-7 (F(2, 3)) times sqrt(min(C, 256)).
     """
+    if ndim == 1:
+        k = 1e-7 if m == 2 else (2e-7 if r == 3 else 3e-7)
+        return k * math.sqrt(min(C_in, 256))
     return (3e-7 if m == 4 else 1e-7) * math.sqrt(C_in * (5 if ndim == 3 else 1))
 
 
+def _winograd1d(x_shape, w_shape, stride, dilation, groups, O):
+    """(name, reason) of rule 2b, or None when it does not apply."""
+    r = w_shape[2]
+    if (r not in (3, 5) or groups != 1 or stride[0] != 1 or dilation[0] != 1
+            or x_shape[1] < WINOGRAD_1D_MIN_CHANNELS):
+        return None
+    C_in = x_shape[1]
+    for m in (4, 2):
+        if (m, r) not in winograd_jit.SIZES_1D:
+            continue
+        error = winograd_error(m, C_in, 1, r)
+        waste = -(-O[0] // m) * m / max(1, O[0])
+        if error > WINOGRAD_MAX_ERROR or waste > WINOGRAD_MAX_WASTE:
+            continue
+        return f"winograd{m}_jit", (
+            f"1D, {r} taps, stride 1, {C_in} input channels: Winograd F({m}, {r}), "
+            f"{(m + r - 1) / m:.2f} multiplications per output and channel instead of {r}, "
+            f"{waste:.2f}x the outputs computed; float32 error about {error:.0e} of the "
+            f"output's max (bound {WINOGRAD_MAX_ERROR:.0e})")
+    return None
+
+
 def _winograd(x_shape, w_shape, stride, dilation, groups, O):
-    """(name, reason) of rule 2a, or None when it does not apply."""
+    """(name, reason) of rule 2a (2b for 1-D layers), or None when it does not apply."""
+    if len(w_shape) == 3:
+        return _winograd1d(x_shape, w_shape, stride, dilation, groups, O)
     if (len(w_shape) not in (4, 5) or any(k != 3 for k in w_shape[2:]) or groups != 1
             or any(s != 1 for s in stride) or any(d != 1 for d in dilation)):
         return None

@@ -1,9 +1,9 @@
-"""Winograd minimal filtering for 3-tap, stride-1 convolutions (Lavin & Gray 2016), any rank.
+"""Winograd minimal filtering for stride-1 convolutions (Lavin & Gray 2016), any rank.
 
-Along one axis, F(m, 3) computes m outputs of a 3-tap correlation from a tile of
-alpha = m + 2 inputs with alpha multiplications instead of 3m::
+Along one axis, F(m, r) computes m outputs of an r-tap correlation from a tile of
+alpha = m + r - 1 inputs with alpha multiplications instead of r m::
 
-    y = A^T [(G g) * (B^T d)]          g: the 3 taps, d: the alpha inputs of one tile
+    y = A^T [(G g) * (B^T d)]          g: the r taps, d: the alpha inputs of one tile
 
 Along several axes the transforms apply axis by axis (2D: A^T [(G g G^T) * (B^T d B)] A).
 Summed over input channels, the elementwise product becomes, for each of the alpha^n tile
@@ -16,7 +16,11 @@ point at infinity): A^T and G are Vandermonde matrices of the points and B^T is 
 the identity sum_j A^T[i,j] G[j,k] B^T[j,l] = [l == i + k], which is exactly the 1-D
 correlation. Larger tiles need more points, and far-apart points grow the rounding error;
 F(4, 3) uses the points 0, +-1, 1/2, -2 (Barabasz et al. 2020, "Error analysis and improving
-the accuracy of Winograd convolution"), whose float32 error is measured in the tests.
+the accuracy of Winograd convolution"), F(4, 5) the points 0, +-1, +-1/2, +-2 (8
+multiplications for 4 outputs of a 5-tap layer instead of 20); their float32 error is
+measured in the tests. The kernel sizes with default points are the keys of `POINTS`: 3 along
+every axis (F(2, 3), F(4, 3)) and 5 (F(4, 5): 1-D layers are where the compiled kernel
+`winograd_jit` uses it; 2-D 5x5 runs here, 64 multiplications per tile of 16 outputs).
 
 The work is split into bands of tile rows along the first spatial axis, so the expanded
 tiles of one band stay small (a few MB, in cache) and the extra memory stays bounded.
@@ -32,8 +36,10 @@ import numpy as np
 from . import _adjoint, im2col
 from .im2col import pad_channel_major
 
-#: Interpolation points (the point at infinity is added) of F(m, 3) for each tile size m.
-POINTS = {2: (0.0, 1.0, -1.0), 4: (0.0, 1.0, -1.0, 0.5, -2.0)}
+#: Interpolation points (the point at infinity is added) of F(m, r), by (tile size m,
+#: kernel size r).
+POINTS = {(2, 3): (0.0, 1.0, -1.0), (4, 3): (0.0, 1.0, -1.0, 0.5, -2.0),
+          (4, 5): (0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0)}
 #: Expanded input tiles of one band (bytes); bounds the extra memory and keeps it in cache.
 BAND_BYTES = 4 << 20
 
@@ -42,7 +48,7 @@ def matrices(m: int, r: int = 3, points=None):
     """(A^T (m, alpha), G (alpha, r), B^T (alpha, alpha)) of F(m, r) in float64.
 
     `points`: the m + r - 2 finite interpolation points, any sequence of real numbers
-    (default `POINTS[m]`). The arrays are cached and shared by every caller, so they are
+    (default `POINTS[m, r]`). The arrays are cached and shared by every caller, so they are
     read-only (copy one to change it).
     """
     if points is not None:
@@ -51,16 +57,17 @@ def matrices(m: int, r: int = 3, points=None):
         except (TypeError, ValueError):
             raise TypeError(f"winograd.matrices: points must be a sequence of real numbers, "
                             f"got {points!r}") from None
-    elif m not in POINTS:
+    elif (m, r) not in POINTS:
         raise ValueError(f"winograd.matrices: no default points for F({m}, {r}); give "
-                         f"{m + r - 2} points (defaults exist for m in {sorted(POINTS)})")
+                         f"{m + r - 2} points (defaults exist for (m, r) in "
+                         f"{sorted(POINTS)})")
     return _matrices(m, r, points)
 
 
 @functools.lru_cache(maxsize=None)
 def _matrices(m, r, points):
     alpha = m + r - 1
-    p = np.array(POINTS[m] if points is None else points, dtype=np.float64)
+    p = np.array(POINTS[m, r] if points is None else points, dtype=np.float64)
     if p.size != alpha - 1:
         raise ValueError(f"winograd.matrices: F({m}, {r}) needs {alpha - 1} points, got "
                          f"{p.size}")
@@ -155,27 +162,27 @@ def _input_transform(BT, xb, m, T, scratch):
 
 
 def transform_weight(w, groups, m):
-    """U (alpha^n, G, C_out/G, C_in/G): G g G^T along every kernel axis."""
+    """U (alpha^n, G, C_out/G, C_in/G): G g G^T along every kernel axis (r x ... x r)."""
     C_out, C_in_g, *K = w.shape
     n = len(K)
-    _, Gm, _ = matrices(m)
-    u = np.moveaxis(w, range(2, 2 + n), range(n))  # (3,)*n + (C_out, C_in/G)
+    _, Gm, _ = matrices(m, K[0])
+    u = np.moveaxis(w, range(2, 2 + n), range(n))  # (r,)*n + (C_out, C_in/G)
     u = _along_axes(Gm, u, n)
-    alpha = m + 2
+    alpha = m + K[0] - 1
     return u.reshape(alpha ** n, groups, C_out // groups, C_in_g)
 
 
 def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
-    """y (N, C_out, *O) of a 3x..x3 stride-1 convolution, as a channel-major view."""
+    """y (N, C_out, *O) of an r x..x r stride-1 convolution, as a channel-major view."""
     N, C = x.shape[:2]
-    C_out = w.shape[0]
+    C_out, r = w.shape[0], w.shape[2]
     n = x.ndim - 2
-    alpha = m + 2
-    AT, _, BT = matrices(m)
+    alpha = m + r - 1
+    AT, _, BT = matrices(m, r)
     AT, BT = AT.astype(x.dtype), BT.astype(x.dtype)
     T = [-(-o // m) for o in out_size]  # tiles per axis
-    # padded so that every tile has its alpha inputs: T*m + 2 along each axis
-    full = [(b, t * m + 2 - s - b) for s, (b, _), t in zip(x.shape[2:], pads, T)]
+    # padded so that every tile has its alpha inputs: T*m + r - 1 along each axis
+    full = [(b, t * m + r - 1 - s - b) for s, (b, _), t in zip(x.shape[2:], pads, T)]
     # inputs past the last tile (an output size cut short, as output_padding does) unused
     x = x[(slice(None), slice(None)) + tuple(slice(0, s + min(a, 0))
                                              for s, (_, a) in zip(x.shape[2:], full))]
@@ -191,7 +198,7 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
     for t0 in range(0, T[0], band):
         t1 = min(T[0], t0 + band)
         Tb = (t1 - t0, *T[1:])
-        V = _input_transform(BT, xp[:, :, t0 * m:t1 * m + 2], m, Tb, scratch)
+        V = _input_transform(BT, xp[:, :, t0 * m:t1 * m + r - 1], m, Tb, scratch)
         L = N * math.prod(Tb)
         Mo = np.matmul(U, V.reshape(alpha ** n, groups, C // groups, L))
         Mo = Mo.reshape((alpha,) * n + (C_out, N, *Tb))
@@ -202,7 +209,8 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
 
 
 class Algorithm:
-    """F(m x m, 3 x 3) (any rank) behind the kernels' common interface.
+    """F(m x m, r x r) (any rank; r a kernel size with default points, `POINTS`) behind the
+    kernels' common interface.
 
     The input gradient is the adjoint convolution through the same forward pass (stride 1
     makes it one); the weight gradient is im2col's long-reduction matrix product.
@@ -214,9 +222,12 @@ class Algorithm:
 
     def supports(self, x_shape, w_shape, stride, pads, dilation, groups):
         """None when this algorithm applies, else the rule it needs."""
-        ok = (all(k == 3 for k in w_shape[2:]) and all(s == 1 for s in stride)
+        sizes = sorted(r for m, r in POINTS if m == self.m)
+        K = w_shape[2:]
+        ok = (len(set(K)) == 1 and K[0] in sizes and all(s == 1 for s in stride)
               and all(d == 1 for d in dilation))
-        return None if ok else "kernel_size 3 along every axis, stride 1 and dilation 1"
+        return None if ok else (f"the same kernel_size along every axis, one of {sizes}, "
+                                f"stride 1 and dilation 1")
 
     def forward(self, x, w, stride, pads, dilation, groups, out_size):
         return forward(x, w, stride, pads, dilation, groups, out_size, m=self.m)

@@ -2,8 +2,9 @@
 `winograd.matrices` (do not edit; ``python -m convscope.kernels.winograd_gen`` rewrites it).
 
 ``name(c, s0, ..., d0, ...)``: d_p[t] = sum_j M[p, j] s_j[t] for every t, where M is the
-transform `name` (bt: B^T, at: A^T, a: A, of F(m x m, 3 x 3)), c its entries other than 0
-and +-1 (`winograd_gen.coefficients`, in the data's dtype), the s_j and d_p 1-D arrays.
+transform `name` (bt: B^T, at: A^T, a: A, of F(m, 3); with the suffix k5, of F(m, 5)), c its
+entries other than 0 and +-1 (`winograd_gen.coefficients`, in the data's dtype), the s_j and
+d_p 1-D arrays.
 """
 
 from __future__ import annotations
@@ -123,3 +124,113 @@ def a4(c, s0, s1, s2, s3, d0, d1, d2, d3, d4, d5):
         d3[t] = x0 + c0 * x1 + c1 * x2 + c2 * x3
         d4[t] = x0 + c3 * x1 + c4 * x2 + c5 * x3
         d5[t] = x3
+
+
+@jit(inline="always")
+def bt4k5(c, s0, s1, s2, s3, s4, s5, s6, s7, d0, d1, d2, d3, d4, d5, d6, d7):
+    """d_p = sum_j M[p, j] s_j for the 8 x 8 matrix `bt4k5`."""
+    c0 = c[0]
+    c1 = c[1]
+    c2 = c[2]
+    c3 = c[3]
+    c4 = c[4]
+    c5 = c[5]
+    c6 = c[6]
+    c7 = c[7]
+    c8 = c[8]
+    c9 = c[9]
+    c10 = c[10]
+    c11 = c[11]
+    c12 = c[12]
+    c13 = c[13]
+    c14 = c[14]
+    c15 = c[15]
+    c16 = c[16]
+    c17 = c[17]
+    c18 = c[18]
+    c19 = c[19]
+    c20 = c[20]
+    c21 = c[21]
+    c22 = c[22]
+    c23 = c[23]
+    c24 = c[24]
+    c25 = c[25]
+    c26 = c[26]
+    c27 = c[27]
+    for t in range(s0.shape[0]):
+        x0 = s0[t]
+        x1 = s1[t]
+        x2 = s2[t]
+        x3 = s3[t]
+        x4 = s4[t]
+        x5 = s5[t]
+        x6 = s6[t]
+        x7 = s7[t]
+        d0[t] = -x0 + c0 * x2 + c1 * x4 + x6
+        d1[t] = x1 + x2 + c2 * x3 + c3 * x4 + x5 + x6
+        d2[t] = -x1 + x2 + c4 * x3 + c5 * x4 - x5 + x6
+        d3[t] = c6 * x1 + c7 * x2 + c8 * x3 + c9 * x4 + c10 * x5 + x6
+        d4[t] = c11 * x1 + c12 * x2 + c13 * x3 + c14 * x4 + c15 * x5 + x6
+        d5[t] = c16 * x1 + c17 * x2 + c18 * x3 + c19 * x4 + c20 * x5 + x6
+        d6[t] = c21 * x1 + c22 * x2 + c23 * x3 + c24 * x4 + c25 * x5 + x6
+        d7[t] = -x1 + c26 * x3 + c27 * x5 + x7
+
+
+@jit(inline="always")
+def at4k5(c, s0, s1, s2, s3, s4, s5, s6, s7, d0, d1, d2, d3):
+    """d_p = sum_j M[p, j] s_j for the 4 x 8 matrix `at4k5`."""
+    c0 = c[0]
+    c1 = c[1]
+    c2 = c[2]
+    c3 = c[3]
+    c4 = c[4]
+    c5 = c[5]
+    c6 = c[6]
+    c7 = c[7]
+    c8 = c[8]
+    c9 = c[9]
+    c10 = c[10]
+    c11 = c[11]
+    for t in range(s0.shape[0]):
+        x0 = s0[t]
+        x1 = s1[t]
+        x2 = s2[t]
+        x3 = s3[t]
+        x4 = s4[t]
+        x5 = s5[t]
+        x6 = s6[t]
+        x7 = s7[t]
+        d0[t] = x0 + x1 + x2 + x3 + x4 + x5 + x6
+        d1[t] = x1 - x2 + c0 * x3 + c1 * x4 + c2 * x5 + c3 * x6
+        d2[t] = x1 + x2 + c4 * x3 + c5 * x4 + c6 * x5 + c7 * x6
+        d3[t] = x1 - x2 + c8 * x3 + c9 * x4 + c10 * x5 + c11 * x6 + x7
+
+
+@jit(inline="always")
+def a4k5(c, s0, s1, s2, s3, d0, d1, d2, d3, d4, d5, d6, d7):
+    """d_p = sum_j M[p, j] s_j for the 8 x 4 matrix `a4k5`."""
+    c0 = c[0]
+    c1 = c[1]
+    c2 = c[2]
+    c3 = c[3]
+    c4 = c[4]
+    c5 = c[5]
+    c6 = c[6]
+    c7 = c[7]
+    c8 = c[8]
+    c9 = c[9]
+    c10 = c[10]
+    c11 = c[11]
+    for t in range(s0.shape[0]):
+        x0 = s0[t]
+        x1 = s1[t]
+        x2 = s2[t]
+        x3 = s3[t]
+        d0[t] = x0
+        d1[t] = x0 + x1 + x2 + x3
+        d2[t] = x0 - x1 + x2 - x3
+        d3[t] = x0 + c0 * x1 + c1 * x2 + c2 * x3
+        d4[t] = x0 + c3 * x1 + c4 * x2 + c5 * x3
+        d5[t] = x0 + c6 * x1 + c7 * x2 + c8 * x3
+        d6[t] = x0 + c9 * x1 + c10 * x2 + c11 * x3
+        d7[t] = x3

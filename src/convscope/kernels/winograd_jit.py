@@ -208,9 +208,12 @@ def _buffers(plan, *channels, dtype):
 
 
 def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
-    """y (N, C_out, H_out, W_out), a new C-contiguous array (3-D: `forward3d`)."""
+    """y (N, C_out, H_out, W_out), a new C-contiguous array (3-D: `forward3d`, 1-D:
+    `forward1d`)."""
     if x.ndim == 5:
         return forward3d(x, w, pads, out_size, m)
+    if x.ndim == 3:
+        return forward1d(x, w, pads, groups, out_size, m)
     y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype)
     outputs = _compiled().kernels(m)[1]
     _forward(x, w, pads, groups, out_size, m,
@@ -458,6 +461,118 @@ def _grouped_sum(n, shape, dtype, work, buffers, add):
     return total
 
 
+# -- 1-D layers: F(m, r), r = 3 or 5 ----------------------------------------------------------
+#: Bytes of one 1-D chunk's transformed tiles and products (V and M): in the L2/L3 caches.
+CHUNK_BYTES_1D = 2 << 20
+#: (m, r) of the 1-D transforms compiled (`winograd1d_kernels`).
+SIZES_1D = ((2, 3), (4, 3), (4, 5))
+
+
+def _compiled1d():
+    from . import winograd1d_kernels
+    return winograd1d_kernels
+
+
+@functools.lru_cache(maxsize=None)
+def _constants1d(m, r, dtype):
+    """(G, then the coefficients of A^T, A and B^T) of F(m, r) in `dtype`, read-only."""
+    AT, G, BT = winograd.matrices(m, r)
+    out = (G.astype(dtype),) + tuple(winograd_gen.coefficients(a, dtype)
+                                     for a in (AT, AT.T, BT))
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+class _Plan1d:
+    """Tiles and chunks of one 1-D F(m, r) convolution: T tiles per sample, the batch's N T
+    tiles cut into chunks of about `CHUNK_BYTES_1D` of transformed tiles and products (at
+    least `MIN_TILES`, at least `MIN_CHUNKS` chunks; from the shape alone, so the same bits
+    for any number of threads)."""
+
+    def __init__(self, N, C, C_out, out_len, m, r, dtype):
+        self.m, self.r, self.alpha = m, r, m + r - 1
+        self.T = -(-out_len // m)
+        n = N * self.T
+        self.work = n * self.alpha * (C + C_out)
+        per_tile = self.alpha * (C + C_out) * np.dtype(dtype).itemsize
+        tiles = max(MIN_TILES, C_out * C // (C + C_out), CHUNK_BYTES_1D // per_tile)
+        chunk = max(1, min(n, tiles, -(-n // MIN_CHUNKS)))
+        self.chunks = list(range(0, n, chunk)) + [n]
+        self.chunk = chunk
+        self.G, self.AT, self.A, self.BT = _constants1d(m, r, np.dtype(dtype).str)
+
+    def buffers(self, *channels, dtype):
+        """Flat buffers for one chunk's (alpha, C, tiles) arrays, one per channel count."""
+        return [np.empty(self.alpha * c * self.chunk, dtype=dtype) for c in channels]
+
+
+def forward1d(x, w, pads, groups, out_size, m=4):
+    """y (N, C_out, L_out), a new C-contiguous array, of a 1-D stride-1 convolution with r
+    = 3 or 5 taps: per chunk of tiles, the input transform (`winograd1d_kernels`), alpha
+    products U[p] @ V[p], the output transform into y."""
+    N, C = x.shape[:2]
+    C_out, Cg, r = w.shape
+    dtype = x.dtype
+    y = np.empty((N, C_out, out_size[0]), dtype=dtype)
+    plan = _Plan1d(N, C, C_out, out_size[0], m, r, dtype)
+    inputs, outputs, _ = _compiled1d().kernels(m, r)
+    a = plan.alpha
+    U = (plan.G @ w.astype(dtype, copy=False).reshape(C_out * Cg, r).T).reshape(
+        a, groups, C_out // groups, Cg)
+    xc, cm = _planes.planes(x, rank=1)
+    Cog = C_out // groups
+    c = plan.chunks
+
+    def share(take):
+        bufs = plan.buffers(C, C_out, dtype=dtype)
+        while (i := take()) is not None:
+            g0, g1 = c[i], c[i + 1]
+            t = g1 - g0
+            V = bufs[0][:a * C * t].reshape(a, C, t)
+            Mo = bufs[1][:a * C_out * t].reshape(a, C_out, t)
+            inputs(xc, cm, plan.BT, pads[0][0], plan.T, g0, g1, V)
+            for g in range(groups):
+                np.matmul(U[:, g], V[:, g * Cg:(g + 1) * Cg],
+                          out=Mo[:, g * Cog:(g + 1) * Cog])
+            outputs(Mo, plan.AT, plan.T, g0, g1, y)
+
+    _take_all(share, len(c) - 1, plan.work)
+    return y
+
+
+def backward_weight1d(x, gy, w_shape, pads, groups, m=4):
+    """dL/dw (C_out, C_in/G, r) through the same tiles: dU[p] = sum dM[p] @ V[p]^T, then
+    G^T dU; the chunks summed in groups fixed by the shape (`_grouped_sum`)."""
+    N, C = x.shape[:2]
+    C_out, Cg, r = w_shape
+    dtype = np.result_type(x.dtype, gy.dtype)
+    plan = _Plan1d(N, C, C_out, gy.shape[2], m, r, dtype)
+    inputs, _, output_grads = _compiled1d().kernels(m, r)
+    a = plan.alpha
+    xc, cm = _planes.planes(x.astype(dtype, copy=False), rank=1)
+    gya, gcm = _planes.planes(gy.astype(dtype, copy=False), rank=1)
+    Cog = C_out // groups
+    c = plan.chunks
+
+    def add(i, bufs, part, acc):
+        g0, g1 = c[i], c[i + 1]
+        t = g1 - g0
+        V = bufs[0][:a * C * t].reshape(a, C, t)
+        dM = bufs[1][:a * C_out * t].reshape(a, C_out, t)
+        inputs(xc, cm, plan.BT, pads[0][0], plan.T, g0, g1, V)
+        output_grads(gya, gcm, plan.A, plan.T, g0, g1, dM)
+        for g in range(groups):
+            np.matmul(dM[:, g * Cog:(g + 1) * Cog],
+                      V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
+                      out=part[:, g * Cog:(g + 1) * Cog])
+        acc += part
+
+    dU = _grouped_sum(len(c) - 1, (a, C_out, Cg), dtype, plan.work,
+                      lambda: plan.buffers(C, C_out, dtype=dtype), add)
+    return (dU.reshape(a, C_out * Cg).T @ plan.G).reshape(C_out, Cg, r)
+
+
 def tiles(out_size, N, m):
     """(tiles of F(m x m, 3 x 3) over a batch, outputs computed per output kept)."""
     T = [-(-o // m) for o in out_size]
@@ -473,6 +588,13 @@ def tiles(out_size, N, m):
 #: 36 x 512 x 512, cost more than 32 tiles save). F(2x2)'s never clearly won (32->64
 #: 14x14 batch 128: 21.3 / 17.7, before the formulas): always im2col's.
 WEIGHT_GRAD_TILES_PER_CHANNEL = {2: None, 4: 0.25}
+#: A 1-D layer's weight gradient runs through the tiles from this many tiles per channel on
+#: (the products' reductions are the chunk's tiles: with few, BLAS runs them slowly). Measured
+#: (2 threads, min of 9 calls; F(4, r) tiles / im2col, ms): 256 ch L64 batch 8 k3 (0.25 tiles
+#: per channel) 5.2 / 1.8; 128 ch L128 batch 8 k3 (1) 1.3 / 0.9; 256 ch L256 batch 16 k5 (2)
+#: 16.2 / 17.8; 128 ch L256 batch 16 k3 (4) 3.3 / 4.4; 128 ch L512 batch 16 k5 (8) 5.8 /
+#: 12.9; 64 ch L4096 batch 32 k5 (256) 27.0 / 67.6.
+WEIGHT_GRAD_TILES_PER_CHANNEL_1D = 2
 
 
 class Algorithm:
@@ -484,11 +606,15 @@ class Algorithm:
 
     def supports(self, x_shape, w_shape, stride, pads, dilation, groups):
         """None when this algorithm applies, else the rule it needs."""
-        ok = (len(w_shape) in (4, 5) and all(k == 3 for k in w_shape[2:])
-              and all(s == 1 for s in stride) and all(d == 1 for d in dilation)
-              and (len(w_shape) == 4 or groups == 1))
-        return None if ok else ("a 2D convolution with kernel_size 3, stride 1 and "
-                                "dilation 1 (or a 3D one with groups=1 as well)")
+        K = w_shape[2:]
+        sizes = [r for m, r in SIZES_1D if m == self.m]
+        ok = ((len(K) == 1 and K[0] in sizes)
+              or (len(K) in (2, 3) and all(k == 3 for k in K) and (len(K) == 2 or groups == 1)))
+        ok = ok and all(s == 1 for s in stride) and all(d == 1 for d in dilation)
+        sizes = " or ".join(str(r) for r in sizes)
+        return None if ok else (f"stride 1, dilation 1, and a 1D convolution with "
+                                f"kernel_size {sizes}, a 2D one with kernel_size 3, or a 3D "
+                                f"one with kernel_size 3 and groups=1")
 
     def forward(self, x, w, stride, pads, dilation, groups, out_size):
         return forward(x, w, stride, pads, dilation, groups, out_size, m=self.m), None
@@ -501,14 +627,19 @@ class Algorithm:
 
     def weight_grad_tiles(self, x_shape, w_shape, out_size) -> bool:
         """Whether the weight gradient runs through the tiles (else im2col's)."""
-        per = WEIGHT_GRAD_TILES_PER_CHANNEL[self.m]
-        n, _ = tiles(out_size, x_shape[0], self.m)
+        if len(out_size) == 1:
+            n, per = x_shape[0] * -(-out_size[0] // self.m), WEIGHT_GRAD_TILES_PER_CHANNEL_1D
+        else:
+            per = WEIGHT_GRAD_TILES_PER_CHANNEL[self.m]
+            n, _ = tiles(out_size, x_shape[0], self.m)
         return per is not None and n >= per * (x_shape[1] + w_shape[0])
 
     def backward_weight(self, x, saved, gy, w_shape, stride, pads, dilation, groups):
         if len(w_shape) == 5:
             return backward_weight3d(x, gy, w_shape, pads, m=self.m)
         if self.weight_grad_tiles(x.shape, w_shape, gy.shape[2:]):
+            if len(w_shape) == 3:
+                return backward_weight1d(x, gy, w_shape, pads, groups, m=self.m)
             return backward_weight(x, gy, w_shape, pads, groups, m=self.m)
         return im2col.backward_weight(x, None, gy, w_shape, stride, pads, dilation, groups)
 
