@@ -72,6 +72,23 @@ algorithms on the same layers):
    24.0/24.1/24.7, F(2x2) 17.7/18.3/25.3, F(4x4) 14.7/14.5/15.9; 256 ch 14x14 im2col
    21.1/23.5/22.5, F(2x2) 18.0/18.5/22.7, F(4x4) 18.1/18.5/22.5; 512 ch 7x7 im2col
    21.0/23.2/20.9, F(2x2) 31.1/34.0/20.8, F(4x4) 53.1/56.0/20.7.
+2b. A 1-D layer of 3 or 5 taps (stride 1, dilation 1, groups 1) with at least
+   `WINOGRAD_1D_MIN_CHANNELS` = 8 input channels runs `winograd4_jit`'s 1-D kernels,
+   F(4, 3) or F(4, 5) (1.5 or 2 multiplications per output and input channel instead of 3
+   or 5), or F(2, 3) where F(4, ...)'s tiles waste more than `WINOGRAD_MAX_WASTE` (a very
+   short output) or its error bound passes `WINOGRAD_MAX_ERROR` (it does not: the 1-D
+   error stops growing near 256 channels, `winograd_error`). No minimum of tiles per
+   channel: the transformed weights of a 1-D layer are alpha = 6 or 8 times the weights,
+   not 36, and the forward pass won down to 0.06 tiles per channel. Measured (2 threads,
+   `convscope bench --explain --backward`, best of 3-5 alternating rounds in one process;
+   forward / input + weight gradient, ms; the best NumPy algorithm -> F(4, r)): 64->64 k5
+   L4096 batch 32 shifted 38.6/92.8 -> 18.5/43.2; 128->128 k3 L1024 batch 32 shifted
+   22.0/50.9 -> 11.9/26.3; 32->32 k5 L1024 batch 16 2.5/5.8 -> 1.4/2.8; 16->16 k5 L4096
+   batch 16 3.4/8.5 -> 1.4/3.0; 8->64 k3 L4096 batch 8 im2col 1.75/4.3 -> 1.4/2.1; 256->256
+   k3 L64 batch 8 im2col 1.32/2.49 -> 1.17/2.82 (the weight gradient im2col's below 2 tiles
+   per channel, `winograd_jit.WEIGHT_GRAD_TILES_PER_CHANNEL_1D`); 512->512 k3 L32 batch 8
+   im2col 4.8/9.0 -> 3.9/10.0. Fewer than 8 input channels were not measured (a 1- or
+   3-channel signal's first layer stays with rules 3-4).
 3. A layer with a large enough output map runs `shifted` (the columns as views of the
    input's flat lines, copied only in cache-sized chunks of contiguous runs; no col2im; a
    stride > 1 splits the input into its stride phases first) when all of these hold:

@@ -1,6 +1,7 @@
 """Winograd F(2x2, 3x3) and F(4x4, 3x3) with compiled transforms: `winograd2_jit`,
 `winograd4_jit` (2D, stride 1, dilation 1, 3x3, any padding, groups, batch, channels; and
-3D 3x3x3 layers with groups 1, `forward3d`).
+3D 3x3x3 layers with groups 1, `forward3d`; and 1-D layers of 3 taps, F(2, 3) / F(4, 3), or
+5 taps, F(4, 5), `forward1d`).
 
 The arithmetic is `winograd`'s (the NumPy reference, same matrices; the transforms run as
 the sparse formulas `winograd_gen` writes into `winograd_formulas`); what changes is how
@@ -47,6 +48,22 @@ Float32 error, relative to the output's max, against float64 (the 3x3 stride-1 l
 3x3x3 layers as 2-D ones with 3 to 4 times the channels (`choose.winograd_error`).
 `choose` keeps `auto` within `choose.WINOGRAD_MAX_ERROR`; tests/test_kernels_winograd.py
 bounds them.
+
+A 1-D layer (`forward1d`, `backward_weight1d`; loops in `winograd1d_kernels`) runs the same
+three steps over chunks of its batch's tiles (m outputs each; a chunk may span samples):
+alpha (= m + r - 1: 4, 6 or 8) products per chunk, the transforms along the one axis. F(4, 5)
+does 2 multiplications per output and input channel instead of 5, F(4, 3) 1.5 instead of 3.
+Measured (2 threads, `convscope bench --explain ... --backward`, best of 3-5 alternating
+rounds in one process; forward / input + weight gradient, ms, shifted -> F(4, r)): 64->64
+k5 L4096 batch 32 38.6/92.8 -> 18.5/43.2 (PyTorch 34/66 in the layer table); 128->128 k3
+L1024 batch 32 22.0/50.9 -> 11.9/26.3 (F(2, 3) 13.7/31.0); 32->32 k5 L1024 batch 16
+2.5/5.8 -> 1.4/2.8; 16->16 k5 L4096 batch 16 3.4/8.5 -> 1.4/3.0; 8->64 k3 L4096 batch 8
+(im2col) 1.75/4.3 -> 1.4/2.1; 256->256 k5 L256 batch 16 16.0/36.9 -> 7.3/17.2; 512->512
+k3 L32 batch 8 (im2col) 4.8/9.0 -> 3.9/10.0. The weight gradient runs through the tiles
+from `WEIGHT_GRAD_TILES_PER_CHANNEL_1D` tiles per channel on, else it is im2col's. Float32
+error (relative to the output's max, against float64, 8 to 1024 channels): F(4, 3)
+0.5-2.0e-6, F(4, 5) 0.7-2.8e-6, F(2, 3) 0.2-0.6e-6, im2col 0.2-0.95e-6
+(`choose.winograd_error`).
 
 The compiled kernels are imported on the first call (compiled once per machine into the
 user's cache; `_jit`), never at ``import convscope``.
