@@ -217,8 +217,8 @@ def test_compiled_kernels_split_work_counted_with_its_channels(monkeypatch):
     from convscope.kernels import _parallel, winograd_jit
     monkeypatch.setattr(winograd_jit, "CHUNK_BYTES", 1 << 10)  # two chunks of 16 tile rows
     calls = []
-    real = winograd_jit.over_parts
-    monkeypatch.setattr(winograd_jit, "over_parts",
+    real = _parallel.over_parts
+    monkeypatch.setattr(_parallel, "over_parts",
                         lambda fn, bounds: (calls.append(list(bounds)), real(fn, bounds)))
     rng = np.random.default_rng(3)
     x = rng.standard_normal((8, 32, 14, 14)).astype(np.float32)
@@ -412,7 +412,7 @@ def test_compiled_1d_kernels_equal_the_numpy_reference(m, r, N, C, C_out, L, pad
     """The 1-D transforms, chunk by chunk, equal the NumPy reference (the same matrices) in
     float64: forward, the input gradient (the adjoint through the same forward) and the
     weight gradient through the tiles; the output has its exact length (the last tile cut)."""
-    from convscope.kernels import ALGORITHMS, winograd_jit
+    from convscope.kernels import ALGORITHMS, winograd1d_jit
     if r > L + sum(pads):
         pytest.skip("no output")
     x, w, pd, out, gy = _conv1d_case(np.random.default_rng(r * 10 + m), N, C, C_out, L, r,
@@ -426,21 +426,21 @@ def test_compiled_1d_kernels_equal_the_numpy_reference(m, r, N, C, C_out, L, pad
                                rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(ours.backward_input(gy, w, x.shape, *args),
                                ref.backward_input(gy, w, x.shape, *args), rtol=1e-11, atol=1e-11)
-    np.testing.assert_allclose(winograd_jit.backward_weight1d(x, gy, w.shape, pd, groups, m=m),
+    np.testing.assert_allclose(winograd1d_jit.backward_weight(x, gy, w.shape, pd, groups, m=m),
                                ref.backward_weight(x, None, gy, w.shape, *args),
                                rtol=1e-11, atol=1e-11)
 
 
 @pytest.mark.parametrize("m, r", [(2, 3), (4, 5)])
 def test_compiled_1d_chunks_that_split_and_span_samples(monkeypatch, m, r):
-    """Chunks of a few tiles (tiny CHUNK_BYTES_1D and MIN_TILES) that start inside one sample
+    """Chunks of a few tiles (tiny CHUNK_BYTES and MIN_TILES) that start inside one sample
     and end in the next: forward and weight gradient equal im2col's in float64, and the
     same bits on one thread as on two."""
-    from convscope.kernels import _parallel, im2col, winograd_jit
-    monkeypatch.setattr(winograd_jit, "CHUNK_BYTES_1D", 1)
-    monkeypatch.setattr(winograd_jit, "MIN_TILES", 3)
+    from convscope.kernels import _parallel, im2col, winograd1d_jit
+    monkeypatch.setattr(winograd1d_jit, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(winograd1d_jit, "MIN_TILES", 3)
     x, w, pd, out, gy = _conv1d_case(np.random.default_rng(5), 4, 3, 5, 21, r, (2, 1), 1)
-    plan = winograd_jit._Plan1d(4, 3, 5, out[0], m, r, x.dtype)
+    plan = winograd1d_jit._Plan(4, 3, 5, out[0], m, r, x.dtype)
     assert any(g % plan.T for g in plan.chunks[1:-1])  # a boundary inside a sample
     assert any(a // plan.T != (b - 1) // plan.T  # and a chunk across two samples
                for a, b in zip(plan.chunks, plan.chunks[1:]))
@@ -449,8 +449,8 @@ def test_compiled_1d_chunks_that_split_and_span_samples(monkeypatch, m, r):
         got = []
         for threads in (1, 2):
             _parallel.set_num_threads(threads)
-            got.append((winograd_jit.forward1d(x, w, pd, 1, out, m),
-                        winograd_jit.backward_weight1d(x, gy, w.shape, pd, 1, m)))
+            got.append((winograd1d_jit.forward(x, w, pd, 1, out, m),
+                        winograd1d_jit.backward_weight(x, gy, w.shape, pd, 1, m)))
     finally:
         _parallel.set_num_threads(before)
     for a, b in zip(*got):
@@ -466,7 +466,7 @@ def test_compiled_1d_chunks_that_split_and_span_samples(monkeypatch, m, r):
 def test_compiled_1d_kernels_read_any_memory_layout(layout):
     """A channel-major input and dL/dy (read in place, line by line) and a sliced one give
     the same bits as their C-contiguous copies."""
-    from convscope.kernels import winograd_jit
+    from convscope.kernels import winograd1d_jit
     rng = np.random.default_rng(6)
     base = rng.standard_normal((6, 8, 40)).astype(np.float32)
     gbase = rng.standard_normal((6, 4, 40)).astype(np.float32)
@@ -476,10 +476,10 @@ def test_compiled_1d_kernels_read_any_memory_layout(layout):
     w = rng.standard_normal((4, 8, 5)).astype(np.float32)
     pd, out = ((2, 2),), (x.shape[2],)
     xc, gyc = np.ascontiguousarray(x), np.ascontiguousarray(gy)
-    np.testing.assert_array_equal(winograd_jit.forward1d(x, w, pd, 1, out),
-                                  winograd_jit.forward1d(xc, w, pd, 1, out))
-    np.testing.assert_array_equal(winograd_jit.backward_weight1d(x, gy, w.shape, pd, 1),
-                                  winograd_jit.backward_weight1d(xc, gyc, w.shape, pd, 1))
+    np.testing.assert_array_equal(winograd1d_jit.forward(x, w, pd, 1, out),
+                                  winograd1d_jit.forward(xc, w, pd, 1, out))
+    np.testing.assert_array_equal(winograd1d_jit.backward_weight(x, gy, w.shape, pd, 1),
+                                  winograd1d_jit.backward_weight(xc, gyc, w.shape, pd, 1))
 
 
 @pytest.mark.parametrize("r, C", [(3, 8), (3, 256), (5, 8), (5, 64), (5, 1024)])
@@ -509,7 +509,7 @@ def test_compiled_1d_float32_error_is_bounded(r, C):
 
 @pytest.mark.parametrize("x_shape, tiles", [((8, 256, 64), False), ((16, 128, 256), True)])
 def test_compiled_1d_weight_gradient_through_tiles_or_im2col(x_shape, tiles):
-    """Below `WEIGHT_GRAD_TILES_PER_CHANNEL_1D` tiles per channel the weight gradient is
+    """Below `winograd1d_jit.WEIGHT_GRAD_TILES_PER_CHANNEL` tiles per channel the weight gradient is
     im2col's (the same bits), from it on through the tiles; both equal float64 im2col."""
     from convscope.kernels import im2col, winograd_jit
     rng = np.random.default_rng(2)

@@ -8,8 +8,9 @@ disjoint slice: the results are the same bits as a single call, whatever the num
 threads. The compiled depthwise and pooling kernels hand it blocks of `CHANNEL_BLOCK`
 channels, which the threads take one at a time (a core the host slows down takes fewer).
 The matrix products are left to BLAS's own threads, except in the compiled
-Winograd kernels (`winograd_jit`), which hand `over_parts` ranges of their chunks of tiles
-and run each thread's own products with OpenBLAS on one thread. Batch norm and adaptive
+Winograd kernels (`winograd_jit`, `winograd1d_jit`), whose threads take their chunks of
+tiles one at a time (`take_all`; the weight gradient's sums `grouped_sum`) and run their
+own products with OpenBLAS on one thread (`OneBlasThread`). Batch norm and adaptive
 pooling run on one thread (their reductions and products are NumPy's and BLAS's).
 
 Errors: every range is waited for; the first error (in range order) is raised, naming the
@@ -24,9 +25,12 @@ the calling thread alone.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
 
 from .._args import is_int as _is_int
 
@@ -186,3 +190,100 @@ def over_channels(fn, channels: int, elements: int, block: int | None = None) ->
             fn(i * block, min(channels, (i + 1) * block))
 
     over_parts(take, split(parts, parts))
+
+
+# -- the compiled kernels' chunks: BLAS on one thread while the pool's threads run products --
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+_controller = None
+
+
+def _controller_or_none():
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - a core dependency
+            _controller = False
+        else:
+            _controller = ThreadpoolController()
+    return _controller or None
+
+
+class OneBlasThread:
+    """Context: OpenBLAS (any BLAS threadpoolctl knows) on one thread, restored at the end;
+    nested and concurrent uses share one limit (the last to leave restores). The limit is
+    process-wide: a BLAS call another thread makes meanwhile also runs on one thread."""
+
+    def __enter__(self):
+        global _blas_users, _blas_limiter
+        with _blas_lock:
+            _blas_users += 1
+            if _blas_users == 1:
+                ctl = _controller_or_none()
+                _blas_limiter = None if ctl is None else ctl.limit(limits=1, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        global _blas_users, _blas_limiter
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limiter is not None:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+        return False
+
+
+def take_all(share, n, work):
+    """share(take) on each of min(threads, n) threads, this one included; take() gives the
+    next item of range(n) no thread has taken yet, or None. The threads take items (chunks,
+    groups of chunks, 3-D units) one at a time from a shared counter rather than a fixed
+    share each, so a core the host slows down takes fewer; which thread computes an item
+    changes nothing in the result. Below `MIN_ELEMENTS` of work, this thread alone; OpenBLAS
+    on one thread while the threads run."""
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def take():
+        i = next(counter)
+        return i if i < n else None
+
+    parts = min(get_num_threads(), n) if work >= MIN_ELEMENTS else 1
+    if parts > 1:
+        with OneBlasThread():
+            over_parts(lambda _i0, _i1: share(take), split(n, parts))
+    else:
+        share(take)
+
+
+#: Most accumulators of the weight gradient (each alpha^2 C_out C_in/G), and their memory.
+MAX_SUMS = 4
+SUMS_BYTES = 64 << 20
+
+
+def _sums(chunks, nbytes):
+    """How many groups of chunks the weight gradient sums separately: from the shape alone."""
+    return max(1, min(MAX_SUMS, chunks, SUMS_BYTES // max(1, nbytes)))
+
+
+def grouped_sum(n, shape, dtype, work, buffers, add):
+    """The sum over the items i < n (chunks, 3-D units) of what add(i, bufs, part, acc)
+    adds into acc (an array of `shape`; part is scratch of the same shape, bufs a thread's
+    `buffers()`): the items are summed in groups fixed by n and the size (`_sums`), each
+    into its own accumulator, the groups taken by the threads one at a time, then the
+    groups added in order: the same bits for any number of threads."""
+    bounds = split(n, _sums(n, math.prod(shape) * np.dtype(dtype).itemsize))
+    sums = [np.zeros(shape, dtype=dtype) for _ in range(len(bounds) - 1)]
+
+    def share(take):
+        bufs = buffers()
+        part = np.empty(shape, dtype=dtype)
+        while (k := take()) is not None:
+            for i in range(bounds[k], bounds[k + 1]):
+                add(i, bufs, part, sums[k])
+
+    take_all(share, len(sums), work)
+    total = sums[0]
+    for acc in sums[1:]:
+        total += acc
+    return total

@@ -127,7 +127,7 @@ from __future__ import annotations
 
 import math
 
-from . import phase, shifted, winograd_jit
+from . import phase, shifted, winograd1d_jit, winograd_jit
 
 #: `shifted`'s limits (rule 3): grid / output size, columns' rows, weights per group.
 SHIFTED_MAX_WASTE = 1.35
@@ -208,7 +208,7 @@ def _winograd1d(x_shape, w_shape, stride, dilation, groups, O):
         return None
     C_in = x_shape[1]
     for m in (4, 2):
-        if (m, r) not in winograd_jit.SIZES_1D:
+        if (m, r) not in winograd1d_jit.SIZES:
             continue
         error = winograd_error(m, C_in, 1, r)
         waste = -(-O[0] // m) * m / max(1, O[0])

@@ -1,7 +1,7 @@
 """Winograd F(2x2, 3x3) and F(4x4, 3x3) with compiled transforms: `winograd2_jit`,
 `winograd4_jit` (2D, stride 1, dilation 1, 3x3, any padding, groups, batch, channels; and
 3D 3x3x3 layers with groups 1, `forward3d`; and 1-D layers of 3 taps, F(2, 3) / F(4, 3), or
-5 taps, F(4, 5), `forward1d`).
+5 taps, F(4, 5), through `winograd1d_jit`).
 
 The arithmetic is `winograd`'s (the NumPy reference, same matrices; the transforms run as
 the sparse formulas `winograd_gen` writes into `winograd_formulas`); what changes is how
@@ -24,15 +24,16 @@ A 3x3x3 layer is the same over each depth slice: every input slice of an image's
 transformed once into a tall V (alpha^2, depth x C_in, tiles), and output slice d is one
 product per k with the three slices d..d+2 as a view (U (C_out x 3 C_in)).
 
-Threads: `_parallel`'s threads take the chunks one at a time (`_take_all`, a shared counter;
-the weight gradient's groups of chunks likewise), each thread running its chunk's three
-steps itself (the compiled passes release the GIL; so does BLAS). Taken one by one rather
-than as a fixed half each, a core the host slows down does less of the work: 100 steps of
-the default model's training, three alternating pairs, 5.9-6.1 s -> 5.3-5.8 s. During
-that region OpenBLAS runs on one thread (threadpoolctl; `_OneBlasThread`): with BLAS's
-own threads as well, the pool's threads and OpenBLAS's spin against each other on the same
-cores (the issue's prototype measured about 2x; on this shared machine, at load averages of 8-13 on
-2 cores, wall-clock comparisons of the two were within the noise). The chunks depend on
+Threads: `_parallel`'s threads take the chunks one at a time (`_parallel.take_all`, a
+shared counter; the weight gradient's groups of chunks likewise, `_parallel.grouped_sum`),
+each thread running its chunk's three steps itself (the compiled passes release the GIL; so
+does BLAS). Taken one by one rather than as a fixed half each, a core the host slows down
+does less of the work: 100 steps of the default model's training, three alternating pairs,
+5.9-6.1 s -> 5.3-5.8 s. During that region OpenBLAS runs on one thread (threadpoolctl;
+`_parallel.OneBlasThread`): with BLAS's own threads as well, the pool's threads and
+OpenBLAS's spin against each other on the same cores (the issue's prototype measured about
+2x; on this shared machine, at load averages of 8-13 on 2 cores, wall-clock comparisons of
+the two were within the noise). The chunks depend on
 the shape only, so the result is the same bits for any number of threads.
 
 Gradients: the input gradient is a stride-1 convolution of dL/dy with the flipped,
@@ -49,21 +50,7 @@ Float32 error, relative to the output's max, against float64 (the 3x3 stride-1 l
 `choose` keeps `auto` within `choose.WINOGRAD_MAX_ERROR`; tests/test_kernels_winograd.py
 bounds them.
 
-A 1-D layer (`forward1d`, `backward_weight1d`; loops in `winograd1d_kernels`) runs the same
-three steps over chunks of its batch's tiles (m outputs each; a chunk may span samples):
-alpha (= m + r - 1: 4, 6 or 8) products per chunk, the transforms along the one axis. F(4, 5)
-does 2 multiplications per output and input channel instead of 5, F(4, 3) 1.5 instead of 3.
-Measured (2 threads, `convscope bench --explain ... --backward`, best of 3-5 alternating
-rounds in one process; forward / input + weight gradient, ms, shifted -> F(4, r)): 64->64
-k5 L4096 batch 32 38.6/92.8 -> 18.5/43.2 (PyTorch 34/66 in the layer table); 128->128 k3
-L1024 batch 32 22.0/50.9 -> 11.9/26.3 (F(2, 3) 13.7/31.0); 32->32 k5 L1024 batch 16
-2.5/5.8 -> 1.4/2.8; 16->16 k5 L4096 batch 16 3.4/8.5 -> 1.4/3.0; 8->64 k3 L4096 batch 8
-(im2col) 1.75/4.3 -> 1.4/2.1; 256->256 k5 L256 batch 16 16.0/36.9 -> 7.3/17.2; 512->512
-k3 L32 batch 8 (im2col) 4.8/9.0 -> 3.9/10.0. The weight gradient runs through the tiles
-from `WEIGHT_GRAD_TILES_PER_CHANNEL_1D` tiles per channel on, else it is im2col's. Float32
-error (relative to the output's max, against float64, 8 to 1024 channels): F(4, 3)
-0.5-2.0e-6, F(4, 5) 0.7-2.8e-6, F(2, 3) 0.2-0.6e-6, im2col 0.2-0.95e-6
-(`choose.winograd_error`).
+1-D layers of 3 or 5 taps run in `winograd1d_jit` (the same three steps along one axis).
 
 The compiled kernels are imported on the first call (compiled once per machine into the
 user's cache; `_jit`), never at ``import convscope``.
@@ -72,14 +59,12 @@ user's cache; `_jit`), never at ``import convscope``.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
-import threading
 
 import numpy as np
 
-from . import _adjoint, _planes, im2col, winograd, winograd_gen
-from ._parallel import MIN_ELEMENTS, get_num_threads, over_parts, split
+from . import _adjoint, _planes, im2col, winograd, winograd1d_jit, winograd_gen
+from ._parallel import grouped_sum, take_all
 
 #: Bytes of one chunk's transformed tiles and products (V and M); in the L2/L3 caches.
 CHUNK_BYTES = 1 << 20
@@ -94,49 +79,6 @@ def _compiled():
     return winograd_kernels
 
 
-# -- BLAS on one thread while the pool's threads run products ------------------------------
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter = None
-_controller = None
-
-
-def _controller_or_none():
-    global _controller
-    if _controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - a core dependency
-            _controller = False
-        else:
-            _controller = ThreadpoolController()
-    return _controller or None
-
-
-class _OneBlasThread:
-    """Context: OpenBLAS (any BLAS threadpoolctl knows) on one thread, restored at the end;
-    nested and concurrent uses share one limit (the last to leave restores). The limit is
-    process-wide: a BLAS call another thread makes meanwhile also runs on one thread."""
-
-    def __enter__(self):
-        global _blas_users, _blas_limiter
-        with _blas_lock:
-            _blas_users += 1
-            if _blas_users == 1:
-                ctl = _controller_or_none()
-                _blas_limiter = None if ctl is None else ctl.limit(limits=1, user_api="blas")
-        return self
-
-    def __exit__(self, *exc):
-        global _blas_users, _blas_limiter
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0 and _blas_limiter is not None:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
-        return False
-
-
 # -- the chunked, threaded pipeline ---------------------------------------------------------
 class _Plan:
     """Tiles, chunks and matrices of one F(m x m, 3 x 3) convolution."""
@@ -147,7 +89,7 @@ class _Plan:
         self.TH, self.TW = (-(-o // m) for o in out_size)
         self.rows = N * self.TH  # tile rows of the batch
         # transformed values of the whole batch (tiles x alpha^2 x (C_in + C_out)): the work
-        # `_take_all` weighs against `_parallel.MIN_ELEMENTS`
+        # `_parallel.take_all` weighs against `_parallel.MIN_ELEMENTS`
         self.work = self.rows * self.TW * self.alpha ** 2 * (C + C_out)
         self.itemsize = np.dtype(dtype).itemsize
         per_row = self.alpha ** 2 * (C + C_out) * self.TW * self.itemsize
@@ -197,27 +139,6 @@ def _weights(w, groups, plan):
     return U.reshape(plan.alpha ** 2, groups, C_out // groups, Cg)
 
 
-def _take_all(share, n, work):
-    """share(take) on each of min(threads, n) threads, this one included; take() gives the
-    next item of range(n) no thread has taken yet, or None. The threads take items (chunks,
-    groups of chunks, 3-D units) one at a time from a shared counter rather than a fixed
-    share each, so a core the host slows down takes fewer; which thread computes an item
-    changes nothing in the result. Below `MIN_ELEMENTS` of work, this thread alone; OpenBLAS
-    on one thread while the threads run."""
-    counter = itertools.count()  # next() is atomic under the GIL
-
-    def take():
-        i = next(counter)
-        return i if i < n else None
-
-    parts = min(get_num_threads(), n) if work >= MIN_ELEMENTS else 1
-    if parts > 1:
-        with _OneBlasThread():
-            over_parts(lambda _i0, _i1: share(take), split(n, parts))
-    else:
-        share(take)
-
-
 def _buffers(plan, *channels, dtype):
     """Flat buffers for one chunk's (alpha^2, C, tiles) arrays, one per channel count."""
     T = plan.chunk * plan.TW
@@ -226,11 +147,11 @@ def _buffers(plan, *channels, dtype):
 
 def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
     """y (N, C_out, H_out, W_out), a new C-contiguous array (3-D: `forward3d`, 1-D:
-    `forward1d`)."""
+    `winograd1d_jit.forward`)."""
     if x.ndim == 5:
         return forward3d(x, w, pads, out_size, m)
     if x.ndim == 3:
-        return forward1d(x, w, pads, groups, out_size, m)
+        return winograd1d_jit.forward(x, w, pads, groups, out_size, m)
     y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype)
     outputs = _compiled().kernels(m)[1]
     _forward(x, w, pads, groups, out_size, m,
@@ -290,7 +211,7 @@ def _forward(x, w, pads, groups, out_size, m, write):
         while (i := take()) is not None:
             chunk(bufs, c[i], c[i + 1])
 
-    _take_all(share, len(c) - 1, plan.work)
+    take_all(share, len(c) - 1, plan.work)
 
 
 #: Bytes of one 3-D chunk's transformed tiles (every depth slice) and products.
@@ -375,7 +296,7 @@ def forward3d(x, w, pads, out_size, m=4):
                 np.matmul(U3, V[:, d * C:(d + 3) * C], out=M)
                 outputs(M, plan.AT, plan.TH, plan.TW, g0, g1, y[n:n + 1, :, d])
 
-    _take_all(share, len(sl.units), sl.work)
+    take_all(share, len(sl.units), sl.work)
     return y
 
 
@@ -400,7 +321,7 @@ def backward_weight3d(x, gy, w_shape, pads, m=4):
             np.matmul(dM, V[:, d * C:(d + 3) * C].transpose(0, 2, 1), out=part)
             acc += part
 
-    dU = _grouped_sum(len(sl.units), (a2, C_out, 3 * C), dtype, sl.work, sl.buffers, add)
+    dU = grouped_sum(len(sl.units), (a2, C_out, 3 * C), dtype, sl.work, sl.buffers, add)
     # G^T dU G along both kernel axes for every (c_out, kd, c): (C_out, 3, C, 3, 3)
     dW = (dU.reshape(a2, C_out * 3 * C).T @ plan.GG).reshape(C_out, 3, C, 3, 3)
     return np.ascontiguousarray(dW.transpose(0, 2, 1, 3, 4))
@@ -410,7 +331,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     """dL/dw (C_out, C_in/G, 3, 3) through the same tiles: dU[k] = sum dM[k] @ V[k]^T, then
     G^T dU G.
 
-    The chunks are summed in a fixed number of groups (`_grouped_sum`, set by the shape),
+    The chunks are summed in a fixed number of groups (`_parallel.grouped_sum`, set by the shape),
     each into its own accumulator, then the groups in order: the same bits for any number
     of threads (the groups are split over the threads).
     """
@@ -438,156 +359,11 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
                       out=part[:, g * Cog:(g + 1) * Cog])
         acc += part
 
-    dU = _grouped_sum(len(c) - 1, (a2, C_out, Cg), dtype, plan.work,
+    dU = grouped_sum(len(c) - 1, (a2, C_out, Cg), dtype, plan.work,
                       lambda: _buffers(plan, C, C_out, dtype=dtype), add)
     # dW = G^T dU G along both kernel axes, the adjoint of `_weights`: (C_out, C_in/G, 3, 3)
     dW = dU.reshape(a2, C_out * Cg).T @ plan.GG
     return dW.reshape(C_out, Cg, 3, 3)
-
-
-#: Most accumulators of the weight gradient (each alpha^2 C_out C_in/G), and their memory.
-MAX_SUMS = 4
-SUMS_BYTES = 64 << 20
-
-
-def _sums(chunks, nbytes):
-    """How many groups of chunks the weight gradient sums separately: from the shape alone."""
-    return max(1, min(MAX_SUMS, chunks, SUMS_BYTES // max(1, nbytes)))
-
-
-def _grouped_sum(n, shape, dtype, work, buffers, add):
-    """The sum over the items i < n (chunks, 3-D units) of what add(i, bufs, part, acc)
-    adds into acc (an array of `shape`; part is scratch of the same shape, bufs a thread's
-    `buffers()`): the items are summed in groups fixed by n and the size (`_sums`), each
-    into its own accumulator, the groups taken by the threads one at a time, then the
-    groups added in order: the same bits for any number of threads."""
-    bounds = split(n, _sums(n, math.prod(shape) * np.dtype(dtype).itemsize))
-    sums = [np.zeros(shape, dtype=dtype) for _ in range(len(bounds) - 1)]
-
-    def share(take):
-        bufs = buffers()
-        part = np.empty(shape, dtype=dtype)
-        while (k := take()) is not None:
-            for i in range(bounds[k], bounds[k + 1]):
-                add(i, bufs, part, sums[k])
-
-    _take_all(share, len(sums), work)
-    total = sums[0]
-    for acc in sums[1:]:
-        total += acc
-    return total
-
-
-# -- 1-D layers: F(m, r), r = 3 or 5 ----------------------------------------------------------
-#: Bytes of one 1-D chunk's transformed tiles and products (V and M): in the L2/L3 caches.
-CHUNK_BYTES_1D = 2 << 20
-#: (m, r) of the 1-D transforms compiled (`winograd1d_kernels`).
-SIZES_1D = ((2, 3), (4, 3), (4, 5))
-
-
-def _compiled1d():
-    from . import winograd1d_kernels
-    return winograd1d_kernels
-
-
-@functools.lru_cache(maxsize=None)
-def _constants1d(m, r, dtype):
-    """(G, then the coefficients of A^T, A and B^T) of F(m, r) in `dtype`, read-only."""
-    AT, G, BT = winograd.matrices(m, r)
-    out = (G.astype(dtype),) + tuple(winograd_gen.coefficients(a, dtype)
-                                     for a in (AT, AT.T, BT))
-    for a in out:
-        a.flags.writeable = False
-    return out
-
-
-class _Plan1d:
-    """Tiles and chunks of one 1-D F(m, r) convolution: T tiles per sample, the batch's N T
-    tiles cut into chunks of about `CHUNK_BYTES_1D` of transformed tiles and products (at
-    least `MIN_TILES`, at least `MIN_CHUNKS` chunks; from the shape alone, so the same bits
-    for any number of threads)."""
-
-    def __init__(self, N, C, C_out, out_len, m, r, dtype):
-        self.m, self.r, self.alpha = m, r, m + r - 1
-        self.T = -(-out_len // m)
-        n = N * self.T
-        self.work = n * self.alpha * (C + C_out)
-        per_tile = self.alpha * (C + C_out) * np.dtype(dtype).itemsize
-        tiles = max(MIN_TILES, C_out * C // (C + C_out), CHUNK_BYTES_1D // per_tile)
-        chunk = max(1, min(n, tiles, -(-n // MIN_CHUNKS)))
-        self.chunks = list(range(0, n, chunk)) + [n]
-        self.chunk = chunk
-        self.G, self.AT, self.A, self.BT = _constants1d(m, r, np.dtype(dtype).str)
-
-    def buffers(self, *channels, dtype):
-        """Flat buffers for one chunk's (alpha, C, tiles) arrays, one per channel count."""
-        return [np.empty(self.alpha * c * self.chunk, dtype=dtype) for c in channels]
-
-
-def forward1d(x, w, pads, groups, out_size, m=4):
-    """y (N, C_out, L_out), a new C-contiguous array, of a 1-D stride-1 convolution with r
-    = 3 or 5 taps: per chunk of tiles, the input transform (`winograd1d_kernels`), alpha
-    products U[p] @ V[p], the output transform into y."""
-    N, C = x.shape[:2]
-    C_out, Cg, r = w.shape
-    dtype = x.dtype
-    y = np.empty((N, C_out, out_size[0]), dtype=dtype)
-    plan = _Plan1d(N, C, C_out, out_size[0], m, r, dtype)
-    inputs, outputs, _ = _compiled1d().kernels(m, r)
-    a = plan.alpha
-    U = (plan.G @ w.astype(dtype, copy=False).reshape(C_out * Cg, r).T).reshape(
-        a, groups, C_out // groups, Cg)
-    xc, cm = _planes.planes(x, rank=1)
-    Cog = C_out // groups
-    c = plan.chunks
-
-    def share(take):
-        bufs = plan.buffers(C, C_out, dtype=dtype)
-        while (i := take()) is not None:
-            g0, g1 = c[i], c[i + 1]
-            t = g1 - g0
-            V = bufs[0][:a * C * t].reshape(a, C, t)
-            Mo = bufs[1][:a * C_out * t].reshape(a, C_out, t)
-            inputs(xc, cm, plan.BT, pads[0][0], plan.T, g0, g1, V)
-            for g in range(groups):
-                np.matmul(U[:, g], V[:, g * Cg:(g + 1) * Cg],
-                          out=Mo[:, g * Cog:(g + 1) * Cog])
-            outputs(Mo, plan.AT, plan.T, g0, g1, y)
-
-    _take_all(share, len(c) - 1, plan.work)
-    return y
-
-
-def backward_weight1d(x, gy, w_shape, pads, groups, m=4):
-    """dL/dw (C_out, C_in/G, r) through the same tiles: dU[p] = sum dM[p] @ V[p]^T, then
-    G^T dU; the chunks summed in groups fixed by the shape (`_grouped_sum`)."""
-    N, C = x.shape[:2]
-    C_out, Cg, r = w_shape
-    dtype = np.result_type(x.dtype, gy.dtype)
-    plan = _Plan1d(N, C, C_out, gy.shape[2], m, r, dtype)
-    inputs, _, output_grads = _compiled1d().kernels(m, r)
-    a = plan.alpha
-    xc, cm = _planes.planes(x.astype(dtype, copy=False), rank=1)
-    gya, gcm = _planes.planes(gy.astype(dtype, copy=False), rank=1)
-    Cog = C_out // groups
-    c = plan.chunks
-
-    def add(i, bufs, part, acc):
-        g0, g1 = c[i], c[i + 1]
-        t = g1 - g0
-        V = bufs[0][:a * C * t].reshape(a, C, t)
-        dM = bufs[1][:a * C_out * t].reshape(a, C_out, t)
-        inputs(xc, cm, plan.BT, pads[0][0], plan.T, g0, g1, V)
-        output_grads(gya, gcm, plan.A, plan.T, g0, g1, dM)
-        for g in range(groups):
-            np.matmul(dM[:, g * Cog:(g + 1) * Cog],
-                      V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
-                      out=part[:, g * Cog:(g + 1) * Cog])
-        acc += part
-
-    dU = _grouped_sum(len(c) - 1, (a, C_out, Cg), dtype, plan.work,
-                      lambda: plan.buffers(C, C_out, dtype=dtype), add)
-    return (dU.reshape(a, C_out * Cg).T @ plan.G).reshape(C_out, Cg, r)
 
 
 def tiles(out_size, N, m):
@@ -605,13 +381,6 @@ def tiles(out_size, N, m):
 #: 36 x 512 x 512, cost more than 32 tiles save). F(2x2)'s never clearly won (32->64
 #: 14x14 batch 128: 21.3 / 17.7, before the formulas): always im2col's.
 WEIGHT_GRAD_TILES_PER_CHANNEL = {2: None, 4: 0.25}
-#: A 1-D layer's weight gradient runs through the tiles from this many tiles per channel on
-#: (the products' reductions are the chunk's tiles: with few, BLAS runs them slowly). Measured
-#: (2 threads, min of 9 calls; F(4, r) tiles / im2col, ms): 256 ch L64 batch 8 k3 (0.25 tiles
-#: per channel) 5.2 / 1.8; 128 ch L128 batch 8 k3 (1) 1.3 / 0.9; 256 ch L256 batch 16 k5 (2)
-#: 16.2 / 17.8; 128 ch L256 batch 16 k3 (4) 3.3 / 4.4; 128 ch L512 batch 16 k5 (8) 5.8 /
-#: 12.9; 64 ch L4096 batch 32 k5 (256) 27.0 / 67.6.
-WEIGHT_GRAD_TILES_PER_CHANNEL_1D = 2
 
 
 class Algorithm:
@@ -624,7 +393,7 @@ class Algorithm:
     def supports(self, x_shape, w_shape, stride, pads, dilation, groups):
         """None when this algorithm applies, else the rule it needs."""
         K = w_shape[2:]
-        sizes = [r for m, r in SIZES_1D if m == self.m]
+        sizes = [r for m, r in winograd1d_jit.SIZES if m == self.m]
         ok = ((len(K) == 1 and K[0] in sizes)
               or (len(K) in (2, 3) and all(k == 3 for k in K) and (len(K) == 2 or groups == 1)))
         ok = ok and all(s == 1 for s in stride) and all(d == 1 for d in dilation)
@@ -645,7 +414,8 @@ class Algorithm:
     def weight_grad_tiles(self, x_shape, w_shape, out_size) -> bool:
         """Whether the weight gradient runs through the tiles (else im2col's)."""
         if len(out_size) == 1:
-            n, per = x_shape[0] * -(-out_size[0] // self.m), WEIGHT_GRAD_TILES_PER_CHANNEL_1D
+            n = x_shape[0] * -(-out_size[0] // self.m)
+            per = winograd1d_jit.WEIGHT_GRAD_TILES_PER_CHANNEL
         else:
             per = WEIGHT_GRAD_TILES_PER_CHANNEL[self.m]
             n, _ = tiles(out_size, x_shape[0], self.m)
@@ -656,7 +426,7 @@ class Algorithm:
             return backward_weight3d(x, gy, w_shape, pads, m=self.m)
         if self.weight_grad_tiles(x.shape, w_shape, gy.shape[2:]):
             if len(w_shape) == 3:
-                return backward_weight1d(x, gy, w_shape, pads, groups, m=self.m)
+                return winograd1d_jit.backward_weight(x, gy, w_shape, pads, groups, m=self.m)
             return backward_weight(x, gy, w_shape, pads, groups, m=self.m)
         return im2col.backward_weight(x, None, gy, w_shape, stride, pads, dilation, groups)
 
