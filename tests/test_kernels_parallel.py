@@ -248,6 +248,49 @@ def test_import_before_numpy_shortens_openblas_spinning(preset):
     assert out == (preset or "4")
 
 
+_SPIN = """
+import warnings
+{first}
+import convscope
+import numpy as np
+import convscope.functional as F
+x, w = np.ones((16, 32, 14, 14), np.float32), np.ones((32, 32, 3, 3), np.float32)
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    F.conv2d(x, w, padding=1)  # the compiled Winograd kernel on two threads
+    F.conv2d(x, w, padding=1)
+print(sum("Import convscope before NumPy" in str(m.message) for m in seen))
+"""
+
+
+@pytest.mark.parametrize("numpy_first, preset, warnings_expected", [
+    (True, None, 1), (False, None, 0), (True, "4", 0)])
+def test_warns_once_when_numpy_loaded_openblas_before_convscope(numpy_first, preset,
+                                                                warnings_expected):
+    """Imported after NumPy with OPENBLAS_THREAD_TIMEOUT unset, convscope cannot shorten
+    OpenBLAS's spinning (its kernels then run up to 2x slower): the first call that runs its
+    threads beside OpenBLAS's threads says so once, with the two ways out; imported first,
+    or with the variable set by the user, nothing is said."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    env.update(CONVSCOPE_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
+    if preset is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    code = _SPIN.format(first="import numpy" if numpy_first else "")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert int(out) == warnings_expected
+
+
+def test_the_suite_imports_convscope_before_numpy():
+    """tests/conftest.py imports convscope first, so this suite's kernels run beside
+    OpenBLAS threads with the short timeout (and no warning)."""
+    from convscope import _blas
+    assert not _blas.LOADED_BEFORE
+
+
 def test_compiled_winograd_splits_a_one_chunk_batch_for_the_threads():
     """A batch whose tiles fit one chunk (8 x 256 x 14 x 14 -> 256: 32 tile rows) is still
     cut into `MIN_CHUNKS` chunks, so that two threads share it."""

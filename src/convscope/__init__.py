@@ -5,15 +5,8 @@ a small autograd `Tensor`, `nn` modules, `optim`, `data`, `models`, convolution 
 (`arith`), a model `summary`, and `measure` (what first-layer filters learned, in numbers).
 """
 
-import os as _os
-
-# OpenBLAS's idle threads spin for 2^28 cycles (about 0.1 s) after every threaded matrix
-# product, on the same cores as convscope's own kernel threads (`kernels._parallel`), which
-# then run at about half speed (measured: a compiled Winograd layer 9.2 ms after a
-# product, 5.4 ms with this). OpenBLAS reads the variable once, when NumPy loads it, so
-# this takes effect when convscope is imported before NumPy (as the command-line tool and
-# the benchmarks are); a value the user set is kept.
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# before NumPy loads OpenBLAS, if it has not yet: its idle threads' timeout (see `_blas`)
+from . import _blas  # noqa: F401  (first)
 
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from . import data, functional, io, optim

@@ -11,9 +11,9 @@
 # each claim with numbers: every `assert` below fails the notebook if the claim does not hold.
 
 # %%
+import convscope  # before NumPy: OpenBLAS's idle-thread timeout (README, Threads)
 import numpy as np
 
-import convscope
 import convscope.functional as F
 from convscope import arith, display
 from convscope.data import PHOTO_CLASSES, load_photo_patches

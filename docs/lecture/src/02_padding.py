@@ -8,9 +8,9 @@
 # padding**.
 
 # %%
+import convscope  # before NumPy: OpenBLAS's idle-thread timeout (README, Threads)
 import numpy as np
 
-import convscope
 import convscope.functional as F
 from convscope import arith, display, nn
 from convscope.data import load_photo_patches

@@ -12,9 +12,9 @@
 # in its centre.
 
 # %%
+import convscope  # before NumPy: OpenBLAS's idle-thread timeout (README, Threads)
 import numpy as np
 
-import convscope
 from convscope import arith, display, nn, summary, viz
 
 rng = np.random.default_rng(0)

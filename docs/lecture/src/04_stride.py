@@ -14,9 +14,9 @@
 # %%
 import math
 
+import convscope  # before NumPy: OpenBLAS's idle-thread timeout (README, Threads)
 import numpy as np
 
-import convscope
 import convscope.functional as F
 from convscope import arith, display, nn, summary, viz
 from convscope.data import load_photo_patches

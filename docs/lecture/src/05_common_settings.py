@@ -15,9 +15,9 @@
 # `C_out (C_in K^2 + 1)`, multiply-accumulates `C_out C_in K^2 H' W'` and receptive field.
 
 # %%
+import convscope  # before NumPy: OpenBLAS's idle-thread timeout (README, Threads)
 import numpy as np
 
-import convscope
 import convscope.functional as F
 from convscope import arith, display, nn, summary
 from convscope.data import load_photo_patches

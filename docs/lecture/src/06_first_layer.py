@@ -29,9 +29,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import time
 
+import convscope  # before NumPy: OpenBLAS's idle-thread timeout (README, Threads)
 import numpy as np
 
-import convscope
 import convscope.functional as F
 from convscope import display, measure, nn, optim, viz
 from convscope.data import DataLoader, load_dataset

@@ -8,9 +8,9 @@
 # `(W - K + 2P)/S + 1`).
 
 # %%
+import convscope  # before NumPy: OpenBLAS's idle-thread timeout (README, Threads)
 import numpy as np
 
-import convscope
 import convscope.functional as F
 from convscope import arith, display, models, nn, summary
 from convscope.viz.animate import conv_animation

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
+from .. import _blas
 from .._args import is_int as _is_int
 
 #: Below this many elements a split costs more than it saves.
@@ -222,6 +223,8 @@ class OneBlasThread:
             _blas_users += 1
             if _blas_users == 1:
                 ctl = _controller_or_none()
+                if ctl is not None:
+                    _blas.check(ctl)  # warns once if OpenBLAS's idle threads spin
                 _blas_limiter = None if ctl is None else ctl.limit(limits=1, user_api="blas")
         return self
 
