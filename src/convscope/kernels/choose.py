@@ -86,7 +86,7 @@ algorithms on the same layers):
    22.0/50.9 -> 11.9/26.3; 32->32 k5 L1024 batch 16 2.5/5.8 -> 1.4/2.8; 16->16 k5 L4096
    batch 16 3.4/8.5 -> 1.4/3.0; 8->64 k3 L4096 batch 8 im2col 1.75/4.3 -> 1.4/2.1; 256->256
    k3 L64 batch 8 im2col 1.32/2.49 -> 1.17/2.82 (the weight gradient im2col's below 2 tiles
-   per channel, `winograd_jit.WEIGHT_GRAD_TILES_PER_CHANNEL_1D`); 512->512 k3 L32 batch 8
+   per channel, `winograd1d_jit.WEIGHT_GRAD_TILES_PER_CHANNEL`); 512->512 k3 L32 batch 8
    im2col 4.8/9.0 -> 3.9/10.0. Fewer than 8 input channels were not measured (a 1- or
    3-channel signal's first layer stays with rules 3-4).
 3. A layer with a large enough output map runs `shifted` (the columns as views of the
