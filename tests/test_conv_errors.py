@@ -62,20 +62,23 @@ ERRORS = [
      r"conv2d: algorithm must be 'auto' or one of \['depthwise', 'depthwise_jit', 'direct', "
      r"'im2col', 'pointwise', 'shifted', 'winograd2', 'winograd2_jit', 'winograd4', "
      r"'winograd4_jit'\], got algorithm='fft'"),
-    (lambda: F.conv1d(x2[..., 0], w2[..., 0], dilation=2, algorithm="winograd4_jit"),
+    (lambda: F.conv1d(x2[..., 0], w2[..., 0], stride=2, algorithm="winograd4_jit"),
      ValueError,
-     r"conv1d: algorithm='winograd4_jit' needs stride 1, dilation 1, and a 1D convolution "
-     r"with kernel_size 3 or 5, a 2D one with kernel_size 3, or a 3D one with kernel_size 3 "
-     r"and groups=1, got kernel_size=\(3,\), stride=\(1,\), dilation=\(2,\)"),
+     r"conv1d: algorithm='winograd4_jit' needs stride 1, and a 1D convolution with "
+     r"kernel_size 3 or 5, a 2D one with kernel_size 3 and dilation 1, or a 3D one with "
+     r"kernel_size 3, dilation 1 and groups=1, got kernel_size=\(3,\), stride=\(2,\)"),
     (lambda: F.conv1d(x2[..., 0], np.zeros((3, 4, 5), np.float32), algorithm="winograd2_jit"),
      ValueError,
-     r"conv1d: algorithm='winograd2_jit' needs stride 1, dilation 1, and a 1D convolution "
+     r"conv1d: algorithm='winograd2_jit' needs stride 1, and a 1D convolution "
      r"with kernel_size 3, .*got kernel_size=\(5,\)"),
+    (lambda: F.conv2d(x2, w2, dilation=2, algorithm="winograd4_jit"), ValueError,
+     r"conv2d: algorithm='winograd4_jit' needs .*a 2D one with kernel_size 3 and dilation 1"
+     r", .*got kernel_size=\(3, 3\), stride=\(1, 1\), dilation=\(2, 2\)"),
     (lambda: F.conv3d(np.zeros((1, 4, 5, 5, 5), np.float32),
                       np.zeros((4, 2, 3, 3, 3), np.float32), groups=2,
                       algorithm="winograd2_jit"), ValueError,
-     r"conv3d: algorithm='winograd2_jit' needs .*a 3D one with kernel_size 3 and "
-     r"groups=1, got kernel_size=\(3, 3, 3\), .*groups=2"),
+     r"conv3d: algorithm='winograd2_jit' needs .*a 3D one with kernel_size 3, dilation 1 "
+     r"and groups=1, got kernel_size=\(3, 3, 3\), .*groups=2"),
     (lambda: F.conv2d(x2, w2, stride=2, algorithm="winograd4"), ValueError,
      r"conv2d: algorithm='winograd4' needs the same kernel_size along every axis, one of "
      r"\[3, 5\], stride 1 and dilation 1, got kernel_size=\(3, 3\), stride=\(2, 2\)"),

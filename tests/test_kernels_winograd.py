@@ -299,6 +299,19 @@ def test_auto_picks_winograd_by_the_rules_written_in_choose(x_shape, w_shape, st
                             groups=groups)[0] == expected
 
 
+@pytest.mark.parametrize("x_shape, w_shape, expected", [
+    ((16, 128, 1024), (128, 128, 3), "winograd4_jit"),  # 3 taps: from 128 channels
+    ((16, 64, 4096), (64, 64, 3), "shifted"),
+    ((16, 64, 4096), (64, 64, 5), "winograd4_jit"),  # 5 taps: from 64 channels
+    ((16, 32, 4096), (32, 32, 5), "shifted"),
+])
+def test_auto_picks_winograd_for_dilated_1d_layers_by_their_channels(x_shape, w_shape,
+                                                                     expected):
+    """Rule 2b for dilation 2: the phases' copies cost more than thin layers save."""
+    assert F.conv_algorithm(x_shape, w_shape, padding=2 * (w_shape[2] // 2),
+                            dilation=2)[0] == expected
+
+
 def test_im2col_is_not_changed_by_auto_rules():
     """algorithm='im2col' still runs im2col: the same bits as its own kernel."""
     from convscope.kernels import im2col
@@ -429,6 +442,39 @@ def test_compiled_1d_kernels_equal_the_numpy_reference(m, r, N, C, C_out, L, pad
     np.testing.assert_allclose(winograd1d_jit.backward_weight(x, gy, w.shape, pd, groups, m=m),
                                ref.backward_weight(x, None, gy, w.shape, *args),
                                rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("m, r", [(2, 3), (4, 3), (4, 5)])
+@pytest.mark.parametrize("L, pads, dilation, groups", [
+    (40, (4, 4), 2, 1), (33, (2, 2), 2, 3), (50, (0, 0), 4, 1), (17, (8, 0), 3, 1),
+    (9, (1, 3), 5, 1), (60, (3, 1), 7, 2)])
+def test_compiled_1d_dilated_equals_im2col(m, r, L, pads, dilation, groups):
+    """A dilated 1-D layer as the undilated convolution of its input's phases: forward, the
+    input gradient and the weight gradient equal im2col's in float64 (phases of unequal
+    length, padding wider than the kernel, groups)."""
+    from convscope.kernels import ALGORITHMS, im2col, winograd1d_jit
+    rng = np.random.default_rng(L + r)
+    N, C, C_out = 2, 6, 6
+    x = rng.standard_normal((N, C, L))
+    w = rng.standard_normal((C_out, C // groups, r))
+    out = (L + sum(pads) - dilation * (r - 1),)
+    if out[0] < 1:
+        pytest.skip("no output")
+    gy = rng.standard_normal((N, C_out, *out))
+    pd, d = (pads,), (dilation,)
+    ours = ALGORITHMS[f"winograd{m}_jit"]
+    if ours.supports(x.shape, w.shape, (1,), pd, d, groups) is not None:
+        pytest.skip("F(2, 5) is not compiled")
+    np.testing.assert_allclose(ours.forward(x, w, (1,), pd, d, groups, out)[0],
+                               im2col.forward(x, w, (1,), pd, d, groups, out)[0],
+                               rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(ours.backward_input(gy, w, x.shape, (1,), pd, d, groups),
+                               im2col.backward_input(gy, w, x.shape, (1,), pd, d, groups),
+                               rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(
+        winograd1d_jit.backward_weight(x, gy, w.shape, pd, groups, m, dilation),
+        im2col.backward_weight(x, None, gy, w.shape, (1,), pd, d, groups),
+        rtol=1e-11, atol=1e-11)
 
 
 @pytest.mark.parametrize("m, r", [(2, 3), (4, 5)])

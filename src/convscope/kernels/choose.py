@@ -72,7 +72,7 @@ algorithms on the same layers):
    24.0/24.1/24.7, F(2x2) 17.7/18.3/25.3, F(4x4) 14.7/14.5/15.9; 256 ch 14x14 im2col
    21.1/23.5/22.5, F(2x2) 18.0/18.5/22.7, F(4x4) 18.1/18.5/22.5; 512 ch 7x7 im2col
    21.0/23.2/20.9, F(2x2) 31.1/34.0/20.8, F(4x4) 53.1/56.0/20.7.
-2b. A 1-D layer of 3 or 5 taps (stride 1, dilation 1, groups 1) with at least
+2b. A 1-D layer of 3 or 5 taps (stride 1, groups 1) with at least
    `WINOGRAD_1D_MIN_CHANNELS` = 8 input channels runs `winograd4_jit`'s 1-D kernels,
    F(4, 3) or F(4, 5) (1.5 or 2 multiplications per output and input channel instead of 3
    or 5), or F(2, 3) where F(4, ...)'s tiles waste more than `WINOGRAD_MAX_WASTE` (a very
@@ -88,7 +88,14 @@ algorithms on the same layers):
    k3 L64 batch 8 im2col 1.32/2.49 -> 1.17/2.82 (the weight gradient im2col's below 2 tiles
    per channel, `winograd1d_jit.WEIGHT_GRAD_TILES_PER_CHANNEL`); 512->512 k3 L32 batch 8
    im2col 4.8/9.0 -> 3.9/10.0. Fewer than 8 input channels were not measured (a 1- or
-   3-channel signal's first layer stays with rules 3-4).
+   3-channel signal's first layer stays with rules 3-4). A dilated layer runs as the
+   undilated convolution of its input's d phases, which costs copies of the input, the
+   output and dL/dy: it needs 128 input channels with 3 taps, 64 with 5 (shifted ->
+   F(4, r), same runs): 64 ch k3 d2 L4096 batch 16 14.5/34.9 -> 19.1/42.9, d8 15.8/38.9 ->
+   17.6/39.7; 32 ch k3 d16 L2048 batch 8 1.9/3.8 -> 2.6/5.5; 128 ch k3 d2 L1024 batch 16
+   11.4/25.5 -> 11.5/21.4; 256 ch k3 d2 L256 batch 16 9.7/20.9 -> 8.4/17.3; 64 ch k5 d2
+   L4096 batch 16 19.9/50.7 -> 19.7/38.5; 128 ch k5 d4 L1024 batch 16 19.5/41.7 ->
+   15.1/31.1.
 3. A layer with a large enough output map runs `shifted` (the columns as views of the
    input's flat lines, copied only in cache-sized chunks of contiguous runs; no col2im; a
    stride > 1 splits the input into its stride phases first) when all of these hold:
@@ -175,8 +182,9 @@ WINOGRAD_MIN_CHANNELS = 32
 WINOGRAD_MAX_WASTE = 1.35
 WINOGRAD_MIN_TILES_PER_CHANNEL = 0.25
 WINOGRAD_MAX_ERROR = 5e-6
-#: Rule 2b: fewest input channels of a 1-D layer run by Winograd (8 measured; fewer not).
-WINOGRAD_1D_MIN_CHANNELS = 8
+#: Rule 2b: fewest input channels of a 1-D layer run by Winograd, [dilated][taps] (8
+#: measured undilated, fewer not; dilated layers pay for copying their phases, see 2b).
+WINOGRAD_1D_MIN_CHANNELS = {False: {3: 8, 5: 8}, True: {3: 128, 5: 64}}
 
 
 def winograd_error(m: int, C_in: int, ndim: int = 2, r: int = 3) -> float:
@@ -203,19 +211,21 @@ def winograd_error(m: int, C_in: int, ndim: int = 2, r: int = 3) -> float:
 def _winograd1d(x_shape, w_shape, stride, dilation, groups, O):
     """(name, reason) of rule 2b, or None when it does not apply."""
     r = w_shape[2]
-    if (r not in (3, 5) or groups != 1 or stride[0] != 1 or dilation[0] != 1
-            or x_shape[1] < WINOGRAD_1D_MIN_CHANNELS):
-        return None
     C_in = x_shape[1]
+    if (r not in (3, 5) or groups != 1 or stride[0] != 1
+            or C_in < WINOGRAD_1D_MIN_CHANNELS[dilation[0] > 1][r]):
+        return None
     for m in (4, 2):
         if (m, r) not in winograd1d_jit.SIZES:
             continue
         error = winograd_error(m, C_in, 1, r)
-        waste = -(-O[0] // m) * m / max(1, O[0])
+        d = dilation[0]
+        dil = f", dilation {d} (as {d} undilated phases)" if d > 1 else ""
+        waste = -(-O[0] // (m * d)) * m * d / max(1, O[0])  # each phase's last tile
         if error > WINOGRAD_MAX_ERROR or waste > WINOGRAD_MAX_WASTE:
             continue
         return f"winograd{m}_jit", (
-            f"1D, {r} taps, stride 1, {C_in} input channels: Winograd F({m}, {r}), "
+            f"1D, {r} taps, stride 1{dil}, {C_in} input channels: Winograd F({m}, {r}), "
             f"{(m + r - 1) / m:.2f} multiplications per output and channel instead of {r}, "
             f"{waste:.2f}x the outputs computed; float32 error about {error:.0e} of the "
             f"output's max (bound {WINOGRAD_MAX_ERROR:.0e})")

@@ -1,6 +1,7 @@
 """Winograd F(m, r) for 1-D layers with compiled transforms: the 1-D part of `winograd2_jit`
-and `winograd4_jit` (stride 1, dilation 1, r = 3 or 5 taps, any padding, groups, batch and
-channels; `winograd_jit.Algorithm` dispatches here).
+and `winograd4_jit` (stride 1, r = 3 or 5 taps, any padding, dilation, groups, batch and
+channels; `winograd_jit.Algorithm` dispatches here). A dilated layer is the undilated
+convolution of the batch of its input's dilation phases (`_phase_batch`).
 
 A 1-D layer runs `winograd_jit`'s three steps (input transform, alpha batched products,
 output transform) over chunks of its batch's tiles (m outputs each; a chunk may span samples):
@@ -89,10 +90,46 @@ class _Plan:
         return [np.empty(self.alpha * c * self.chunk, dtype=dtype) for c in channels]
 
 
-def forward(x, w, pads, groups, out_size, m=4):
+def _phase_batch(a, pads, d, length, r):
+    """a (N, C, L) padded by `pads` as the (N d, C, Lq + r - 1) batch of its d dilation
+    phases: row n d + q holds the padded line's values q, q + d, q + 2 d, ... (zeros past
+    its end), Lq = ceil(length / d). A convolution with dilation d is the undilated one of
+    each phase: output q + d o' reads the padded line at q + d (o' + k), phase q at o' + k."""
+    N, C, L = a.shape
+    Lq = -(-length // d)
+    span = d * (Lq + r - 1)
+    (b, _), = pads
+    lo, hi = max(0, -b), min(L, span - b)  # the part of a inside the padded span
+    xp = np.zeros((N, C, span), dtype=a.dtype)
+    if hi > lo:
+        xp[:, :, b + lo:b + hi] = a[:, :, lo:hi]
+    xs = xp.reshape(N, C, Lq + r - 1, d).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(xs).reshape(N * d, C, Lq + r - 1), Lq
+
+
+def _phase_outputs(g, d, Lq):
+    """g (N, C, L) as the (N d, C, Lq) batch of its d phases (zeros past its end): the
+    layout of the phase batch's outputs."""
+    N, C, L = g.shape
+    gp = np.zeros((N, C, Lq * d), dtype=g.dtype)
+    gp[:, :, :L] = g
+    gs = gp.reshape(N, C, Lq, d).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(gs).reshape(N * d, C, Lq)
+
+
+def forward(x, w, pads, groups, out_size, m=4, dilation=1):
     """y (N, C_out, L_out), a new C-contiguous array, of a 1-D stride-1 convolution with r
     = 3 or 5 taps: per chunk of tiles, the input transform (`winograd1d_kernels`), alpha
-    products U[p] @ V[p], the output transform into y."""
+    products U[p] @ V[p], the output transform into y. With dilation d, the undilated
+    convolution of the batch of the input's d phases (`_phase_batch`), its outputs
+    interleaved back."""
+    if dilation > 1:
+        N, L_out, C_out = x.shape[0], out_size[0], w.shape[0]
+        xs, Lq = _phase_batch(x, pads, dilation, L_out, w.shape[2])
+        ys = forward(xs, w, ((0, 0),), groups, (Lq,), m)
+        y = ys.reshape(N, dilation, C_out, Lq).transpose(0, 2, 3, 1).reshape(
+            N, C_out, Lq * dilation)
+        return np.ascontiguousarray(y[:, :, :L_out])
     N, C = x.shape[:2]
     C_out, Cg, r = w.shape
     dtype = x.dtype
@@ -123,9 +160,15 @@ def forward(x, w, pads, groups, out_size, m=4):
     return y
 
 
-def backward_weight(x, gy, w_shape, pads, groups, m=4):
+def backward_weight(x, gy, w_shape, pads, groups, m=4, dilation=1):
     """dL/dw (C_out, C_in/G, r) through the same tiles: dU[p] = sum dM[p] @ V[p]^T, then
-    G^T dU; the chunks summed in groups fixed by the shape (`_parallel.grouped_sum`)."""
+    G^T dU; the chunks summed in groups fixed by the shape (`_parallel.grouped_sum`). With
+    dilation d, that of the phase batch (the d phases share the weights: their gradients
+    add up over the batch)."""
+    if dilation > 1:
+        xs, Lq = _phase_batch(x, pads, dilation, gy.shape[2], w_shape[2])
+        return backward_weight(xs, _phase_outputs(gy, dilation, Lq), w_shape, ((0, 0),),
+                               groups, m)
     N, C = x.shape[:2]
     C_out, Cg, r = w_shape
     dtype = np.result_type(x.dtype, gy.dtype)

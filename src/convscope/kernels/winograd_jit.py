@@ -50,7 +50,8 @@ Float32 error, relative to the output's max, against float64 (the 3x3 stride-1 l
 `choose` keeps `auto` within `choose.WINOGRAD_MAX_ERROR`; tests/test_kernels_winograd.py
 bounds them.
 
-1-D layers of 3 or 5 taps run in `winograd1d_jit` (the same three steps along one axis).
+1-D layers of 3 or 5 taps, dilated or not, run in `winograd1d_jit` (the same three steps
+along one axis).
 
 The compiled kernels are imported on the first call (compiled once per machine into the
 user's cache; `_jit`), never at ``import convscope``.
@@ -151,7 +152,7 @@ def forward(x, w, stride, pads, dilation, groups, out_size, m=4):
     if x.ndim == 5:
         return forward3d(x, w, pads, out_size, m)
     if x.ndim == 3:
-        return winograd1d_jit.forward(x, w, pads, groups, out_size, m)
+        return winograd1d_jit.forward(x, w, pads, groups, out_size, m, dilation[0])
     y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype)
     outputs = _compiled().kernels(m)[1]
     _forward(x, w, pads, groups, out_size, m,
@@ -394,13 +395,14 @@ class Algorithm:
         """None when this algorithm applies, else the rule it needs."""
         K = w_shape[2:]
         sizes = [r for m, r in winograd1d_jit.SIZES if m == self.m]
-        ok = ((len(K) == 1 and K[0] in sizes)
-              or (len(K) in (2, 3) and all(k == 3 for k in K) and (len(K) == 2 or groups == 1)))
-        ok = ok and all(s == 1 for s in stride) and all(d == 1 for d in dilation)
+        ok = ((len(K) == 1 and K[0] in sizes)  # 1-D: any dilation
+              or (len(K) in (2, 3) and all(k == 3 for k in K) and (len(K) == 2 or groups == 1)
+                  and all(d == 1 for d in dilation)))
+        ok = ok and all(s == 1 for s in stride)
         sizes = " or ".join(str(r) for r in sizes)
-        return None if ok else (f"stride 1, dilation 1, and a 1D convolution with "
-                                f"kernel_size {sizes}, a 2D one with kernel_size 3, or a 3D "
-                                f"one with kernel_size 3 and groups=1")
+        return None if ok else (f"stride 1, and a 1D convolution with kernel_size {sizes}, "
+                                f"a 2D one with kernel_size 3 and dilation 1, or a 3D one "
+                                f"with kernel_size 3, dilation 1 and groups=1")
 
     def forward(self, x, w, stride, pads, dilation, groups, out_size):
         return forward(x, w, stride, pads, dilation, groups, out_size, m=self.m), None
@@ -426,7 +428,8 @@ class Algorithm:
             return backward_weight3d(x, gy, w_shape, pads, m=self.m)
         if self.weight_grad_tiles(x.shape, w_shape, gy.shape[2:]):
             if len(w_shape) == 3:
-                return winograd1d_jit.backward_weight(x, gy, w_shape, pads, groups, m=self.m)
+                return winograd1d_jit.backward_weight(x, gy, w_shape, pads, groups, m=self.m,
+                                                      dilation=dilation[0])
             return backward_weight(x, gy, w_shape, pads, groups, m=self.m)
         return im2col.backward_weight(x, None, gy, w_shape, stride, pads, dilation, groups)
 
