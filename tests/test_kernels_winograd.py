@@ -484,6 +484,7 @@ def test_compiled_1d_chunks_that_split_and_span_samples(monkeypatch, m, r):
     same bits on one thread as on two."""
     from convscope.kernels import _parallel, im2col, winograd1d_jit
     monkeypatch.setattr(winograd1d_jit, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(winograd1d_jit, "WEIGHT_GRAD_CHUNK_BYTES", 1)
     monkeypatch.setattr(winograd1d_jit, "MIN_TILES", 3)
     x, w, pd, out, gy = _conv1d_case(np.random.default_rng(5), 4, 3, 5, 21, r, (2, 1), 1)
     plan = winograd1d_jit._Plan(4, 3, 5, out[0], m, r, x.dtype)

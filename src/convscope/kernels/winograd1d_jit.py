@@ -36,18 +36,26 @@ from ._parallel import grouped_sum, take_all
 
 #: Bytes of one chunk's transformed tiles and products (V and M): in the L2/L3 caches.
 CHUNK_BYTES = 2 << 20
+#: The same for the weight gradient, whose products reduce over the chunk's tiles: longer
+#: reductions run faster in BLAS than the larger chunk loses in the caches. Measured (2
+#: threads, min of 9 calls, 2 MB -> 8 MB, ms): 256 ch L256 batch 16 k5 28.0 -> 12.2 (im2col
+#: 16.9); 128 ch L256 batch 16 k3 2.2 -> 1.7; 64 ch L4096 batch 32 k5 21.9 -> 22.2.
+WEIGHT_GRAD_CHUNK_BYTES = 8 << 20
 #: Fewest tiles per chunk (the products' long dimension).
 MIN_TILES = 64
 #: Fewest chunks of a batch (for the threads).
 MIN_CHUNKS = 2
 #: (m, r) of the transforms compiled (`winograd1d_kernels.kernels`).
 SIZES = ((2, 3), (4, 3), (4, 5))
-#: The weight gradient runs through the tiles from this many tiles per channel on
-#: (the products' reductions are the chunk's tiles: with few, BLAS runs them slowly). Measured
-#: (2 threads, min of 9 calls; F(4, r) tiles / im2col, ms): 256 ch L64 batch 8 k3 (0.25 tiles
-#: per channel) 5.2 / 1.8; 128 ch L128 batch 8 k3 (1) 1.3 / 0.9; 256 ch L256 batch 16 k5 (2)
-#: 16.2 / 17.8; 128 ch L256 batch 16 k3 (4) 3.3 / 4.4; 128 ch L512 batch 16 k5 (8) 5.8 /
-#: 12.9; 64 ch L4096 batch 32 k5 (256) 27.0 / 67.6.
+#: The weight gradient runs through the tiles from this many tiles per channel (C_in +
+#: C_out) on, else it is im2col's: with few tiles, the products' reductions are short and
+#: the transformed gradient (alpha C_out C_in) large. Measured (2 threads, min of 9 calls,
+#: 8 MB chunks; tiles / im2col, ms; tiles per channel): 256 ch L64 batch 8 k3 (0.25) 4.8 /
+#: 1.5; 256 ch L128 batch 8 k3 (0.5) 7.4 / 2.6; 512 ch L256 batch 8 k3 (0.5) 23.1 / 18.3;
+#: 128 ch L128 batch 4 k5 (0.5) 0.51 / 0.78; 128 ch L128 batch 8 k3 (1) 0.59 / 0.99; 256 ch
+#: L256 batch 16 k5 (2) 12.2 / 16.9; 128 ch L256 batch 16 k3 (4) 1.7 / 3.1; 128 ch L512
+#: batch 16 k5 (8) 4.9 / 10.2; 64 ch L4096 batch 32 k5 (256) 22.2 / 55.7. Below 2 it wins
+#: for 128 channels and loses for 256 and more: the line is drawn where all measured won.
 WEIGHT_GRAD_TILES_PER_CHANNEL = 2
 
 
@@ -73,13 +81,14 @@ class _Plan:
     least `MIN_TILES`, at least `MIN_CHUNKS` chunks; from the shape alone, so the same bits
     for any number of threads)."""
 
-    def __init__(self, N, C, C_out, out_len, m, r, dtype):
+    def __init__(self, N, C, C_out, out_len, m, r, dtype, chunk_bytes=None):
         self.m, self.r, self.alpha = m, r, m + r - 1
         self.T = -(-out_len // m)
         n = N * self.T
         self.work = n * self.alpha * (C + C_out)
         per_tile = self.alpha * (C + C_out) * np.dtype(dtype).itemsize
-        tiles = max(MIN_TILES, C_out * C // (C + C_out), CHUNK_BYTES // per_tile)
+        budget = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+        tiles = max(MIN_TILES, C_out * C // (C + C_out), budget // per_tile)
         chunk = max(1, min(n, tiles, -(-n // MIN_CHUNKS)))
         self.chunks = list(range(0, n, chunk)) + [n]
         self.chunk = chunk
@@ -172,7 +181,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4, dilation=1):
     N, C = x.shape[:2]
     C_out, Cg, r = w_shape
     dtype = np.result_type(x.dtype, gy.dtype)
-    plan = _Plan(N, C, C_out, gy.shape[2], m, r, dtype)
+    plan = _Plan(N, C, C_out, gy.shape[2], m, r, dtype, WEIGHT_GRAD_CHUNK_BYTES)
     inputs, _, output_grads = _compiled().kernels(m, r)
     a = plan.alpha
     xc, cm = planes(x.astype(dtype, copy=False), rank=1)
