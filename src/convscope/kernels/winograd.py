@@ -161,6 +161,29 @@ def _input_transform(BT, xb, m, T, scratch):
     return a
 
 
+def products(U, V, out):
+    """out[k] = U[k] @ V[k] for every tile position k, group by group: U (alpha^n, G,
+    C_out/G, C_in/G), V (alpha^n, C_in, tiles), out (alpha^n, C_out, tiles). The compiled
+    kernels' chunks (`winograd_jit`, `winograd1d_jit`) multiply in the Winograd domain
+    through this."""
+    G, Cog, Cg = U.shape[1:]
+    if G == 1:
+        return np.matmul(U[:, 0], V, out=out)
+    for g in range(G):
+        np.matmul(U[:, g], V[:, g * Cg:(g + 1) * Cg], out=out[:, g * Cog:(g + 1) * Cog])
+    return out
+
+
+def weight_products(dM, V, out, groups):
+    """out[k] = dM[k] @ V[k]^T per group, the weight gradient in the Winograd domain: dM
+    (alpha^n, C_out, tiles), V (alpha^n, C_in, tiles), out (alpha^n, C_out, C_in/G)."""
+    Cog, Cg = dM.shape[1] // groups, V.shape[1] // groups
+    for g in range(groups):
+        np.matmul(dM[:, g * Cog:(g + 1) * Cog], V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
+                  out=out[:, g * Cog:(g + 1) * Cog])
+    return out
+
+
 def transform_weight(w, groups, m):
     """U (alpha^n, G, C_out/G, C_in/G): G g G^T along every kernel axis (r x ... x r)."""
     C_out, C_in_g, *K = w.shape

@@ -1,7 +1,7 @@
 """Winograd F(m, r) for 1-D layers with compiled transforms: the 1-D part of `winograd2_jit`
 and `winograd4_jit` (stride 1, r = 3 or 5 taps, any padding, dilation, groups, batch and
 channels; `winograd_jit.Algorithm` dispatches here). A dilated layer is the undilated
-convolution of the batch of its input's dilation phases (`_phase_batch`).
+convolution of the batch of its input's dilation phases (`_phases`).
 
 A 1-D layer runs `winograd_jit`'s three steps (input transform, alpha batched products,
 output transform) over chunks of its batch's tiles (m outputs each; a chunk may span samples):
@@ -99,46 +99,35 @@ class _Plan:
         return [np.empty(self.alpha * c * self.chunk, dtype=dtype) for c in channels]
 
 
-def _phase_batch(a, pads, d, length, r):
-    """a (N, C, L) padded by `pads` as the (N d, C, Lq + r - 1) batch of its d dilation
-    phases: row n d + q holds the padded line's values q, q + d, q + 2 d, ... (zeros past
-    its end), Lq = ceil(length / d). A convolution with dilation d is the undilated one of
-    each phase: output q + d o' reads the padded line at q + d (o' + k), phase q at o' + k."""
+def _phases(a, before, d, n):
+    """a (N, C, L) with `before` zeros in front (a negative value crops), cut or zero-filled
+    to d n values, as the (N d, C, n) batch of its d phases: row n d + q holds the values q,
+    q + d, q + 2 d, ... A convolution with dilation d is the undilated one of each phase of
+    its padded input (output q + d o' reads the padded line at q + d (o' + k): phase q at
+    o' + k), and its outputs and dL/dy split the same way (before = 0)."""
     N, C, L = a.shape
-    Lq = -(-length // d)
-    span = d * (Lq + r - 1)
-    (b, _), = pads
-    lo, hi = max(0, -b), min(L, span - b)  # the part of a inside the padded span
-    xp = np.zeros((N, C, span), dtype=a.dtype)
+    lo, hi = max(0, -before), min(L, d * n - before)  # the part of a inside the span
+    line = np.zeros((N, C, d * n), dtype=a.dtype)
     if hi > lo:
-        xp[:, :, b + lo:b + hi] = a[:, :, lo:hi]
-    xs = xp.reshape(N, C, Lq + r - 1, d).transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(xs).reshape(N * d, C, Lq + r - 1), Lq
-
-
-def _phase_outputs(g, d, Lq):
-    """g (N, C, L) as the (N d, C, Lq) batch of its d phases (zeros past its end): the
-    layout of the phase batch's outputs."""
-    N, C, L = g.shape
-    gp = np.zeros((N, C, Lq * d), dtype=g.dtype)
-    gp[:, :, :L] = g
-    gs = gp.reshape(N, C, Lq, d).transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(gs).reshape(N * d, C, Lq)
+        line[:, :, before + lo:before + hi] = a[:, :, lo:hi]
+    split = line.reshape(N, C, n, d).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(split).reshape(N * d, C, n)
 
 
 def forward(x, w, pads, groups, out_size, m=4, dilation=1):
     """y (N, C_out, L_out), a new C-contiguous array, of a 1-D stride-1 convolution with r
     = 3 or 5 taps: per chunk of tiles, the input transform (`winograd1d_kernels`), alpha
     products U[p] @ V[p], the output transform into y. With dilation d, the undilated
-    convolution of the batch of the input's d phases (`_phase_batch`), its outputs
+    convolution of the batch of the input's d phases (`_phases`), its outputs
     interleaved back."""
     if dilation > 1:
-        N, L_out, C_out = x.shape[0], out_size[0], w.shape[0]
-        xs, Lq = _phase_batch(x, pads, dilation, L_out, w.shape[2])
-        ys = forward(xs, w, ((0, 0),), groups, (Lq,), m)
-        y = ys.reshape(N, dilation, C_out, Lq).transpose(0, 2, 3, 1).reshape(
-            N, C_out, Lq * dilation)
-        return np.ascontiguousarray(y[:, :, :L_out])
+        N, L_out, C_out, d = x.shape[0], out_size[0], w.shape[0], dilation
+        Lq = -(-L_out // d)  # outputs per phase
+        ys = forward(_phases(x, pads[0][0], d, Lq + w.shape[2] - 1), w, ((0, 0),), groups,
+                     (Lq,), m)
+        y = np.empty((N, C_out, Lq * d), dtype=ys.dtype)  # the phases interleaved back
+        y.reshape(N, C_out, Lq, d)[...] = ys.reshape(N, d, C_out, Lq).transpose(0, 2, 3, 1)
+        return y if Lq * d == L_out else np.ascontiguousarray(y[:, :, :L_out])
     N, C = x.shape[:2]
     C_out, Cg, r = w.shape
     dtype = x.dtype
@@ -149,7 +138,6 @@ def forward(x, w, pads, groups, out_size, m=4, dilation=1):
     U = (plan.G @ w.astype(dtype, copy=False).reshape(C_out * Cg, r).T).reshape(
         a, groups, C_out // groups, Cg)
     xc, cm = planes(x, rank=1)
-    Cog = C_out // groups
     c = plan.chunks
 
     def share(take):
@@ -160,10 +148,7 @@ def forward(x, w, pads, groups, out_size, m=4, dilation=1):
             V = bufs[0][:a * C * t].reshape(a, C, t)
             Mo = bufs[1][:a * C_out * t].reshape(a, C_out, t)
             inputs(xc, cm, plan.BT, pads[0][0], plan.T, g0, g1, V)
-            for g in range(groups):
-                np.matmul(U[:, g], V[:, g * Cg:(g + 1) * Cg],
-                          out=Mo[:, g * Cog:(g + 1) * Cog])
-            outputs(Mo, plan.AT, plan.T, g0, g1, y)
+            outputs(winograd.products(U, V, Mo), plan.AT, plan.T, g0, g1, y)
 
     take_all(share, len(c) - 1, plan.work)
     return y
@@ -175,9 +160,9 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4, dilation=1):
     dilation d, that of the phase batch (the d phases share the weights: their gradients
     add up over the batch)."""
     if dilation > 1:
-        xs, Lq = _phase_batch(x, pads, dilation, gy.shape[2], w_shape[2])
-        return backward_weight(xs, _phase_outputs(gy, dilation, Lq), w_shape, ((0, 0),),
-                               groups, m)
+        d, Lq = dilation, -(-gy.shape[2] // dilation)
+        return backward_weight(_phases(x, pads[0][0], d, Lq + w_shape[2] - 1),
+                               _phases(gy, 0, d, Lq), w_shape, ((0, 0),), groups, m)
     N, C = x.shape[:2]
     C_out, Cg, r = w_shape
     dtype = np.result_type(x.dtype, gy.dtype)
@@ -186,7 +171,6 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4, dilation=1):
     a = plan.alpha
     xc, cm = planes(x.astype(dtype, copy=False), rank=1)
     gya, gcm = planes(gy.astype(dtype, copy=False), rank=1)
-    Cog = C_out // groups
     c = plan.chunks
 
     def add(i, bufs, part, acc):
@@ -196,11 +180,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4, dilation=1):
         dM = bufs[1][:a * C_out * t].reshape(a, C_out, t)
         inputs(xc, cm, plan.BT, pads[0][0], plan.T, g0, g1, V)
         output_grads(gya, gcm, plan.A, plan.T, g0, g1, dM)
-        for g in range(groups):
-            np.matmul(dM[:, g * Cog:(g + 1) * Cog],
-                      V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
-                      out=part[:, g * Cog:(g + 1) * Cog])
-        acc += part
+        acc += winograd.weight_products(dM, V, part, groups)
 
     dU = grouped_sum(len(c) - 1, (a, C_out, Cg), dtype, plan.work,
                       lambda: plan.buffers(C, C_out, dtype=dtype), add)

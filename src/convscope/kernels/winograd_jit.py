@@ -190,19 +190,13 @@ def _forward(x, w, pads, groups, out_size, m, write):
     a2 = plan.alpha ** 2
     U = _weights(w.astype(dtype, copy=False), groups, plan)  # (a2, G, C_out/G, C_in/G)
     xc, cm = _planes_ok(x)
-    Cg, Cog = C // groups, C_out // groups
 
     def chunk(bufs, g0, g1):
         T = (g1 - g0) * plan.TW
         V = bufs[0][:a2 * C * T].reshape(a2, C, T)
         Mo = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
         inputs(xc, cm, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V, 0)
-        if groups == 1:
-            np.matmul(U[:, 0], V, out=Mo)
-        else:
-            for g in range(groups):
-                np.matmul(U[:, g], V[:, g * Cg:(g + 1) * Cg],
-                          out=Mo[:, g * Cog:(g + 1) * Cog])
+        winograd.products(U, V, Mo)
         write(plan, Mo, g0, g1)
 
     c = plan.chunks
@@ -344,7 +338,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     a2 = plan.alpha ** 2
     xc, cm = _planes_ok(x)
     gya, gcm = _planes_ok(gy)
-    Cg, Cog = C // groups, C_out // groups
+    Cg = C // groups
     c = plan.chunks
 
     def add(i, bufs, part, acc):
@@ -354,11 +348,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
         dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
         inputs(xc, cm, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V, 0)
         output_grads(gya, gcm, plan.A, plan.TH, plan.TW, g0, g1, dM)
-        for g in range(groups):
-            np.matmul(dM[:, g * Cog:(g + 1) * Cog],
-                      V[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 1),
-                      out=part[:, g * Cog:(g + 1) * Cog])
-        acc += part
+        acc += winograd.weight_products(dM, V, part, groups)
 
     dU = grouped_sum(len(c) - 1, (a2, C_out, Cg), dtype, plan.work,
                       lambda: _buffers(plan, C, C_out, dtype=dtype), add)
