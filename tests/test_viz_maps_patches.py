@@ -24,7 +24,10 @@ def test_feature_maps_are_the_layer_outputs(tmp_path):
     assert [n for n, _ in maps.layers] == ["0", "4"]
     model.eval()
     assert np.allclose(maps.layers[0][1], model[0](Tensor(x[None])).data[0])
-    assert np.allclose(maps.layers[1][1], model[:5](Tensor(x[None])).data[0])
+    # the hooks run the modules one by one; the model fuses its thin first layer with the
+    # pooling (`kernels.conv_pool_jit`): the same values to float32 rounding
+    np.testing.assert_allclose(maps.layers[1][1], model[:5](Tensor(x[None])).data[0],
+                               rtol=1e-5, atol=1e-6)
     assert maps.to_dict()["layers"][1]["shape"] == [6, 5, 5]
     fig = plot_feature_maps(maps)
     plot_feature_maps(maps, tmp_path / "maps.png")

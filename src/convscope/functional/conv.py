@@ -21,7 +21,7 @@ import numpy as np
 from .. import _args, kernels
 from ..arith.sizes import kernel_extent, transposed_window_count, window_count
 from ..kernels import pad as pad_kernel
-from ..kernels import pool_jit, winograd_jit
+from ..kernels import conv_pool_jit, pool_jit, winograd_jit
 from ._common import check_shape, window_stride
 from ._graph import _array, _result, _wants
 from .pooling import max_pool
@@ -245,13 +245,22 @@ def conv2d_max_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1,
     Where the convolution runs a compiled Winograd kernel (`kernels.winograd_jit`), the two
     run as one pass: each tile's outputs are pooled as they are transformed back, and the
     convolution's outputs (four times the pooled map) are never written nor read again.
-    Otherwise it is the two functions one after the other. `nn.Sequential` calls this for a
-    `Conv2d` followed by a `MaxPool2d(2)`.
+    With `algorithm='auto'`, a thin layer (at most `kernels.conv_pool_jit.MAX_ROWS` values
+    per window, such as a grayscale or RGB image's 3x3 layer; stride 1, dilation 1,
+    groups 1) runs as one compiled pass too (`kernels.conv_pool_jit`): the pooled map
+    computed directly, the weight gradient from the pooled dL/dy, the same values as the two
+    functions to rounding. Otherwise it is the two functions one after the other.
+    `nn.Sequential` calls this for a `Conv2d` followed by a `MaxPool2d(2)`.
     """
     c = _prepare(_func, input, weight, bias, stride, padding, dilation, groups, algorithm)
     if c.n != 2:
         raise ValueError(f"{_func}: conv2d_max_pool2d needs a 2D weight (C_out, C_in/groups, "
                          f"K_h, K_w), got shape {tuple(c.w.shape)}")
+    auto = (kernels.DEFAULT_ALGORITHM if algorithm is None else algorithm) == "auto"
+    if (auto and not isinstance(c.kernel, winograd_jit.Algorithm)
+            and conv_pool_jit.supports(c.xb.shape, c.w.shape, c.stride, c.pads, c.dilation,
+                                       c.groups)):
+        return _conv_max_pool_thin(c, input, weight, bias)
     if (not isinstance(c.kernel, winograd_jit.Algorithm)
             or min(c.out_size) < 2 or c.xb.shape[0] == 0):
         return max_pool(_run(c, input, weight, bias), 2, ndim=2, _func=_pool_func)
@@ -264,6 +273,27 @@ def conv2d_max_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1,
     def backward(g):
         gy = pool_jit.max_pool_backward(g if c.batched else g[None], saved)
         return _conv_backward(c, input, weight, bias, None, gy)
+
+    return _result(out, (input, weight, bias), backward, "conv2d_max_pool2d")
+
+
+def _conv_max_pool_thin(c, input, weight, bias):
+    """`conv2d_max_pool2d` of a layer with few values per window (`kernels.conv_pool_jit`):
+    the pooled map computed directly, the weight gradient from the pooled dL/dy."""
+    y, arg, saved = conv_pool_jit.forward(c.xb, c.w, c.b, c.pads)
+    out = y if c.batched else y[0]
+
+    def backward(g):
+        gb = g if c.batched else g[None]
+        gx = gw = gbias = None
+        if _wants(input):
+            gx = conv_pool_jit.backward_input(gb, arg, c.w, c.xb.shape, c.pads)
+            gx = gx if c.batched else gx[0]
+        if _wants(weight):
+            gw = conv_pool_jit.backward_weight(gb, arg, saved, c.xb, c.w.shape, c.pads)
+        if _wants(bias):
+            gbias = _bias_grad(gb)  # the pooled dL/dy sums as the unpooled one
+        return gx, gw, gbias
 
     return _result(out, (input, weight, bias), backward, "conv2d_max_pool2d")
 

@@ -1,0 +1,150 @@
+"""The compiled loops of `conv_pool_jit` (Numba; see `_jit`): a thin layer's convolution and
+its 2x2 max pooling on the input's 2x2 phase grid, forward and weight gradient. Imported
+only on the first call that needs them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import jit
+
+
+@jit(inline="always")
+def _tap(xph, c, s, t, base, J, L):
+    """The L grid values that padded row offset s, column offset t read from the grid
+    positions base...: phase (s % 2, t % 2) at flat offset (s // 2) J + t // 2."""
+    o = base + (s >> 1) * J + (t >> 1)
+    return xph[c, s & 1, t & 1, o:o + L]
+
+
+@jit
+def forward(xph, w, b, y, arg, c0, c1, I, J, nb):
+    """y[co, n, oh, ow], arg (uint8 tap 2a + e) of the pooled windows, filters [c0, c1).
+    xph (C, 2, 2, N I J + margin): each phase of every image, the images one after the
+    other; the grid of nb images at a time is one vector loop per tap."""
+    C = xph.shape[0]
+    KH, KW = w.shape[2], w.shape[3]
+    N, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    P = I * J  # grid positions per image
+    acc = np.empty((4, nb * P), dtype=y.dtype)
+    top = np.empty(nb * P, dtype=y.dtype)
+    taps = np.empty(nb * P, dtype=np.uint8)
+    for n0 in range(0, N, nb):
+        n1 = min(N, n0 + nb)
+        L = (n1 - n0) * P
+        base = n0 * P
+        for co in range(c0, c1):
+            acc[:, :L] = 0
+            for c in range(C):
+                for kh in range(KH):
+                    for a in range(2):
+                        s = a + kh
+                        for e in range(2):
+                            out = acc[2 * a + e, :L]
+                            kw = 0
+                            while kw + 3 <= KW:  # three taps per pass, in kernel order
+                                wr = w[co, c, kh]
+                                w0, w1, w2 = wr[kw], wr[kw + 1], wr[kw + 2]
+                                s0 = _tap(xph, c, s, e + kw, base, J, L)
+                                s1 = _tap(xph, c, s, e + kw + 1, base, J, L)
+                                s2 = _tap(xph, c, s, e + kw + 2, base, J, L)
+                                for q in range(L):
+                                    out[q] = ((out[q] + w0 * s0[q]) + w1 * s1[q]) + w2 * s2[q]
+                                kw += 3
+                            while kw < KW:
+                                wv = w[co, c, kh, kw]
+                                s0 = _tap(xph, c, s, e + kw, base, J, L)
+                                for q in range(L):
+                                    out[q] += wv * s0[q]
+                                kw += 1
+            # the windows' first largest tap (a NaN wins, `pool_jit`'s rule) over the whole
+            # grid in one vector loop, then the kept positions copied out row by row
+            bias = b[co] if b.shape[0] else y.dtype.type(0)
+            for q in range(L):
+                best = acc[0, q] + bias
+                kb = np.uint8(0)
+                for k in range(1, 4):
+                    v = acc[k, q] + bias
+                    win = (v > best) | (v != v)
+                    best = v if win else best
+                    kb = np.uint8(k) if win else kb
+                top[q] = best
+                taps[q] = kb
+            for n in range(n0, n1):
+                yp, ap = y[co, n], arg[co, n]
+                for oh in range(OH):
+                    q0 = (n - n0) * P + oh * J
+                    yr, ar = yp[oh], ap[oh]
+                    for ow in range(OW):
+                        yr[ow] = top[q0 + ow]
+                        ar[ow] = taps[q0 + ow]
+
+
+@jit(inline="always")
+def _sum8(v):
+    """sum(v) in float64 as eight interleaved partial sums (v[j::8]), then those in order:
+    eight independent chains instead of one."""
+    part = np.zeros(8, dtype=np.float64)
+    n8 = v.shape[0] // 8 * 8
+    for q in range(0, n8, 8):
+        for j in range(8):
+            part[j] += v[q + j]
+    for q in range(n8, v.shape[0]):
+        part[q - n8] += v[q]
+    total = 0.0
+    for j in range(8):
+        total += part[j]
+    return total
+
+
+@jit
+def backward_weight(xph, g, arg, gw, c0, c1, I, J, nb):
+    """gw[co, c, kh, kw] (float64) for the filters [c0, c1) from the pooled dL/dy g and
+    arg, both (C_out, N, OH, OW), nb images at a time as `forward`."""
+    C = xph.shape[0]
+    KH, KW = gw.shape[2], gw.shape[3]
+    N, OH, OW = g.shape[1], g.shape[2], g.shape[3]
+    P = I * J
+    gg = np.zeros(nb * P, dtype=g.dtype)  # g on the grid
+    kk = np.zeros(nb * P, dtype=np.uint8)  # arg on the grid
+    sel = np.empty((4, nb * P), dtype=g.dtype)  # g on the grid, per window tap (else 0)
+    lanes = np.empty((C, KH, KW, nb * P), dtype=g.dtype)
+    zero = g.dtype.type(0)
+    for co in range(c0, c1):
+        lanes[:] = 0
+        for n0 in range(0, N, nb):
+            n1 = min(N, n0 + nb)
+            L = (n1 - n0) * P
+            base = n0 * P
+            for n in range(n0, n1):  # g and arg laid on the grid (its extra places 0)
+                gp, ap = g[co, n], arg[co, n]
+                for oh in range(OH):
+                    q0 = (n - n0) * P + oh * J
+                    gr, ar = gp[oh], ap[oh]
+                    for ow in range(OW):
+                        gg[q0 + ow] = gr[ow]
+                        kk[q0 + ow] = ar[ow]
+            for q in range(L):  # one vector loop
+                v = gg[q]
+                k = kk[q]
+                sel[0, q] = v if k == 0 else zero
+                sel[1, q] = v if k == 1 else zero
+                sel[2, q] = v if k == 2 else zero
+                sel[3, q] = v if k == 3 else zero
+            for c in range(C):
+                for kh in range(KH):
+                    for kw in range(KW):
+                        # the four window taps in one pass, in order
+                        out = lanes[c, kh, kw, :L]
+                        s0 = _tap(xph, c, kh, kw, base, J, L)  # window tap (0, 0)
+                        s1 = _tap(xph, c, kh, kw + 1, base, J, L)  # (0, 1)
+                        s2 = _tap(xph, c, kh + 1, kw, base, J, L)  # (1, 0)
+                        s3 = _tap(xph, c, kh + 1, kw + 1, base, J, L)  # (1, 1)
+                        g0, g1, g2, g3 = sel[0, :L], sel[1, :L], sel[2, :L], sel[3, :L]
+                        for q in range(L):
+                            out[q] = (((out[q] + g0[q] * s0[q]) + g1[q] * s1[q])
+                                      + g2[q] * s2[q]) + g3[q] * s3[q]
+        for c in range(C):
+            for kh in range(KH):
+                for kw in range(KW):
+                    gw[co, c, kh, kw] = _sum8(lanes[c, kh, kw])
