@@ -333,7 +333,7 @@ assert "numba" not in sys.modules, "import convscope loaded numba"
 x = np.ones((1, 4, 6, 6), np.float32)
 F.conv2d(x, np.ones((2, 4, 3, 3), np.float32), padding=1, algorithm="winograd4_jit")
 from convscope.kernels import winograd_kernels as K
-stats = [K.input_tiles4.stats, K.output_tiles4.stats]
+stats = [K.input_tiles_cl4.stats, K.output_tiles4.stats]  # a 6x6 map: channels inner
 print(sum(len(s.cache_misses) for s in stats), sum(len(s.cache_hits) for s in stats))
 """
 

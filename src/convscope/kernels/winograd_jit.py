@@ -140,6 +140,42 @@ def _weights(w, groups, plan):
     return U.reshape(plan.alpha ** 2, groups, C_out // groups, Cg)
 
 
+#: The input transform stages tiles with the channels innermost (`winograd_kernels.
+#: input_tiles_cl4`) on maps at most this many tiles wide and with at most
+#: `CHANNELS_INNER_MAX_C` input channels; elsewhere it copies each tile out of the padded
+#: rows (`input_tiles4`). Measured (one thread, all chunks of the forward pass's input
+#: transform, the same values; copy -> channels inner, ms): 32 ch 14x14 batch 128 1.61 ->
+#: 1.32, 64 ch 7x7 1.01 -> 0.59, 64 ch 14x14 4.13 -> 3.02, 128 ch 7x7 2.49 -> 1.19; 64 ch
+#: 56x56 batch 8 2.47 -> 2.46; 256 ch 14x14 batch 8 0.76 -> 1.64.
+CHANNELS_INNER_MAX_TW = 4
+CHANNELS_INNER_MAX_C = 128
+
+
+def _input_pass(plan, C, m, pads):
+    """inputs(x, cm, g0, g1, buf) -> V (alpha^2, C, tiles) of the chunk, written into the
+    flat buffer buf: through `input_tiles_cl` (V a transposed view) where
+    `CHANNELS_INNER_MAX_TW`/`_C` say, else `input_tiles`."""
+    a2, TH, TW, BT = plan.alpha ** 2, plan.TH, plan.TW, plan.BT
+    pt, pl = pads[0][0], pads[1][0]
+    if TW <= CHANNELS_INNER_MAX_TW and C <= CHANNELS_INNER_MAX_C:
+        kernel = _compiled().input_kernel_cl(m)
+
+        def inputs(x, cm, g0, g1, buf):
+            T = (g1 - g0) * TW
+            Vt = buf[:a2 * C * T].reshape(a2, T, C)
+            kernel(x, cm, BT, pt, pl, TH, TW, g0, g1, Vt)
+            return Vt.transpose(0, 2, 1)
+    else:
+        kernel = _compiled().kernels(m)[0]
+
+        def inputs(x, cm, g0, g1, buf):
+            T = (g1 - g0) * TW
+            V = buf[:a2 * C * T].reshape(a2, C, T)
+            kernel(x, cm, BT, pt, pl, TH, TW, g0, g1, V, 0)
+            return V
+    return inputs
+
+
 def _buffers(plan, *channels, dtype):
     """Flat buffers for one chunk's (alpha^2, C, tiles) arrays, one per channel count."""
     T = plan.chunk * plan.TW
@@ -182,7 +218,6 @@ def forward_max_pool(x, w, bias, pads, groups, out_size, m=4):
 def _forward(x, w, pads, groups, out_size, m, write):
     """The 2-D forward pass up to the products: write(plan, M, g0, g1) writes each chunk's
     outputs from its products M (alpha^2, C_out, tiles)."""
-    inputs = _compiled().kernels(m)[0]
     N, C = x.shape[:2]
     C_out = w.shape[0]
     dtype = x.dtype
@@ -190,12 +225,12 @@ def _forward(x, w, pads, groups, out_size, m, write):
     a2 = plan.alpha ** 2
     U = _weights(w.astype(dtype, copy=False), groups, plan)  # (a2, G, C_out/G, C_in/G)
     xc, cm = _planes_ok(x)
+    inputs = _input_pass(plan, C, m, pads)
 
     def chunk(bufs, g0, g1):
         T = (g1 - g0) * plan.TW
-        V = bufs[0][:a2 * C * T].reshape(a2, C, T)
         Mo = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
-        inputs(xc, cm, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V, 0)
+        V = inputs(xc, cm, g0, g1, bufs[0])
         winograd.products(U, V, Mo)
         write(plan, Mo, g0, g1)
 
@@ -330,7 +365,7 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     each into its own accumulator, then the groups in order: the same bits for any number
     of threads (the groups are split over the threads).
     """
-    inputs, _, output_grads = _compiled().kernels(m)
+    output_grads = _compiled().kernels(m)[2]
     N, C = x.shape[:2]
     C_out = w_shape[0]
     dtype = np.result_type(x.dtype, gy.dtype)
@@ -340,13 +375,13 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     gya, gcm = _planes_ok(gy)
     Cg = C // groups
     c = plan.chunks
+    inputs = _input_pass(plan, C, m, pads)
 
     def add(i, bufs, part, acc):
         g0, g1 = c[i], c[i + 1]
         T = (g1 - g0) * plan.TW
-        V = bufs[0][:a2 * C * T].reshape(a2, C, T)
         dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
-        inputs(xc, cm, plan.BT, pads[0][0], pads[1][0], plan.TH, plan.TW, g0, g1, V, 0)
+        V = inputs(xc, cm, g0, g1, bufs[0])
         output_grads(gya, gcm, plan.A, plan.TH, plan.TW, g0, g1, dM)
         acc += winograd.weight_products(dM, V, part, groups)
 
