@@ -176,6 +176,30 @@ def _input_pass(plan, C, m, pads):
     return inputs
 
 
+def _output_grad_pass(plan, C_out, m):
+    """output_grads(gy, cm, g0, g1, buf) -> dM (alpha^2, C_out, tiles) of the chunk's
+    dL/dy, written into the flat buffer buf: channels innermost (`output_grad_tiles_cl`, dM
+    a transposed view) under the same rule as `_input_pass`, else `output_grad_tiles`."""
+    a2, TH, TW, A = plan.alpha ** 2, plan.TH, plan.TW, plan.A
+    if TW <= CHANNELS_INNER_MAX_TW and C_out <= CHANNELS_INNER_MAX_C:
+        kernel = _compiled().output_grad_kernel_cl(m)
+
+        def output_grads(gy, cm, g0, g1, buf):
+            T = (g1 - g0) * TW
+            dMt = buf[:a2 * C_out * T].reshape(a2, T, C_out)
+            kernel(gy, cm, A, TH, TW, g0, g1, dMt)
+            return dMt.transpose(0, 2, 1)
+    else:
+        kernel = _compiled().kernels(m)[2]
+
+        def output_grads(gy, cm, g0, g1, buf):
+            T = (g1 - g0) * TW
+            dM = buf[:a2 * C_out * T].reshape(a2, C_out, T)
+            kernel(gy, cm, A, TH, TW, g0, g1, dM)
+            return dM
+    return output_grads
+
+
 def _buffers(plan, *channels, dtype):
     """Flat buffers for one chunk's (alpha^2, C, tiles) arrays, one per channel count."""
     T = plan.chunk * plan.TW
@@ -365,7 +389,6 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     each into its own accumulator, then the groups in order: the same bits for any number
     of threads (the groups are split over the threads).
     """
-    output_grads = _compiled().kernels(m)[2]
     N, C = x.shape[:2]
     C_out = w_shape[0]
     dtype = np.result_type(x.dtype, gy.dtype)
@@ -376,13 +399,12 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     Cg = C // groups
     c = plan.chunks
     inputs = _input_pass(plan, C, m, pads)
+    output_grads = _output_grad_pass(plan, C_out, m)
 
     def add(i, bufs, part, acc):
         g0, g1 = c[i], c[i + 1]
-        T = (g1 - g0) * plan.TW
-        dM = bufs[1][:a2 * C_out * T].reshape(a2, C_out, T)
         V = inputs(xc, cm, g0, g1, bufs[0])
-        output_grads(gya, gcm, plan.A, plan.TH, plan.TW, g0, g1, dM)
+        dM = output_grads(gya, gcm, g0, g1, bufs[1])
         acc += winograd.weight_products(dM, V, part, groups)
 
     dU = grouped_sum(len(c) - 1, (a2, C_out, Cg), dtype, plan.work,

@@ -330,6 +330,66 @@ def input_tiles_cl4(x, cm, BT, pt, pl, TH, TW, g0, g1, V):
     _input_tiles_cl(x, cm, BT, 6, 4, pt, pl, TH, TW, g0, g1, V)
 
 
+@jit(inline="always")
+def _output_grad_tiles_cl(gy, cm, A, alpha, TH, TW, g0, g1, dM):
+    """`_output_grad_tiles` into dM[k, t, co], the channels innermost (the weight products
+    then take dM transposed), staged per image as `_input_tiles_cl` stages its input. The
+    same values as `_output_grad_tiles`."""
+    m = alpha - 2
+    C_out = gy.shape[0] if cm else gy.shape[1]
+    Ho, Wo = gy.shape[2], gy.shape[3]
+    S = np.empty((min(g1 - g0, TH) * m, TW * m, C_out), dtype=dM.dtype)
+    tmp = np.empty((m, alpha, C_out), dtype=dM.dtype)
+    for n in range(g0 // TH, (g1 - 1) // TH + 1):
+        ga, gb = max(g0, n * TH), min(g1, (n + 1) * TH)
+        top = (ga - n * TH) * m
+        rows = (gb - ga) * m
+        S[:rows] = 0
+        for co in range(C_out):
+            plane = gy[co, n] if cm else gy[n, co]
+            for r in range(top, min(top + rows, Ho)):
+                src = plane[r]
+                dst = S[r - top]
+                for col in range(min(Wo, TW * m)):
+                    dst[col, co] = src[col]
+        for g in range(ga, gb):
+            r0 = (g - n * TH) * m - top
+            for tx in range(TW):
+                t = (g - g0) * TW + tx
+                c0 = tx * m
+                for q in range(m):  # tmp[q, j] = sum_p A[j, p] z[q, p]
+                    Sq = S[r0 + q]
+                    if alpha == 6:
+                        a4(A, Sq[c0, :C_out], Sq[c0 + 1, :C_out], Sq[c0 + 2, :C_out],
+                           Sq[c0 + 3, :C_out], tmp[q, 0, :C_out], tmp[q, 1, :C_out],
+                           tmp[q, 2, :C_out], tmp[q, 3, :C_out], tmp[q, 4, :C_out],
+                           tmp[q, 5, :C_out])
+                    else:
+                        a2(A, Sq[c0, :C_out], Sq[c0 + 1, :C_out], tmp[q, 0, :C_out],
+                           tmp[q, 1, :C_out], tmp[q, 2, :C_out], tmp[q, 3, :C_out])
+                for j in range(alpha):  # dM[i * alpha + j] = sum_q A[i, q] tmp[q, j]
+                    if alpha == 6:
+                        a4(A, tmp[0, j, :C_out], tmp[1, j, :C_out], tmp[2, j, :C_out],
+                           tmp[3, j, :C_out], dM[j, t, :C_out], dM[6 + j, t, :C_out],
+                           dM[12 + j, t, :C_out], dM[18 + j, t, :C_out],
+                           dM[24 + j, t, :C_out], dM[30 + j, t, :C_out])
+                    else:
+                        a2(A, tmp[0, j, :C_out], tmp[1, j, :C_out], dM[j, t, :C_out],
+                           dM[4 + j, t, :C_out], dM[8 + j, t, :C_out], dM[12 + j, t, :C_out])
+
+
+@jit
+def output_grad_tiles_cl2(gy, cm, A, TH, TW, g0, g1, dM):
+    """`_output_grad_tiles_cl` of F(2x2, 3x3)."""
+    _output_grad_tiles_cl(gy, cm, A, 4, TH, TW, g0, g1, dM)
+
+
+@jit
+def output_grad_tiles_cl4(gy, cm, A, TH, TW, g0, g1, dM):
+    """`_output_grad_tiles_cl` of F(4x4, 3x3)."""
+    _output_grad_tiles_cl(gy, cm, A, 6, TH, TW, g0, g1, dM)
+
+
 @jit
 def input_tiles2(x, cm, BT, pt, pl, TH, TW, g0, g1, V, c_base):
     """`_input_tiles` of F(2x2, 3x3) (alpha = 4 a constant: its loops unroll)."""
@@ -439,6 +499,11 @@ def kernels(m):
 def input_kernel_cl(m):
     """`_input_tiles_cl` of F(m x m, 3 x 3)."""
     return {2: input_tiles_cl2, 4: input_tiles_cl4}[m]
+
+
+def output_grad_kernel_cl(m):
+    """`_output_grad_tiles_cl` of F(m x m, 3 x 3)."""
+    return {2: output_grad_tiles_cl2, 4: output_grad_tiles_cl4}[m]
 
 
 def pooling_kernel(m):
