@@ -20,6 +20,13 @@ through three steps while its buffers are in the cache:
 3. one compiled pass (`output_tiles4`) applies A^T . A to each product tile and writes the
    outputs straight into the (N, C_out, H, W) result.
 
+On maps at most `CHANNELS_INNER_MAX_TW` tiles wide (up to 16x16 with F(4x4)) with at most
+`CHANNELS_INNER_MAX_C` channels, step 1 (and the weight gradient's transform of dL/dy)
+stages each image's rows with the channels innermost and transforms vectors over the
+channels (`input_tiles_cl4`, `output_grad_tiles_cl4`), writing V as (alpha^2, tiles,
+C_in), which the products read transposed: copying a tile row only 2-4 tiles wide out of
+its rows value by value was most of step 1's time there. The same values either way.
+
 A 3x3x3 layer is the same over each depth slice: every input slice of an image's chunk is
 transformed once into a tall V (alpha^2, depth x C_in, tiles), and output slice d is one
 product per k with the three slices d..d+2 as a view (U (C_out x 3 C_in)).

@@ -13,6 +13,10 @@ compiled call handles a whole chunk. Tile t of a chunk is (g - g0) * TW + tx.
   output (tiles cut at the map's edge).
 * `output_grad_tiles`: the adjoint of `output_tiles`, A dY A^T of every m x m tile of
   dL/dy (zeros past the map's edge), for the weight gradient dU[k] = dM[k] @ V[k]^T.
+* `input_tiles_cl`, `output_grad_tiles_cl`: the same values with the channels innermost
+  (V[k, t, c], dM[k, t, co]) for small maps: each image's rows staged once as (row, col,
+  channel), then every tile's transform on vectors over the channels (the formulas' loops
+  run C long instead of over the chunk's tiles), no per-tile copy (`_gather`).
 
 Per channel, the rows the chunk's tiles read are copied into a zero-padded buffer (the
 padding written once), the tiles de-interleaved from it into d[i, l, t] (tap (i, l) of
