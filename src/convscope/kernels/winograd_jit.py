@@ -158,53 +158,47 @@ CHANNELS_INNER_MAX_TW = 4
 CHANNELS_INNER_MAX_C = 128
 
 
+def _channels_inner(plan, C):
+    """Whether a chunk's tiles of C channels are staged with the channels innermost."""
+    return plan.TW <= CHANNELS_INNER_MAX_TW and C <= CHANNELS_INNER_MAX_C
+
+
+def _tiles_pass(plan, C, inner, kernel):
+    """run(src, cm, g0, g1, buf) -> (alpha^2, C, tiles) of the chunk, which kernel(src, cm,
+    g0, g1, out) writes into the flat buffer buf: out (alpha^2, tiles, C) when inner (then
+    returned as its transposed view), else (alpha^2, C, tiles)."""
+    a2, TW = plan.alpha ** 2, plan.TW
+
+    def run(src, cm, g0, g1, buf):
+        T = (g1 - g0) * TW
+        out = buf[:a2 * C * T].reshape((a2, T, C) if inner else (a2, C, T))
+        kernel(src, cm, g0, g1, out)
+        return out.transpose(0, 2, 1) if inner else out
+    return run
+
+
 def _input_pass(plan, C, m, pads):
-    """inputs(x, cm, g0, g1, buf) -> V (alpha^2, C, tiles) of the chunk, written into the
-    flat buffer buf: through `input_tiles_cl` (V a transposed view) where
-    `CHANNELS_INNER_MAX_TW`/`_C` say, else `input_tiles`."""
-    a2, TH, TW, BT = plan.alpha ** 2, plan.TH, plan.TW, plan.BT
+    """inputs(x, cm, g0, g1, buf) -> V (alpha^2, C, tiles) of the chunk: `input_tiles_cl`
+    where `_channels_inner`, else `input_tiles`."""
+    BT, TH, TW = plan.BT, plan.TH, plan.TW
     pt, pl = pads[0][0], pads[1][0]
-    if TW <= CHANNELS_INNER_MAX_TW and C <= CHANNELS_INNER_MAX_C:
-        kernel = _compiled().input_kernel_cl(m)
-
-        def inputs(x, cm, g0, g1, buf):
-            T = (g1 - g0) * TW
-            Vt = buf[:a2 * C * T].reshape(a2, T, C)
-            kernel(x, cm, BT, pt, pl, TH, TW, g0, g1, Vt)
-            return Vt.transpose(0, 2, 1)
-    else:
-        kernel = _compiled().kernels(m)[0]
-
-        def inputs(x, cm, g0, g1, buf):
-            T = (g1 - g0) * TW
-            V = buf[:a2 * C * T].reshape(a2, C, T)
-            kernel(x, cm, BT, pt, pl, TH, TW, g0, g1, V, 0)
-            return V
-    return inputs
+    if _channels_inner(plan, C):
+        k = _compiled().input_kernel_cl(m)
+        return _tiles_pass(plan, C, True, lambda x, cm, g0, g1, V: k(
+            x, cm, BT, pt, pl, TH, TW, g0, g1, V))
+    k = _compiled().kernels(m)[0]
+    return _tiles_pass(plan, C, False, lambda x, cm, g0, g1, V: k(
+        x, cm, BT, pt, pl, TH, TW, g0, g1, V, 0))
 
 
 def _output_grad_pass(plan, C_out, m):
-    """output_grads(gy, cm, g0, g1, buf) -> dM (alpha^2, C_out, tiles) of the chunk's
-    dL/dy, written into the flat buffer buf: channels innermost (`output_grad_tiles_cl`, dM
-    a transposed view) under the same rule as `_input_pass`, else `output_grad_tiles`."""
-    a2, TH, TW, A = plan.alpha ** 2, plan.TH, plan.TW, plan.A
-    if TW <= CHANNELS_INNER_MAX_TW and C_out <= CHANNELS_INNER_MAX_C:
-        kernel = _compiled().output_grad_kernel_cl(m)
-
-        def output_grads(gy, cm, g0, g1, buf):
-            T = (g1 - g0) * TW
-            dMt = buf[:a2 * C_out * T].reshape(a2, T, C_out)
-            kernel(gy, cm, A, TH, TW, g0, g1, dMt)
-            return dMt.transpose(0, 2, 1)
-    else:
-        kernel = _compiled().kernels(m)[2]
-
-        def output_grads(gy, cm, g0, g1, buf):
-            T = (g1 - g0) * TW
-            dM = buf[:a2 * C_out * T].reshape(a2, C_out, T)
-            kernel(gy, cm, A, TH, TW, g0, g1, dM)
-            return dM
-    return output_grads
+    """output_grads(gy, cm, g0, g1, buf) -> dM (alpha^2, C_out, tiles) of the chunk's dL/dy:
+    `output_grad_tiles_cl` where `_channels_inner`, else `output_grad_tiles`."""
+    A, TH, TW = plan.A, plan.TH, plan.TW
+    inner = _channels_inner(plan, C_out)
+    k = _compiled().output_grad_kernel_cl(m) if inner else _compiled().kernels(m)[2]
+    return _tiles_pass(plan, C_out, inner, lambda gy, cm, g0, g1, dM: k(
+        gy, cm, A, TH, TW, g0, g1, dM))
 
 
 def _buffers(plan, *channels, dtype):
