@@ -66,13 +66,14 @@ user's cache; `_jit`), never at ``import convscope``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 
 import numpy as np
 
 from . import _adjoint, _planes, im2col, winograd, winograd1d_jit, winograd_gen
-from ._parallel import grouped_sum, take_all
+from ._parallel import OneBlasThread, grouped_sum, take_all
 
 #: Bytes of one chunk's transformed tiles and products (V and M); in the L2/L3 caches.
 CHUNK_BYTES = 1 << 20
@@ -137,13 +138,26 @@ def _planes_ok(x):
     return _planes.planes(x, rank=2)
 
 
+#: The kernels' transform by kron(G, G) runs with BLAS on one thread up to this many
+#: kernels (C_out x C_in/G; 128 x 128): waking BLAS's threads cost more than the short
+#: product (the default model's training step, 2 threads, a noisy host, four
+#: transforms: 1.6-14.9 ms a step with BLAS's threads, 1.55-1.65 ms on one).
+SHORT_PRODUCT_KERNELS = 1 << 14
+
+
+def _short_product(kernels):
+    """`OneBlasThread` for the transform of at most `SHORT_PRODUCT_KERNELS` kernels."""
+    return OneBlasThread() if kernels <= SHORT_PRODUCT_KERNELS else contextlib.nullcontext()
+
+
 def _weights(w, groups, plan):
     """U (alpha^2, G, C_out/G, C_in/G) = G w G^T of every kernel: one matrix product
     kron(G, G) (alpha^2 x 9) @ w (9 x C_out C_in/G), in the data's dtype (NumPy's
     `winograd.transform_weight` applies G axis by axis in float64: 10 ms for 256 x 256
     kernels here, against 0.9 ms)."""
     C_out, Cg = w.shape[:2]
-    U = plan.GG @ w.reshape(C_out * Cg, 9).T
+    with _short_product(C_out * Cg):
+        U = plan.GG @ w.reshape(C_out * Cg, 9).T
     return U.reshape(plan.alpha ** 2, groups, C_out // groups, Cg)
 
 
@@ -411,7 +425,8 @@ def backward_weight(x, gy, w_shape, pads, groups, m=4):
     dU = grouped_sum(len(c) - 1, (a2, C_out, Cg), dtype, plan.work,
                       lambda: _buffers(plan, C, C_out, dtype=dtype), add)
     # dW = G^T dU G along both kernel axes, the adjoint of `_weights`: (C_out, C_in/G, 3, 3)
-    dW = dU.reshape(a2, C_out * Cg).T @ plan.GG
+    with _short_product(C_out * Cg):
+        dW = dU.reshape(a2, C_out * Cg).T @ plan.GG
     return dW.reshape(C_out, Cg, 3, 3)
 
 
