@@ -273,6 +273,24 @@ def _output_grad_tiles(gy, cm, A, alpha, TH, TW, g0, g1, dM):
 
 
 @jit(inline="always")
+def _stage_cl(x, cm, n, top, rows, pt, pl, S):
+    """S[r - top, col, c] = x[n, c, r - pt, col - pl] (channels innermost) for the padded
+    rows r in [top, top + rows) of image n, zeros outside x (x (N, C, H, W), or with cm its
+    (C, N, H, W) memory)."""
+    C = x.shape[0] if cm else x.shape[1]
+    H, W = x.shape[2], x.shape[3]
+    S[:rows] = 0
+    c_lo, c_hi = max(0, pl), min(S.shape[1], W + pl)
+    for c in range(C):
+        plane = x[c, n] if cm else x[n, c]
+        for r in range(max(top, pt), min(top + rows, H + pt)):
+            src = plane[r - pt]
+            dst = S[r - top]
+            for col in range(c_lo, c_hi):
+                dst[col, c] = src[col - pl]
+
+
+@jit(inline="always")
 def _input_tiles_cl(x, cm, BT, alpha, m, pt, pl, TH, TW, g0, g1, V):
     """`_input_tiles` into V[k, t, c], the channels innermost (the products then take V
     transposed): per image of the chunk, its rows are staged once as S[row, col, c], and
@@ -280,23 +298,13 @@ def _input_tiles_cl(x, cm, BT, alpha, m, pt, pl, TH, TW, g0, g1, V):
     with no per-tile copy of the 6 x 6 values (`_gather`'s scalar loop, the cost of
     `_input_tiles` on maps 2-4 tiles wide). The same values as `_input_tiles`."""
     C = x.shape[0] if cm else x.shape[1]
-    H, W = x.shape[2], x.shape[3]
-    Wp = (TW - 1) * m + alpha
-    S = np.empty(((min(g1 - g0, TH) - 1) * m + alpha, Wp, C), dtype=V.dtype)
+    S = np.empty(((min(g1 - g0, TH) - 1) * m + alpha, (TW - 1) * m + alpha, C),
+                 dtype=V.dtype)
     tmp = np.empty((alpha, alpha, C), dtype=V.dtype)
-    c_lo, c_hi = max(0, pl), min(Wp, W + pl)
     for n in range(g0 // TH, (g1 - 1) // TH + 1):
         ga, gb = max(g0, n * TH), min(g1, (n + 1) * TH)
         top = (ga - n * TH) * m  # the first padded row of the image's tiles in the chunk
-        rows = (gb - ga - 1) * m + alpha
-        S[:rows] = 0
-        for c in range(C):
-            plane = x[c, n] if cm else x[n, c]
-            for r in range(max(top, pt), min(top + rows, H + pt)):
-                src = plane[r - pt]
-                dst = S[r - top]
-                for col in range(c_lo, c_hi):
-                    dst[col, c] = src[col - pl]
+        _stage_cl(x, cm, n, top, (gb - ga - 1) * m + alpha, pt, pl, S)
         for g in range(ga, gb):
             r0 = (g - n * TH) * m - top
             for tx in range(TW):
@@ -341,21 +349,12 @@ def _output_grad_tiles_cl(gy, cm, A, alpha, TH, TW, g0, g1, dM):
     same values as `_output_grad_tiles`."""
     m = alpha - 2
     C_out = gy.shape[0] if cm else gy.shape[1]
-    Ho, Wo = gy.shape[2], gy.shape[3]
     S = np.empty((min(g1 - g0, TH) * m, TW * m, C_out), dtype=dM.dtype)
     tmp = np.empty((m, alpha, C_out), dtype=dM.dtype)
     for n in range(g0 // TH, (g1 - 1) // TH + 1):
         ga, gb = max(g0, n * TH), min(g1, (n + 1) * TH)
-        top = (ga - n * TH) * m
-        rows = (gb - ga) * m
-        S[:rows] = 0
-        for co in range(C_out):
-            plane = gy[co, n] if cm else gy[n, co]
-            for r in range(top, min(top + rows, Ho)):
-                src = plane[r]
-                dst = S[r - top]
-                for col in range(min(Wo, TW * m)):
-                    dst[col, co] = src[col]
+        top = (ga - n * TH) * m  # the image's first tile row in the chunk, in rows
+        _stage_cl(gy, cm, n, top, (gb - ga) * m, 0, 0, S)
         for g in range(ga, gb):
             r0 = (g - n * TH) * m - top
             for tx in range(TW):
