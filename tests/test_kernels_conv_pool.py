@@ -151,3 +151,24 @@ def test_the_same_bits_for_any_number_of_threads_and_unbatched_is_a_batch_of_one
 def test_which_layers_the_fused_pass_takes(w_shape, stride, dilation, groups, x_shape, ok):
     pads = ((0, 0), (0, 0)) if x_shape[2] == 2 else ((1, 1), (1, 1))
     assert conv_pool_jit.supports(x_shape, w_shape, stride, pads, dilation, groups) == ok
+
+
+def test_the_fused_pass_equals_the_readable_references():
+    """float64, against the `direct` convolution (position by position) and the NumPy
+    pooling kernel: values, and the weight gradient through the unpooled dL/dy."""
+    from convscope.kernels import direct, pool
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 2, 9, 8))
+    w = rng.standard_normal((4, 2, 3, 3))
+    b = rng.standard_normal(4)
+    pads = ((1, 1), (1, 1))
+    y, arg, saved = conv_pool_jit.forward(x, w, b, pads)
+    conv, _ = direct.forward(x, w, (1, 1), pads, (1, 1), 1, (9, 8))
+    conv = conv + b[:, None, None]
+    ref, ref_saved = pool.max_pool_forward(conv, (2, 2), (2, 2), (0, 0), (1, 1), (4, 4))
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    gy = pool.max_pool_backward(g, ref_saved, conv.shape, (2, 2), (2, 2), (0, 0), (1, 1))
+    gw_ref = direct.backward_weight(x, None, gy, w.shape, (1, 1), pads, (1, 1), 1)
+    gw = conv_pool_jit.backward_weight(g, arg, saved, x, w.shape, pads)
+    np.testing.assert_allclose(gw, gw_ref, rtol=1e-11, atol=1e-11)

@@ -80,16 +80,38 @@ def _compiled():
 def _phases(x, pads):
     """(xph, I, J): x zero-padded and split into its 2x2 phases, xph[c, rp, cp, (n I + i) J
     + j] = x_padded[n, c, 2i + rp, 2j + cp], C-contiguous, with a zero margin after the last
-    image for the taps' offsets."""
+    image for the taps' offsets: each phase one strided copy of x."""
     N, C, H, W = x.shape
     (pt, pb), (pl, pr) = pads
     I, J = -(-(H + pt + pb) // 2), -(-(W + pl + pr) // 2)
-    xp = np.zeros((C, N, 2 * I, 2 * J), dtype=x.dtype)
-    xp[:, :, pt:pt + H, pl:pl + W] = x.transpose(1, 0, 2, 3)
     xph = np.zeros((C, 2, 2, N * I * J + I * J), dtype=x.dtype)
-    xph[..., :N * I * J].reshape(C, 2, 2, N, I, J)[...] = (
-        xp.reshape(C, N, I, 2, J, 2).transpose(0, 3, 5, 1, 2, 4))
+    grid = xph[..., :N * I * J].reshape(C, 2, 2, N, I, J)
+    xt = x.transpose(1, 0, 2, 3)
+    for rp in range(2):
+        i0, i1 = _inside(rp, pt, H, I)
+        for cp in range(2):
+            j0, j1 = _inside(cp, pl, W, J)
+            grid[:, rp, cp, :, i0:i1, j0:j1] = xt[:, :, 2 * i0 + rp - pt::2,
+                                                   2 * j0 + cp - pl::2][:, :, :i1 - i0,
+                                                                        :j1 - j0]
     return xph, I, J
+
+
+def _inside(phase, before, size, count):
+    """[i0, i1): the phase positions i (padded index 2i + phase) that hold x's values."""
+    i0 = max(0, -((phase - before) // 2))  # 2 i0 + phase >= before
+    i1 = min(count, (before + size - 1 - phase) // 2 + 1)
+    return i0, max(i0, i1)
+
+
+def _starts(C, KH, KW, I, J, Lp):
+    """starts[k, (c, kh, kw)]: the flat offset in `_phases`' array (each phase Lp long) that
+    window tap k = 2a + e's kernel tap (c, kh, kw) reads at the first grid position."""
+    a, e, c, kh, kw = np.meshgrid(range(2), range(2), range(C), range(KH), range(KW),
+                                  indexing="ij")
+    s, t = a + kh, e + kw
+    starts = ((c * 2 + (s & 1)) * 2 + (t & 1)) * Lp + (s >> 1) * J + (t >> 1)
+    return starts.reshape(4, C * KH * KW).astype(np.int64)
 
 
 def _images(I, J):
@@ -113,9 +135,11 @@ def forward(x, w, b, pads):
           else np.ascontiguousarray(b, dtype=x.dtype))
     y = np.empty((C_out, N, OH, OW), dtype=x.dtype)
     arg = np.empty((C_out, N, OH, OW), dtype=np.uint8)
+    starts = _starts(*w.shape[1:], I, J, xph.shape[-1])
     kernel = _compiled().forward
-    over_channels(lambda c0, c1: kernel(xph, wk, bk, y, arg, c0, c1, I, J, nb), C_out,
-                  xph.size * C_out, CHANNEL_BLOCK)
+    over_channels(lambda c0, c1: kernel(xph.reshape(-1), starts, wk.reshape(C_out, -1), bk,
+                                        y, arg, c0, c1, I, J, nb),
+                  C_out, xph.size * C_out, CHANNEL_BLOCK)
     return y.transpose(1, 0, 2, 3), arg.transpose(1, 0, 2, 3), (xph, I, J, nb)
 
 

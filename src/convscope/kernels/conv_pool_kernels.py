@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
+from ._phase_kernels import weighted_sum
 
 
 @jit(inline="always")
@@ -18,45 +19,25 @@ def _tap(xph, c, s, t, base, J, L):
 
 
 @jit
-def forward(xph, w, b, y, arg, c0, c1, I, J, nb):
+def forward(xf, starts, w, b, y, arg, c0, c1, I, J, nb):
     """y[co, n, oh, ow], arg (uint8 tap 2a + e) of the pooled windows, filters [c0, c1).
-    xph (C, 2, 2, N I J + margin): each phase of every image, the images one after the
-    other; the grid of nb images at a time is one vector loop per tap."""
-    C = xph.shape[0]
-    KH, KW = w.shape[2], w.shape[3]
+    xf: `conv_pool_jit._phases`' array, flat; starts[k, tap]: where window tap k's kernel tap
+    (c, kh, kw) reads for the first grid position; w (C_out, taps). The grid of nb images
+    at a time is one vector loop per tap (`_phase_kernels.weighted_sum`)."""
+    T = w.shape[1]
     N, OH, OW = y.shape[1], y.shape[2], y.shape[3]
     P = I * J  # grid positions per image
+    order = np.arange(T)
     acc = np.empty((4, nb * P), dtype=y.dtype)
     top = np.empty(nb * P, dtype=y.dtype)
     taps = np.empty(nb * P, dtype=np.uint8)
     for n0 in range(0, N, nb):
         n1 = min(N, n0 + nb)
         L = (n1 - n0) * P
-        base = n0 * P
+        src = xf[n0 * P:]
         for co in range(c0, c1):
-            acc[:, :L] = 0
-            for c in range(C):
-                for kh in range(KH):
-                    for a in range(2):
-                        s = a + kh
-                        for e in range(2):
-                            out = acc[2 * a + e, :L]
-                            kw = 0
-                            while kw + 3 <= KW:  # three taps per pass, in kernel order
-                                wr = w[co, c, kh]
-                                w0, w1, w2 = wr[kw], wr[kw + 1], wr[kw + 2]
-                                s0 = _tap(xph, c, s, e + kw, base, J, L)
-                                s1 = _tap(xph, c, s, e + kw + 1, base, J, L)
-                                s2 = _tap(xph, c, s, e + kw + 2, base, J, L)
-                                for q in range(L):
-                                    out[q] = ((out[q] + w0 * s0[q]) + w1 * s1[q]) + w2 * s2[q]
-                                kw += 3
-                            while kw < KW:
-                                wv = w[co, c, kh, kw]
-                                s0 = _tap(xph, c, s, e + kw, base, J, L)
-                                for q in range(L):
-                                    out[q] += wv * s0[q]
-                                kw += 1
+            for k in range(4):  # the taps in kernel order, three per pass
+                weighted_sum(acc[k, :L], src, starts[k], w[co], order, True)
             # the windows' first largest tap (a NaN wins, `pool_jit`'s rule) over the whole
             # grid in one vector loop, then the kept positions copied out row by row
             bias = b[co] if b.shape[0] else y.dtype.type(0)
