@@ -52,6 +52,8 @@ from ._parallel import CHANNEL_BLOCK, over_channels
 #: batch 128 13.7/15.8 -> 3.6/7.2; 3->64 3x3 64x64 batch 32 13.6/14.4 -> 7.1/10.9. On
 #: warm caches (the same call repeated) the weight gradient alone is slower fused (1->32:
 #: 3.3 against 2.8 ms on one thread; 3->32: 10.4 against 6.4), the forward pass even.
+#: Each side in its own processes (1->32, three alternating pairs, medians of 40):
+#: unfused 3.75-8.59 / 5.0-9.4 ms, fused 2.1-2.5 / 2.4-2.7 ms.
 MAX_ROWS = 27
 #: Bytes of the weight gradient's float32 lanes per thread (taps x images x grid), which
 #: sets how many images one vector loop spans.
