@@ -178,29 +178,49 @@ def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, lo, Q, starts, first):
 
 def _max_forward_2x2(x, y, arg, cm, c0, c1):
     """`_max_forward` for 2x2 windows at stride 2 inside a 2-D input (no padding, no
-    dilation): the taps unrolled at compile time, about 4x faster than the general loop."""
+    dilation). Per plane, the windows' four taps are first de-interleaved into four
+    contiguous rows (tap k of window i at taps[k, i]), then one loop of selects over the
+    windows picks each maximum. One loop reading the taps in place (stride 2) ran scalar on
+    an AVX2 machine: 12.2 -> 2.0 ms on one thread for 128 x 32 x 28 x 28."""
     N = x.shape[1] if cm else x.shape[0]
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
+    n = OH * OW
+    taps = np.empty((4, n), dtype=x.dtype)
+    t0, t1, t2, t3 = taps[0], taps[1], taps[2], taps[3]
     for c in range(c0, c1):
-        for n in range(N):
-            xp = x[c, n] if cm else x[n, c]
-            yp = y[c, n] if cm else y[n, c]
-            ap = arg[c, n] if cm else arg[n, c]
+        for n_ in range(N):
+            xp = x[c, n_] if cm else x[n_, c]
+            yp = y[c, n_] if cm else y[n_, c]
+            ap = arg[c, n_] if cm else arg[n_, c]
             for od in range(OD):
                 for oh in range(OH):
+                    r0, r1 = xp[od, 2 * oh], xp[od, 2 * oh + 1]
+                    d0, d1 = t0[oh * OW:], t1[oh * OW:]
+                    d2, d3 = t2[oh * OW:], t3[oh * OW:]
                     for ow in range(OW):
-                        best = xp[od, 2 * oh, 2 * ow]
-                        kb = 0
-                        k = 0
-                        for kh in range(2):
-                            for kw in range(2):
-                                v = xp[od, 2 * oh + kh, 2 * ow + kw]
-                                if v > best or v != v:
-                                    best = v
-                                    kb = k
-                                k += 1
-                        yp[od, oh, ow] = best
-                        ap[od, oh, ow] = kb
+                        d0[ow] = r0[2 * ow]
+                        d1[ow] = r0[2 * ow + 1]
+                        d2[ow] = r1[2 * ow]
+                        d3[ow] = r1[2 * ow + 1]
+                yv, av = yp[od].reshape(n), ap[od].reshape(n)
+                for i in range(n):
+                    # the first largest tap in kernel order; a NaN wins (the last one)
+                    best = t0[i]
+                    kb = np.uint8(0)
+                    v = t1[i]
+                    win = (v > best) | (v != v)
+                    best = v if win else best
+                    kb = np.uint8(1) if win else kb
+                    v = t2[i]
+                    win = (v > best) | (v != v)
+                    best = v if win else best
+                    kb = np.uint8(2) if win else kb
+                    v = t3[i]
+                    win = (v > best) | (v != v)
+                    best = v if win else best
+                    kb = np.uint8(3) if win else kb
+                    yv[i] = best
+                    av[i] = kb
 
 
 def _max_backward(g, arg, gx, cm, c0, c1, s, p, offs):
@@ -227,28 +247,46 @@ def _max_backward(g, arg, gx, cm, c0, c1, s, p, offs):
 
 def _max_backward_2x2(g, arg, gx, cm, c0, c1):
     """`_max_backward` for `_max_forward_2x2`'s windows, which tile the input: every input
-    position is written once (the gradient or 0), no zeroing pass first."""
+    position is written once (the gradient or 0), no zeroing pass first. g and gx are the
+    gradients' bits as integers of their width (`max_pool_backward`): per plane, tap k's
+    values, g where the window chose k else 0, are made with masks (g & -(arg == k)) into a
+    contiguous row, then interleaved into the input's rows. Measured on one thread, 128 x
+    32 x 28 x 28 on an AVX2 machine: 6.2 ms with a float select per tap written in place
+    (Numba's float selects ran scalar: 5.2 ms for the selects alone, 0.4 ms as masks),
+    1.6 ms so."""
     N = g.shape[1] if cm else g.shape[0]
     H, W = gx.shape[3], gx.shape[4]
     OD, OH, OW = g.shape[2], g.shape[3], g.shape[4]
     zero = gx.dtype.type(0)
+    n = OH * OW
+    taps = np.empty((4, n), dtype=gx.dtype)
+    t0, t1, t2, t3 = taps[0], taps[1], taps[2], taps[3]
     for c in range(c0, c1):
-        for n in range(N):
-            gp = g[c, n] if cm else g[n, c]
-            ap = arg[c, n] if cm else arg[n, c]
-            xp = gx[c, n] if cm else gx[n, c]
+        for n_ in range(N):
+            gp = g[c, n_] if cm else g[n_, c]
+            ap = arg[c, n_] if cm else arg[n_, c]
+            xp = gx[c, n_] if cm else gx[n_, c]
             for od in range(OD):
+                gv, av = gp[od].reshape(n), ap[od].reshape(n)
+                for i in range(n):
+                    v = gv[i]
+                    k = av[i]
+                    t0[i] = v & -gx.dtype.type(k == 0)
+                    t1[i] = v & -gx.dtype.type(k == 1)
+                    t2[i] = v & -gx.dtype.type(k == 2)
+                    t3[i] = v & -gx.dtype.type(k == 3)
                 for oh in range(OH):
+                    r0, r1 = xp[od, 2 * oh], xp[od, 2 * oh + 1]
+                    s0, s1 = t0[oh * OW:], t1[oh * OW:]
+                    s2, s3 = t2[oh * OW:], t3[oh * OW:]
                     for ow in range(OW):
-                        v = gp[od, oh, ow]
-                        k = ap[od, oh, ow]
-                        xp[od, 2 * oh, 2 * ow] = v if k == 0 else zero
-                        xp[od, 2 * oh, 2 * ow + 1] = v if k == 1 else zero
-                        xp[od, 2 * oh + 1, 2 * ow] = v if k == 2 else zero
-                        xp[od, 2 * oh + 1, 2 * ow + 1] = v if k == 3 else zero
+                        r0[2 * ow] = s0[ow]
+                        r0[2 * ow + 1] = s1[ow]
+                        r1[2 * ow] = s2[ow]
+                        r1[2 * ow + 1] = s3[ow]
                     if 2 * OW < W:  # the column no window covers
-                        xp[od, 2 * oh, W - 1] = zero
-                        xp[od, 2 * oh + 1, W - 1] = zero
+                        r0[W - 1] = zero
+                        r1[W - 1] = zero
                 if 2 * OH < H:  # the row no window covers
                     xp[od, H - 1, :] = zero
 
@@ -359,7 +397,9 @@ def max_pool_backward(g, saved):
     S = gxb.shape[2:]
     if _tiles_2x2(K, s, p, d, S, g.shape[2:]):
         kernel = _compiled()["_max_backward_2x2"]
-        over_channels(lambda c0, c1: kernel(gb, argb, gxb, cm, c0, c1), in_shape[1], gxb.size,
+        bits = np.dtype(f"i{g.dtype.itemsize}")  # the selects as integer masks
+        gi, gxi = gb.view(bits), gxb.view(bits)
+        over_channels(lambda c0, c1: kernel(gi, argb, gxi, cm, c0, c1), in_shape[1], gxb.size,
                       CHANNEL_BLOCK)
         return gx
     offs = _flat_offsets(S, K, d)
