@@ -398,8 +398,9 @@ def max_pool_backward(g, saved):
 
 def avg_pool_forward(x, kernel_size, stride, padding, out_size, count_include_pad):
     """(y, saved) as `pool.avg_pool_forward` (PyTorch's divisor rule): the windows' sums are
-    `depthwise_jit`'s convolution with weights 1 (zero padding, `_window_pads`), then divided by the divisor. The sums add the
-    taps in kernel order in the input's dtype, as `pool` does: the same bits."""
+    `depthwise_jit`'s convolution with weights 1 (zero padding, `_window_pads`), then
+    divided by the divisor. The sums add the taps in kernel order in the input's dtype, as
+    `pool` does: the same bits."""
     C, S = x.shape[1], x.shape[2:]
     pads = _window_pads(S, kernel_size, stride, padding, (1,) * len(S), out_size)
     ones = np.ones((C, 1, *kernel_size), dtype=x.dtype)
