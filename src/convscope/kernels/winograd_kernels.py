@@ -430,22 +430,58 @@ def output_grad_tiles4(gy, cm, A, TH, TW, g0, g1, dM):
 
 
 @jit(inline="always")
+def _window_max(r0, r1, r2, r3, b, add, pv, pk, n):
+    """pv[t], pk[t] := the first largest of r0[t] ... r3[t] (each plus b when add; a NaN
+    wins, the last one) and its index, t < n: one vector loop of selects."""
+    for t in range(n):
+        best, v1, v2, v3 = r0[t], r1[t], r2[t], r3[t]
+        if add:
+            best, v1, v2, v3 = best + b, v1 + b, v2 + b, v3 + b
+        kb = np.uint8(0)
+        win = (v1 > best) | (v1 != v1)
+        best = v1 if win else best
+        kb = np.uint8(1) if win else kb
+        win = (v2 > best) | (v2 != v2)
+        best = v2 if win else best
+        kb = np.uint8(2) if win else kb
+        win = (v3 > best) | (v3 != v3)
+        best = v3 if win else best
+        kb = np.uint8(3) if win else kb
+        pv[t] = best
+        pk[t] = kb
+
+
+@jit(inline="always")
 def _output_tiles_pool(M, AT, alpha, TH, TW, g0, g1, bias, y, arg):
     """`_output_tiles` followed by 2x2 max pooling at stride 2, in one pass: y (C_out, N, PH,
     PW), channel-major, the maxima of the convolution's outputs (plus bias[co], when bias
     has C_out entries, added before the maximum), arg the tap of each maximum (kh * 2 + kw,
     uint8), `pool_jit`'s rule (the first maximum in kernel order, or the last NaN). The
     pooling windows never cross a tile (m is even), and the convolution's outputs are never
-    written: the pooled map is a quarter of them."""
+    written: the pooled map is a quarter of them. Each window position (a, c) of a tile is
+    pooled over all the chunk's tiles in one vector loop (`_window_max`), then the pooled
+    tiles are written out with unsigned indices. A loop over the windows tile by tile, with
+    a branch per tap, ran scalar and mispredicted: on an AVX2 machine, one thread, the
+    default model's two pooled layers took 14.0 ms per training step, 4.0 ms so (8.3 with
+    the vector loop but the writes indexed as before)."""
     m = alpha - 2
     h = m // 2
     C_out, PH, PW = y.shape[0], y.shape[2], y.shape[3]
     T = (g1 - g0) * TW
     tmp = np.empty((alpha, m, T), dtype=M.dtype)
     z = np.empty((m, m, T), dtype=M.dtype)
+    pv = np.empty((h, h, T), dtype=M.dtype)
+    pk = np.empty((h, h, T), dtype=np.uint8)
+    add = bias.shape[0] == C_out
     for co in range(C_out):
         _output_transform(T, AT, alpha, M, co, tmp, z)
-        b = bias[co] if bias.shape[0] == C_out else M.dtype.type(0)
+        b = bias[co] if add else M.dtype.type(0)
+        for a in range(h):
+            for c in range(h):
+                _window_max(z[2 * a, 2 * c, :T], z[2 * a, 2 * c + 1, :T],
+                            z[2 * a + 1, 2 * c, :T], z[2 * a + 1, 2 * c + 1, :T], b, add,
+                            pv[a, c, :T], pk[a, c, :T], T)
+        full = min(TW, PW // h)  # tiles whose pooled windows all lie inside the map
         for g in range(g0, g1):
             n = g // TH
             ty = g % TH
@@ -453,32 +489,16 @@ def _output_tiles_pool(M, AT, alpha, TH, TW, g0, g1, bias, y, arg):
             for a in range(min(h, PH - ty * h)):
                 dst = y[co, n, ty * h + a]
                 adst = arg[co, n, ty * h + a]
-                z0 = z[2 * a]
-                z1 = z[2 * a + 1]
-                for tx in range(TW):
-                    t = base + tx
-                    for c in range(min(h, PW - tx * h)):
-                        best = z0[2 * c, t]
-                        v1 = z0[2 * c + 1, t]
-                        v2 = z1[2 * c, t]
-                        v3 = z1[2 * c + 1, t]
-                        if bias.shape[0] == C_out:
-                            best += b
-                            v1 += b
-                            v2 += b
-                            v3 += b
-                        k = 0
-                        if v1 > best or v1 != v1:
-                            best = v1
-                            k = 1
-                        if v2 > best or v2 != v2:
-                            best = v2
-                            k = 2
-                        if v3 > best or v3 != v3:
-                            best = v3
-                            k = 3
-                        dst[tx * h + c] = best
-                        adst[tx * h + c] = k
+                for c in range(h):
+                    # unsigned indices, as `_output_tiles`: no negative-index checks
+                    vc, kc = pv[a, c, base:], pk[a, c, base:]
+                    for tx in range(full):
+                        u = np.uint64(tx * h + c)
+                        dst[u] = vc[np.uint64(tx)]
+                        adst[u] = kc[np.uint64(tx)]
+                for v in range(full * h, PW):
+                    dst[v] = pv[a, v % h, base + v // h]
+                    adst[v] = pk[a, v % h, base + v // h]
 
 
 @jit
