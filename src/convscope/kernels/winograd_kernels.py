@@ -281,13 +281,20 @@ def _stage_cl(x, cm, n, top, rows, pt, pl, S):
     H, W = x.shape[2], x.shape[3]
     S[:rows] = 0
     c_lo, c_hi = max(0, pl), min(S.shape[1], W + pl)
-    for c in range(C):
-        plane = x[c, n] if cm else x[n, c]
-        for r in range(max(top, pt), min(top + rows, H + pt)):
-            src = plane[r - pt]
-            dst = S[r - top]
-            for col in range(c_lo, c_hi):
-                dst[col, c] = src[col - pl]
+    # the channels innermost in the loop too: contiguous writes, reads a plane apart (with
+    # the channels outermost, writes C apart: AVX2, one thread, 128 x 32 x 14 x 14: 0.73 ->
+    # 0.32 ms; the whole input transform of 32 ch 14 x 14 batch 128 2.48 -> 1.55 ms, 64 ch
+    # 7 x 7 1.15 -> 0.55, 128 ch 7 x 7 2.28 -> 1.08, 64 ch 14 x 14 4.26 -> 3.14)
+    for r in range(max(top, pt), min(top + rows, H + pt)):
+        dst = S[r - top]
+        for col in range(c_lo, c_hi):
+            d = dst[col]
+            if cm:
+                for c in range(C):
+                    d[c] = x[c, n, r - pt, col - pl]
+            else:
+                for c in range(C):
+                    d[c] = x[n, c, r - pt, col - pl]
 
 
 @jit(inline="always")
