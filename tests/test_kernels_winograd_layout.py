@@ -15,6 +15,7 @@ SHAPES = [  # (N, C, H, W, pads): odd sizes, a map cut at the edge, no and uneve
     (2, 8, 7, 9, ((1, 1), (1, 1))),
     (4, 3, 6, 5, ((0, 0), (0, 0))),
     (2, 4, 9, 7, ((2, 0), (0, 1))),
+    (2, 21, 10, 11, ((1, 1), (1, 1))),  # channels staged eight at a time plus 5 more
 ]
 
 
