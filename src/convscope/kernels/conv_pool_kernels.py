@@ -104,10 +104,10 @@ def backward_weight(xph, g, arg, gw, c0, c1, I, J, nb):
                 gp, ap = g[co, n], arg[co, n]
                 for oh in range(OH):
                     q0 = (n - n0) * P + oh * J
-                    gr, ar = gp[oh], ap[oh]
-                    for ow in range(OW):
-                        gg[q0 + ow] = gr[ow]
-                        kk[q0 + ow] = ar[ow]
+                    gr, ar, gq, kq = gp[oh], ap[oh], gg[q0:], kk[q0:]
+                    for ow in range(OW):  # views from 0 up, as in `forward`
+                        gq[ow] = gr[ow]
+                        kq[ow] = ar[ow]
             for q in range(L):  # one vector loop
                 v = gg[q]
                 k = kk[q]
