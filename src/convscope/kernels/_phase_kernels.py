@@ -1,7 +1,9 @@
 """Compiled helpers of the kernels that run a stride-phase plane as flat vector loops
 (`pool_jit`'s max pooling, `depthwise_jit`, and through it average pooling): a plane copied
-into or out of its stride phases, an output plane laid on the phases' grid, and a weighted
-sum of taps. Imported only on the first call that needs them (see `_jit`); the geometry
+into or out of its stride phases, an output plane laid on the phases' grid, a weighted
+sum of taps, a running maximum over taps, and the maximum of a 2x2 window's four taps laid
+out as four rows (which the 2x2 max pooling, the fused Winograd + pooling pass and the fused
+thin layer share). Imported only on the first call that needs them (see `_jit`); the geometry
 (grid, each tap's start) is `_windows.phase_geometry`.
 
 The phase plane of a (D, H, W) plane padded by `lo` before each axis, at strides
@@ -124,3 +126,64 @@ def weighted_sum(out, src, starts, w, taps, init):
         for i in range(n):
             out[i] += w0 * r0[i]
         k += 1
+
+
+@jit
+def max_taps(src, starts, best, kb, n):
+    """best[i], kb[i] := the running maximum and its tap over the taps t, in order, of the
+    values src[starts[t] + i], i < n (a tap wins when ``v > best or isnan(v)``: the first
+    maximum, or the last NaN): three taps per vector loop (views from 0 up: no wraparound
+    checks). One tap per loop, best and kb read and written for each, did not vectorise on
+    an AVX2 machine: 3x3 taps over 512 planes of 56 x 57 positions, one thread, 8.1 -> 1.3
+    ms."""
+    T = starts.shape[0]
+    t = 0
+    while t + 3 <= T:
+        r0, r1, r2 = src[starts[t]:], src[starts[t + 1]:], src[starts[t + 2]:]
+        k0, k1, k2 = np.int32(t), np.int32(t + 1), np.int32(t + 2)
+        for i in range(n):
+            b, k = best[i], kb[i]
+            v = r0[i]
+            win = (v > b) | (v != v)
+            b, k = (v, k0) if win else (b, k)
+            v = r1[i]
+            win = (v > b) | (v != v)
+            b, k = (v, k1) if win else (b, k)
+            v = r2[i]
+            win = (v > b) | (v != v)
+            b, k = (v, k2) if win else (b, k)
+            best[i], kb[i] = b, k
+        t += 3
+    while t < T:
+        r0, k0 = src[starts[t]:], np.int32(t)
+        for i in range(n):
+            b, v = best[i], r0[i]
+            win = (v > b) | (v != v)
+            best[i] = v if win else b
+            kb[i] = k0 if win else kb[i]
+        t += 1
+
+
+@jit(inline="always")
+def window_max(r0, r1, r2, r3, b, add, pv, pk, n):
+    """pv[i], pk[i] := the first largest of r0[i] ... r3[i] (a 2x2 window's taps in kernel
+    order, each plus b when add; a NaN wins, the last one) and its tap (uint8), i < n: one
+    vector loop of selects. With a branch per tap, or the taps read in place at stride 2,
+    the loop ran scalar on an AVX2 machine (see `pool_jit._max_forward_2x2` and
+    `winograd_kernels._output_tiles_pool`)."""
+    for i in range(n):
+        best, v1, v2, v3 = r0[i], r1[i], r2[i], r3[i]
+        if add:
+            best, v1, v2, v3 = best + b, v1 + b, v2 + b, v3 + b
+        kb = np.uint8(0)
+        win = (v1 > best) | (v1 != v1)
+        best = v1 if win else best
+        kb = np.uint8(1) if win else kb
+        win = (v2 > best) | (v2 != v2)
+        best = v2 if win else best
+        kb = np.uint8(2) if win else kb
+        win = (v3 > best) | (v3 != v3)
+        best = v3 if win else best
+        kb = np.uint8(3) if win else kb
+        pv[i] = best
+        pk[i] = kb

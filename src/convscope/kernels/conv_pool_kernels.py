@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from ._phase_kernels import weighted_sum
+from ._phase_kernels import weighted_sum, window_max
 
 
 @jit(inline="always")
@@ -41,16 +41,7 @@ def forward(xf, starts, w, b, y, arg, c0, c1, I, J, nb):
             # the windows' first largest tap (a NaN wins, `pool_jit`'s rule) over the whole
             # grid in one vector loop, then the kept positions copied out row by row
             bias = b[co] if b.shape[0] else y.dtype.type(0)
-            for q in range(L):
-                best = acc[0, q] + bias
-                kb = np.uint8(0)
-                for k in range(1, 4):
-                    v = acc[k, q] + bias
-                    win = (v > best) | (v != v)
-                    best = v if win else best
-                    kb = np.uint8(k) if win else kb
-                top[q] = best
-                taps[q] = kb
+            window_max(acc[0], acc[1], acc[2], acc[3], bias, b.shape[0] > 0, top, taps, L)
             for n in range(n0, n1):
                 yp, ap = y[co, n], arg[co, n]
                 for oh in range(OH):

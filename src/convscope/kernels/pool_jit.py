@@ -126,40 +126,6 @@ def _max_forward(x, y, arg, cm, c0, c1, K, s, p, d, offs):
                         ap[od, oh, ow] = kb
 
 
-def _max_taps(src, starts, best, kb, n):
-    """best[i], kb[i] := the running maximum and its tap over the taps t, in order, of the
-    values src[starts[t] + i], i < n: three taps per vector loop (views from 0 up: no
-    wraparound checks). One tap per loop, best and kb read and written for each, did not
-    vectorise on an AVX2 machine: 3x3 taps over 512 planes of 56 x 57 positions, one
-    thread, 8.1 -> 1.3 ms."""
-    T = starts.shape[0]
-    t = 0
-    while t + 3 <= T:
-        r0, r1, r2 = src[starts[t]:], src[starts[t + 1]:], src[starts[t + 2]:]
-        k0, k1, k2 = np.int32(t), np.int32(t + 1), np.int32(t + 2)
-        for i in range(n):
-            b, k = best[i], kb[i]
-            v = r0[i]
-            win = (v > b) | (v != v)
-            b, k = (v, k0) if win else (b, k)
-            v = r1[i]
-            win = (v > b) | (v != v)
-            b, k = (v, k1) if win else (b, k)
-            v = r2[i]
-            win = (v > b) | (v != v)
-            b, k = (v, k2) if win else (b, k)
-            best[i], kb[i] = b, k
-        t += 3
-    while t < T:
-        r0, k0 = src[starts[t]:], np.int32(t)
-        for i in range(n):
-            b, v = best[i], r0[i]
-            win = (v > b) | (v != v)
-            best[i] = v if win else b
-            kb[i] = k0 if win else kb[i]
-        t += 1
-
-
 def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, lo, Q, starts, first):
     """`_max_forward` as long vector loops: each plane is copied into a scratch plane split
     into its stride phases along every axis (`_phase_kernels`), whose margins hold -inf
@@ -191,7 +157,7 @@ def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, lo, Q, starts, first):
             for i in range(n):
                 best[i] = -np.inf
                 kb[i] = kb0[i]
-            _max_taps(src, starts, best, kb, n)
+            _phase_kernels.max_taps(src, starts, best, kb, n)
             for od in range(OD):
                 for oh in range(OH):
                     i0 = (od * Q1 + oh) * Q2
@@ -228,25 +194,8 @@ def _max_forward_2x2(x, y, arg, cm, c0, c1):
                         d1[ow] = r0[2 * ow + 1]
                         d2[ow] = r1[2 * ow]
                         d3[ow] = r1[2 * ow + 1]
-                yv, av = yp[od].reshape(n), ap[od].reshape(n)
-                for i in range(n):
-                    # the first largest tap in kernel order; a NaN wins (the last one)
-                    best = t0[i]
-                    kb = np.uint8(0)
-                    v = t1[i]
-                    win = (v > best) | (v != v)
-                    best = v if win else best
-                    kb = np.uint8(1) if win else kb
-                    v = t2[i]
-                    win = (v > best) | (v != v)
-                    best = v if win else best
-                    kb = np.uint8(2) if win else kb
-                    v = t3[i]
-                    win = (v > best) | (v != v)
-                    best = v if win else best
-                    kb = np.uint8(3) if win else kb
-                    yv[i] = best
-                    av[i] = kb
+                _phase_kernels.window_max(t0, t1, t2, t3, x.dtype.type(0), False,
+                                          yp[od].reshape(n), ap[od].reshape(n), n)
 
 
 def _max_backward(g, arg, gx, cm, c0, c1, s, p, offs):
@@ -309,11 +258,10 @@ _phase_kernels = None  # the compiled phase-plane helpers, imported by `_compile
 
 @functools.cache
 def _compiled():
-    global _phase_kernels, _max_taps
+    global _phase_kernels
     from . import _phase_kernels
     from ._jit import jit
 
-    _max_taps = jit(inline="always")(_max_taps)  # before the loops that call it compile
     return {f.__name__: jit(f) for f in (_max_forward, _max_forward_flat, _max_forward_2x2,
                                          _max_backward,
                                          _max_backward_2x2)}

@@ -49,6 +49,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
+from ._phase_kernels import window_max
 from .winograd_formulas import a2, a4, at2, at4, bt2, bt4
 
 
@@ -448,28 +449,6 @@ def output_grad_tiles4(gy, cm, A, TH, TW, g0, g1, dM):
 
 
 @jit(inline="always")
-def _window_max(r0, r1, r2, r3, b, add, pv, pk, n):
-    """pv[t], pk[t] := the first largest of r0[t] ... r3[t] (each plus b when add; a NaN
-    wins, the last one) and its index, t < n: one vector loop of selects."""
-    for t in range(n):
-        best, v1, v2, v3 = r0[t], r1[t], r2[t], r3[t]
-        if add:
-            best, v1, v2, v3 = best + b, v1 + b, v2 + b, v3 + b
-        kb = np.uint8(0)
-        win = (v1 > best) | (v1 != v1)
-        best = v1 if win else best
-        kb = np.uint8(1) if win else kb
-        win = (v2 > best) | (v2 != v2)
-        best = v2 if win else best
-        kb = np.uint8(2) if win else kb
-        win = (v3 > best) | (v3 != v3)
-        best = v3 if win else best
-        kb = np.uint8(3) if win else kb
-        pv[t] = best
-        pk[t] = kb
-
-
-@jit(inline="always")
 def _output_tiles_pool(M, AT, alpha, TH, TW, g0, g1, bias, y, arg):
     """`_output_tiles` followed by 2x2 max pooling at stride 2, in one pass: y (C_out, N, PH,
     PW), channel-major, the maxima of the convolution's outputs (plus bias[co], when bias
@@ -477,7 +456,7 @@ def _output_tiles_pool(M, AT, alpha, TH, TW, g0, g1, bias, y, arg):
     uint8), `pool_jit`'s rule (the first maximum in kernel order, or the last NaN). The
     pooling windows never cross a tile (m is even), and the convolution's outputs are never
     written: the pooled map is a quarter of them. Each window position (a, c) of a tile is
-    pooled over all the chunk's tiles in one vector loop (`_window_max`), then the pooled
+    pooled over all the chunk's tiles in one vector loop (`_phase_kernels.window_max`), then the pooled
     tiles are written out with unsigned indices. A loop over the windows tile by tile, with
     a branch per tap, ran scalar and mispredicted: on an AVX2 machine, one thread, the
     default model's two pooled layers took 14.0 ms per training step, 4.0 ms so (8.3 with
@@ -496,9 +475,9 @@ def _output_tiles_pool(M, AT, alpha, TH, TW, g0, g1, bias, y, arg):
         b = bias[co] if add else M.dtype.type(0)
         for a in range(h):
             for c in range(h):
-                _window_max(z[2 * a, 2 * c, :T], z[2 * a, 2 * c + 1, :T],
-                            z[2 * a + 1, 2 * c, :T], z[2 * a + 1, 2 * c + 1, :T], b, add,
-                            pv[a, c, :T], pk[a, c, :T], T)
+                window_max(z[2 * a, 2 * c, :T], z[2 * a, 2 * c + 1, :T],
+                           z[2 * a + 1, 2 * c, :T], z[2 * a + 1, 2 * c + 1, :T], b, add,
+                           pv[a, c, :T], pk[a, c, :T], T)
         full = min(TW, PW // h)  # tiles whose pooled windows all lie inside the map
         for g in range(g0, g1):
             n = g // TH
