@@ -135,24 +135,35 @@ def max_taps(src, starts, best, kb, n):
     maximum, or the last NaN): three taps per vector loop (views from 0 up: no wraparound
     checks). One tap per loop, best and kb read and written for each, did not vectorise on
     an AVX2 machine: 3x3 taps over 512 planes of 56 x 57 positions, one thread, 8.1 -> 1.3
-    ms."""
+    ms. kb None: the maxima alone (no gradient wanted; Numba compiles that case without
+    the taps' bookkeeping)."""
     T = starts.shape[0]
     t = 0
     while t + 3 <= T:
         r0, r1, r2 = src[starts[t]:], src[starts[t + 1]:], src[starts[t + 2]:]
         k0, k1, k2 = np.int32(t), np.int32(t + 1), np.int32(t + 2)
-        for i in range(n):
-            b, k = best[i], kb[i]
-            v = r0[i]
-            win = (v > b) | (v != v)
-            b, k = (v, k0) if win else (b, k)
-            v = r1[i]
-            win = (v > b) | (v != v)
-            b, k = (v, k1) if win else (b, k)
-            v = r2[i]
-            win = (v > b) | (v != v)
-            b, k = (v, k2) if win else (b, k)
-            best[i], kb[i] = b, k
+        if kb is None:
+            for i in range(n):
+                b = best[i]
+                v = r0[i]
+                b = v if (v > b) | (v != v) else b
+                v = r1[i]
+                b = v if (v > b) | (v != v) else b
+                v = r2[i]
+                best[i] = v if (v > b) | (v != v) else b
+        else:
+            for i in range(n):
+                b, k = best[i], kb[i]
+                v = r0[i]
+                win = (v > b) | (v != v)
+                b, k = (v, k0) if win else (b, k)
+                v = r1[i]
+                win = (v > b) | (v != v)
+                b, k = (v, k1) if win else (b, k)
+                v = r2[i]
+                win = (v > b) | (v != v)
+                b, k = (v, k2) if win else (b, k)
+                best[i], kb[i] = b, k
         t += 3
     while t < T:
         r0, k0 = src[starts[t]:], np.int32(t)
@@ -160,7 +171,8 @@ def max_taps(src, starts, best, kb, n):
             b, v = best[i], r0[i]
             win = (v > b) | (v != v)
             best[i] = v if win else b
-            kb[i] = k0 if win else kb[i]
+            if kb is not None:
+                kb[i] = k0 if win else kb[i]
         t += 1
 
 
@@ -170,20 +182,25 @@ def window_max(r0, r1, r2, r3, b, add, pv, pk, n):
     order, each plus b when add; a NaN wins, the last one) and its tap (uint8), i < n: one
     vector loop of selects. With a branch per tap, or the taps read in place at stride 2,
     the loop ran scalar on an AVX2 machine (see `pool_jit._max_forward_2x2` and
-    `winograd_kernels._output_tiles_pool`)."""
+    `winograd_kernels._output_tiles_pool`). pk None: the maxima alone."""
     for i in range(n):
         best, v1, v2, v3 = r0[i], r1[i], r2[i], r3[i]
         if add:
             best, v1, v2, v3 = best + b, v1 + b, v2 + b, v3 + b
-        kb = np.uint8(0)
-        win = (v1 > best) | (v1 != v1)
-        best = v1 if win else best
-        kb = np.uint8(1) if win else kb
-        win = (v2 > best) | (v2 != v2)
-        best = v2 if win else best
-        kb = np.uint8(2) if win else kb
-        win = (v3 > best) | (v3 != v3)
-        best = v3 if win else best
-        kb = np.uint8(3) if win else kb
-        pv[i] = best
-        pk[i] = kb
+        if pk is None:
+            best = v1 if (v1 > best) | (v1 != v1) else best
+            best = v2 if (v2 > best) | (v2 != v2) else best
+            pv[i] = v3 if (v3 > best) | (v3 != v3) else best
+        else:
+            kb = np.uint8(0)
+            win = (v1 > best) | (v1 != v1)
+            best = v1 if win else best
+            kb = np.uint8(1) if win else kb
+            win = (v2 > best) | (v2 != v2)
+            best = v2 if win else best
+            kb = np.uint8(2) if win else kb
+            win = (v3 > best) | (v3 != v3)
+            best = v3 if win else best
+            kb = np.uint8(3) if win else kb
+            pv[i] = best
+            pk[i] = kb
