@@ -54,7 +54,9 @@ def supports(x_shape, w_shape, stride, pads, dilation, groups):
 
 
 # -- the loops ---------------------------------------------------------------------------------
-def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, starts):
+def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, starts, div):
+    """div: None, or each output's divisor (OD, OH, OW), applied as the sums are copied out
+    (average pooling's mean: the same bits as dividing the sums after)."""
     N = x.shape[1] if cmx else x.shape[0]
     M, T = w.shape[1], w.shape[2]
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
@@ -74,8 +76,13 @@ def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, starts):
                 for od in range(OD):
                     for oh in range(OH):
                         dst, row = yp[od, oh], acc[(od * Q1 + oh) * Q2:]
-                        for j in range(OW):
-                            dst[j] = row[j]
+                        if div is None:
+                            for j in range(OW):
+                                dst[j] = row[j]
+                        else:
+                            dv = div[od, oh]
+                            for j in range(OW):
+                                dst[j] = row[j] / dv[j]
 
 
 def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, reads, order, bounds, qmax):
@@ -161,7 +168,10 @@ def _compiled():
     from . import _phase_kernels
     from ._jit import jit
 
-    return {f.__name__: jit(f) for f in (_forward, _backward_input, _backward_weight)}
+    # the forward's division (average pooling) by IEEE rules, without Python's
+    # ZeroDivisionError check, which kept the loop from vectorising
+    return {"_forward": jit(_forward, error_model="numpy"),
+            **{f.__name__: jit(f) for f in (_backward_input, _backward_weight)}}
 
 
 def _geometry(in_shape, kernel_size, stride, pads, dilation):
@@ -187,15 +197,18 @@ def _weights(w, C):
     return np.ascontiguousarray(w).reshape(C, w.shape[0] // C, -1)
 
 
-def forward(x, w, stride, pads, dilation, groups, out_size):
-    """y (N, C*M, *O) in x's memory layout; nothing saved."""
+def forward(x, w, stride, pads, dilation, groups, out_size, divisor=None):
+    """y (N, C*M, *O) in x's memory layout; nothing saved. `divisor` (broadcastable to
+    (1, 1, *O)): each output divided by it as it is written (average pooling)."""
     N, C = x.shape[:2]
     a, cm = _planes.planes(x)
     wk = _weights(w, C).astype(x.dtype, copy=False)
     yb, y = _planes.alike((N, w.shape[0], *out_size), cm, x.dtype)
     geo = _geometry(x.shape, w.shape[2:], stride, pads, dilation)
+    div = None if divisor is None else np.ascontiguousarray(
+        np.broadcast_to(divisor, (1, 1, *out_size)).reshape(yb.shape[2:]), dtype=x.dtype)
     kernel = _compiled()["_forward"]
-    over_channels(lambda c0, c1: kernel(a, wk, yb, cm, cm, c0, c1, *geo), C,
+    over_channels(lambda c0, c1: kernel(a, wk, yb, cm, cm, c0, c1, *geo, div), C,
                   max(a.size, y.size), CHANNEL_BLOCK)
     return y, None
 
