@@ -87,16 +87,23 @@ def merge(buf, xp, lo):
     _copy(xp, buf, lo, False)
 
 
-@jit
-def lay_out(gp, grid, base, Q1, Q2):
-    """grid[base + each output's flat position on the (Q0, Q1, Q2) grid] := gp (OD, OH, OW);
-    the grid's other positions untouched."""
+@jit(error_model="numpy")
+def lay_out(gp, grid, base, Q1, Q2, div=None):
+    """grid[base + each output's flat position on the (Q0, Q1, Q2) grid] := gp (OD, OH, OW),
+    each divided by div (OD, OH, OW) when given; the grid's other positions untouched.
+    (IEEE division, without Python's ZeroDivisionError check, which keeps the loop from
+    vectorising.)"""
     OW = gp.shape[2]
     for od in range(gp.shape[0]):
         for oh in range(gp.shape[1]):
             dst, src = grid[base + (od * Q1 + oh) * Q2:], gp[od, oh]
-            for j in range(OW):
-                dst[j] = src[j]
+            if div is None:
+                for j in range(OW):
+                    dst[j] = src[j]
+            else:
+                dv = div[od, oh]
+                for j in range(OW):
+                    dst[j] = src[j] / dv[j]
 
 
 @jit

@@ -85,9 +85,11 @@ def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, starts, div):
                                 dst[j] = row[j] / dv[j]
 
 
-def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, reads, order, bounds, qmax):
+def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, reads, order, bounds, qmax, div):
     """`reads`: per tap, where it reads dy in `grid` (qmax - its offset); `order`: the taps
-    grouped by phase, phase p's taps order[bounds[p]:bounds[p + 1]] (kernel order)."""
+    grouped by phase, phase p's taps order[bounds[p]:bounds[p + 1]] (kernel order); `div`:
+    None, or each output's divisor (OD, OH, OW), dy divided by it as it is laid out
+    (average pooling)."""
     N = g.shape[1] if cmg else g.shape[0]
     M = w.shape[1]
     Q1, Q2 = Q[1], Q[2]
@@ -98,7 +100,8 @@ def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, reads, order, bounds, 
         for n_ in range(N):
             for m in range(M):
                 f = c * M + m
-                _phase_kernels.lay_out(g[f, n_] if cmg else g[n_, f], grid, qmax, Q1, Q2)
+                _phase_kernels.lay_out(g[f, n_] if cmg else g[n_, f], grid, qmax, Q1, Q2,
+                                       div)
                 for ph in range(flat.shape[0]):
                     if bounds[ph] < bounds[ph + 1]:  # the first filter sets the plane
                         _phase_kernels.weighted_sum(flat[ph], grid, reads, w[c, m],
@@ -171,7 +174,7 @@ def _compiled():
     # the forward's division (average pooling) by IEEE rules, without Python's
     # ZeroDivisionError check, which kept the loop from vectorising
     return {"_forward": jit(_forward, error_model="numpy"),
-            **{f.__name__: jit(f) for f in (_backward_input, _backward_weight)}}
+            "_backward_input": jit(_backward_input), "_backward_weight": jit(_backward_weight)}
 
 
 def _geometry(in_shape, kernel_size, stride, pads, dilation):
@@ -197,6 +200,15 @@ def _weights(w, C):
     return np.ascontiguousarray(w).reshape(C, w.shape[0] // C, -1)
 
 
+def _divisor(divisor, out_size, shape3, dtype):
+    """None, or `divisor` (broadcastable to (1, 1, *out_size)) as a contiguous array of
+    the kernels' 3-D output shape."""
+    if divisor is None:
+        return None
+    full = np.broadcast_to(divisor, (1, 1, *out_size)).reshape(shape3)
+    return np.ascontiguousarray(full, dtype=dtype)
+
+
 def forward(x, w, stride, pads, dilation, groups, out_size, divisor=None):
     """y (N, C*M, *O) in x's memory layout; nothing saved. `divisor` (broadcastable to
     (1, 1, *O)): each output divided by it as it is written (average pooling)."""
@@ -205,25 +217,27 @@ def forward(x, w, stride, pads, dilation, groups, out_size, divisor=None):
     wk = _weights(w, C).astype(x.dtype, copy=False)
     yb, y = _planes.alike((N, w.shape[0], *out_size), cm, x.dtype)
     geo = _geometry(x.shape, w.shape[2:], stride, pads, dilation)
-    div = None if divisor is None else np.ascontiguousarray(
-        np.broadcast_to(divisor, (1, 1, *out_size)).reshape(yb.shape[2:]), dtype=x.dtype)
+    div = _divisor(divisor, out_size, yb.shape[2:], x.dtype)
     kernel = _compiled()["_forward"]
     over_channels(lambda c0, c1: kernel(a, wk, yb, cm, cm, c0, c1, *geo, div), C,
                   max(a.size, y.size), CHANNEL_BLOCK)
     return y, None
 
 
-def backward_input(gy, w, in_shape, stride, pads, dilation, groups):
-    """dL/dx (N, C, *S), in dy's memory layout."""
+def backward_input(gy, w, in_shape, stride, pads, dilation, groups, divisor=None):
+    """dL/dx (N, C, *S), in dy's memory layout. `divisor` (broadcastable to (1, 1, *O)):
+    dy divided by it first, as the loop reads it (average pooling)."""
     C = in_shape[1]
     if not np.isfinite(w).all():  # the grid's extra positions would add 0 * inf
-        return depthwise.backward_input(gy, w, in_shape, stride, pads, dilation, groups)
+        return depthwise.backward_input(gy if divisor is None else gy / divisor, w,
+                                        in_shape, stride, pads, dilation, groups)
     gb, cm = _planes.planes(gy)
     wk = _weights(w, C).astype(gy.dtype, copy=False)
     gxb, gx = _planes.alike(in_shape, cm, gy.dtype)
     geo = _gather_geometry(in_shape, w.shape[2:], stride, pads, dilation)
+    div = _divisor(divisor, gy.shape[2:], gb.shape[2:], gy.dtype)
     kernel = _compiled()["_backward_input"]
-    over_channels(lambda c0, c1: kernel(gb, wk, gxb, cm, cm, c0, c1, *geo), C,
+    over_channels(lambda c0, c1: kernel(gb, wk, gxb, cm, cm, c0, c1, *geo, div), C,
                   max(gb.size, gxb.size), CHANNEL_BLOCK)
     return gx
 

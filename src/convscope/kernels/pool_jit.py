@@ -406,9 +406,10 @@ def avg_pool_forward(x, kernel_size, stride, padding, out_size, count_include_pa
 
 def avg_pool_backward(g, saved):
     """dL/dx: each output's gradient / divisor spread over its window's taps in the input
-    (`depthwise_jit`'s input gradient with weights 1), in g's memory layout."""
+    (`depthwise_jit`'s input gradient with weights 1, dividing dy as it lays it out), in
+    g's memory layout."""
     in_shape, kernel_size, stride, pads, divisor = saved
     C = in_shape[1]
     ones = np.ones((C, 1, *kernel_size), dtype=g.dtype)
-    return depthwise_jit.backward_input(g / divisor, ones, in_shape, stride, pads,
-                                        (1,) * len(kernel_size), C)
+    return depthwise_jit.backward_input(g, ones, in_shape, stride, pads,
+                                        (1,) * len(kernel_size), C, divisor=divisor)
