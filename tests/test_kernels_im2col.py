@@ -1,10 +1,11 @@
-"""im2col's chunked path (large layers): the same numbers as the direct reference."""
+"""im2col's chunked paths (large layers; a strided forward without a weight gradient on
+chunks of images): the same numbers as the direct reference."""
 
 import numpy as np
 import pytest
 
 import convscope.functional as F
-from convscope import Tensor
+from convscope import Tensor, no_grad
 from convscope.kernels import im2col
 
 # (spatial, kernel, stride, dilation, padding, groups)
@@ -44,3 +45,44 @@ def test_chunks_cover_every_output_once():
         for sel, r0, r1 in im2col._chunks(N, out_size, ck, 4):
             seen[sel, r0:r1] += 1
         assert np.all(seen == 1)
+
+
+@pytest.mark.parametrize("images_chunk_bytes", [1, 4000, 1 << 30],
+                         ids=["one-image", "a-few-images", "one-chunk-per-thread"])
+@pytest.mark.parametrize("case", [c for c in CASES if c[2] != 1])  # strided: compiled
+def test_strided_forward_on_chunks_of_images_equals_direct(monkeypatch, images_chunk_bytes,
+                                                           case):
+    """Without a weight gradient, a strided layer's forward runs its threads on chunks of
+    images (unfold, then the product at once, nothing kept): the output, and the input
+    gradient through it, equal the direct reference's and the one-thread path's (5 images:
+    uneven chunks)."""
+    from convscope.kernels import _parallel
+
+    monkeypatch.setattr(im2col, "IMAGES_CHUNK_BYTES", images_chunk_bytes)
+    spatial, K, stride, dilation, padding, groups = case
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 4, *spatial))
+    w = rng.standard_normal((8, 4 // groups, *K))
+    calls = []
+    real = im2col._forward_images
+    monkeypatch.setattr(im2col, "_forward_images", lambda *a: calls.append(1) or real(*a))
+    results = {}
+    old = _parallel.get_num_threads()
+    try:
+        for algorithm, threads in (("im2col", 2), ("im2col", 1), ("direct", 2)):
+            _parallel.set_num_threads(threads)
+            y = F.conv(x, w, None, stride, padding, dilation, groups, algorithm=algorithm)
+            xt = Tensor(x, requires_grad=True)  # the input's gradient only: w kept as is
+            (F.conv(xt, w, None, stride, padding, dilation, groups, algorithm=algorithm)
+             ** 2).sum().backward()
+            with no_grad():  # inference with weights that want a gradient otherwise
+                yn = F.conv(x, Tensor(w, requires_grad=True), None, stride, padding,
+                            dilation, groups, algorithm=algorithm)
+            results[algorithm, threads] = (np.asarray(y), xt.grad, np.asarray(yn))
+    finally:
+        _parallel.set_num_threads(old)
+    assert len(calls) == 3  # the three two-thread im2col runs, not the one-thread ones
+    for ours, one, ref in zip(results["im2col", 2], results["im2col", 1],
+                              results["direct", 2]):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(ours, one, rtol=1e-12, atol=1e-12)

@@ -23,7 +23,7 @@ from ..arith.sizes import kernel_extent, transposed_window_count, window_count
 from ..kernels import pad as pad_kernel
 from ..kernels import conv_pool_jit, pool_jit, winograd_jit
 from ._common import check_shape, window_stride
-from ._graph import _array, _result, _wants
+from ._graph import _array, _needs_grad, _result, _wants
 from .pooling import max_pool
 
 __all__ = ["conv", "conv_algorithm", "conv1d", "conv2d", "conv2d_max_pool2d", "conv3d",
@@ -223,12 +223,17 @@ def conv(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
 
 def _run(c, input, weight, bias):
     """The convolution `_prepare` checked, as a graph node when a gradient is wanted."""
-    y, saved = c.kernel.forward(c.xb, c.w, c.stride, c.pads, c.dilation, c.groups,
-                                c.out_size)
+    values = getattr(c.kernel, "forward_values", None)
+    weight_grad = _needs_grad(weight)
+    if values is not None and not weight_grad:  # nothing to keep for a weight gradient
+        y, saved = values(c.xb, c.w, c.stride, c.pads, c.dilation, c.groups, c.out_size), None
+    else:
+        y, saved = c.kernel.forward(c.xb, c.w, c.stride, c.pads, c.dilation, c.groups,
+                                    c.out_size)
     if c.b is not None:
         y += c.b.reshape((1, c.C_out) + (1,) * c.n)  # y is the kernel's own new array
     out = y if c.batched else y[0]
-    if not _wants(weight):
+    if not weight_grad:
         saved = None  # no weight gradient: don't keep the columns alive
 
     def backward(g):

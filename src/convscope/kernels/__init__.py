@@ -7,7 +7,10 @@ and, where NumPy cannot fuse the loops, compiled with Numba (the modules named `
   the rule it needs (for the error message);
 * `forward(x, w, stride, pads, dilation, groups, out_size) -> (y, saved)`;
 * `backward_input(gy, w, in_shape, stride, pads, dilation, groups)`;
-* `backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups)`.
+* `backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups)`;
+* optionally `forward_values(x, w, stride, pads, dilation, groups, out_size) -> y`: the
+  output alone, run instead of `forward` when no weight gradient will read what it saves
+  (`im2col`: a strided layer's columns then never all exist at once).
 
 Arguments are already validated and explicit: tuples per spatial dimension, `pads` a
 (before, after) pair per dimension. 'auto' is not an algorithm but a choice among them by

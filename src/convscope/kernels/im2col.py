@@ -24,12 +24,22 @@ thread, CPU time, this machine's 32 MB L3): conv3d batch 2 16->32 16x64x64 69 ->
 3x3 64->64 56x56 batch 8 19 -> 13 ms, conv1d batch 32 64->64 L=4096 k5 61 -> 45 ms; layers
 whose columns fit the L3 cache gain nothing and keep the one-shot path.
 
+Without a weight gradient to keep the columns for (`forward_values`: inference, or a
+frozen layer), a strided layer on several threads never makes them all: each thread takes
+chunks of whole images, unfolds a chunk into its own buffer and multiplies it at once, with
+BLAS on one thread (`_forward_images`).
+
 Strided layers (1-3 spatial dimensions) unfold and fold with `im2col_jit`'s compiled loops,
 which write each column row once straight from the input (no padded copy, no strided
 slice copies) and give the same bits. Measured [h17b] (float32, one thread, CPU time, min
 of 8 alternating calls in one process, AMD EPYC AVX2 shared with other jobs; NumPy ->
 compiled, unfold / fold, ms): 64 channels 56x56 batch 8 3x3 stride 2 3.5/5.7 -> 2.3/2.7;
-3 channels 224x224 batch 8 7x7 stride 2 14.4/19.1 -> 13.5/8.0. At stride 1 the NumPy
+3 channels 224x224 batch 8 7x7 stride 2 14.4/19.1 -> 13.5/8.0. Whole images are unfolded
+from a scratch copy of each padded plane split into its stride phases along the last axis,
+so that every column row is one contiguous run (unfold, one thread, min of 20 calls, each
+variant in its own processes, AMD EPYC AVX2, ms: 64 channels 2.5-2.7 -> 1.6-2.2, the
+3-channel 7x7 layer 9.0 -> 4.1); the rows of one image (a chunk) are read in place. At
+stride 1 the NumPy
 loops' whole-slice copies win (conv3d 16 channels 16x64x64 batch 2 3x3x3: 41/46 -> 47/52;
 32 channels 14x14 batch 128: 3.8/7.7 -> 5.9/5.3; conv1d 64 channels L=4096 k5: 31/15 ->
 35/41), so they keep them.
@@ -42,7 +52,7 @@ import math
 import numpy as np
 
 from . import im2col_jit
-from ._parallel import over_channels
+from ._parallel import get_num_threads, over_channels, take_all
 from ._windows import interior, offsets
 
 #: Columns above this size (bytes) are made chunk by chunk, never all at once.
@@ -123,6 +133,55 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     y = np.matmul(w.reshape(G, C_out // G, CK), cols.reshape(G, CK, L))  # (G, C_out/G, N*L)
     y = y.reshape(C_out, N, *out_size)
     return y.transpose(1, 0, *range(2, y.ndim)), cols
+
+
+def forward_values(x, w, stride, pads, dilation, groups, out_size):
+    """y of `forward` alone, where no weight gradient will need the columns. A strided
+    layer on several threads runs `_forward_images`; any other, `forward`."""
+    if (compiled(stride, w.shape[2:]) and min(x.shape[0], get_num_threads()) > 1
+            and not _chunked(x.shape, w.shape, out_size, x.itemsize)):
+        return _forward_images(x, w, stride, pads, dilation, groups, out_size)
+    return forward(x, w, stride, pads, dilation, groups, out_size)[0]
+
+
+#: Bytes of columns per chunk of images in `_forward_images`: about a core's L2 cache.
+IMAGES_CHUNK_BYTES = 1 << 20
+
+
+def _forward_images(x, w, stride, pads, dilation, groups, out_size):
+    """`forward_values` of a strided layer with the threads each taking chunks of whole
+    images: a thread unfolds a chunk's columns (compiled) into its own buffer and
+    multiplies them at once, with BLAS on one thread, while they are still in its cache.
+    One unfold on all threads, then one product on all of BLAS's, writes every column to
+    memory and reads it back (14 MB for a 3x3 stride-2 64->128 layer at 56x56, batch 8).
+    Measured on that layer (forward, min of 40 calls, each variant in its own processes, 2
+    threads, AMD EPYC AVX2, ms): 6.8-7.1 -> 6.1-6.2; the columns written into one array
+    kept for the weight gradient instead of a reused buffer, no gain (6.7-7.1)."""
+    N = x.shape[0]
+    C_out, C_in_g, *K = w.shape
+    G = groups
+    CK = C_in_g * math.prod(K)
+    L = math.prod(out_size)
+    y = np.empty((C_out, N, *out_size), dtype=x.dtype)
+    per_image = x.shape[1] * math.prod(K) * L * x.itemsize
+    b = max(1, min(IMAGES_CHUNK_BYTES // per_image, -(-N // get_num_threads())))
+    wg = w.reshape(G, C_out // G, CK)
+    yg = y.reshape(G, C_out // G, N, L)
+    unfold_images = im2col_jit.image_unfolder(x, K, stride, dilation, pads)
+
+    def share(take):
+        buf = np.empty(x.shape[1] * math.prod(K) * b * L, dtype=x.dtype)
+        while (i := take()) is not None:
+            n0, n1 = i * b, min(N, (i + 1) * b)
+            cols = buf[:CK * G * (n1 - n0) * L].reshape(x.shape[1], *K, n1 - n0, *out_size)
+            unfold_images(cols, n0, n1)
+            cg = cols.reshape(G, CK, n1 - n0, L)
+            for g in range(G):
+                np.matmul(wg[g], _view(cg[g], (CK, (n1 - n0) * L)),
+                          out=_view(yg[g, :, n0:n1], (C_out // G, (n1 - n0) * L)))
+
+    take_all(share, -(-N // b), N * x.shape[1] * math.prod(K) * L)
+    return y.transpose(1, 0, *range(2, y.ndim))
 
 
 # -- chunks of columns for large layers ----------------------------------------------------

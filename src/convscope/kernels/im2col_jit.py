@@ -67,6 +67,38 @@ def _unfold(x, cols, cm, c0, c1, s, pb, d, n0, lo):
                                     out[od, oh, ow] = zero
 
 
+def _unfold_phases(x, cols, cm, c0, c1, s, pb, d, n0, lo, Sp, at, NC):
+    """`_unfold` of NC whole images, x's from n0 into cols's from `at`: each input plane
+    copied once into a zeroed scratch copy of its padded plane (Sp) split along the last
+    axis into its s[2] phases (`_phase_kernels.split`), from which every column row is one
+    contiguous run, copied with unsigned flat indices (no bounds to test, no wraparound
+    checks)."""
+    KD, KH, KW = cols.shape[1], cols.shape[2], cols.shape[3]
+    OD, OH, OW = cols.shape[5], cols.shape[6], cols.shape[7]
+    Dp, Hp, Q2 = Sp[0], Sp[1], (Sp[2] + s[2] - 1) // s[2]
+    buf = np.zeros((1, 1, s[2], Dp, Hp, Q2), dtype=cols.dtype)  # margins stay zero
+    src = buf.reshape(-1)
+    uOW = np.uint64(OW)
+    for c in range(c0, c1):
+        for n in range(NC):
+            _phase_kernels.split(x[c, n0 + n] if cm else x[n0 + n, c], buf, pb)
+            for kd in range(KD):
+                for kh in range(KH):
+                    for kw in range(KW):
+                        e = lo[2] * s[2] + kw * d[2]  # the tap's column in the padded row
+                        ph, q = e % s[2], e // s[2]
+                        dst = cols[c, kd, kh, kw, at + n].reshape(-1)
+                        i = np.uint64(0)
+                        for od in range(OD):
+                            z = (od + lo[0]) * s[0] + kd * d[0]
+                            for oh in range(OH):
+                                r = (oh + lo[1]) * s[1] + kh * d[1]
+                                start = np.uint64(((ph * Dp + z) * Hp + r) * Q2 + q)
+                                for j in range(uOW):
+                                    dst[i + j] = src[start + j]
+                                i += uOW
+
+
 def _fold(cols, gx, c0, c1, s, pb, d, n0, lo):
     D, H, W = gx.shape[2], gx.shape[3], gx.shape[4]
     KD, KH, KW = cols.shape[1], cols.shape[2], cols.shape[3]
@@ -102,11 +134,16 @@ def _fold(cols, gx, c0, c1, s, pb, d, n0, lo):
                                             src[od, oh, ow])
 
 
+_phase_kernels = None  # the compiled phase-plane helpers, imported by `_compiled`
+
+
 @functools.cache
 def _compiled():
+    global _phase_kernels
+    from . import _phase_kernels
     from ._jit import jit
 
-    return {"unfold": jit(_unfold), "fold": jit(_fold)}
+    return {"unfold": jit(_unfold), "unfold_phases": jit(_unfold_phases), "fold": jit(_fold)}
 
 
 def _cols8(cols, kernel_size):
@@ -124,10 +161,28 @@ def unfold_into(x, cols, kernel_size, stride, dilation, pads, n0=0, lo=None):
     lo = three(lo if lo is not None else (0,) * nd, 0)
     c8 = _cols8(cols, kernel_size)
     geo = (three(stride, 1), three([b for b, _ in pads], 0), three(dilation, 1))
-    kernel = _compiled()["unfold"]
-    over_channels(lambda c0, c1: kernel(a, c8, cm, c0, c1, *geo, n0, lo), x.shape[1],
-                  cols.size)
+    if any(lo):  # rows of one image (a chunk): the rows' windows read in place
+        kernel, more = _compiled()["unfold"], ()
+    else:  # whole images: each plane split into its phases once, then contiguous runs
+        kernel, more = _compiled()["unfold_phases"], (_padded_size(x, pads), 0, c8.shape[4])
+    over_channels(lambda c0, c1: kernel(a, c8, cm, c0, c1, *geo, n0, lo, *more),
+                  x.shape[1], cols.size)
     return cols
+
+
+def _padded_size(x, pads):
+    return three([s + b + a for s, (b, a) in zip(x.shape[2:], pads)], 1)
+
+
+def image_unfolder(x, kernel_size, stride, dilation, pads):
+    """A function of (cols, n0, n1) that writes the columns of the images [n0, n1) of x
+    (N, C, *S) into `cols` (C, *K, n1 - n0, *O) on the calling thread."""
+    a, cm = _planes.planes(x)
+    geo = (three(stride, 1), three([b for b, _ in pads], 0), three(dilation, 1))
+    Sp = _padded_size(x, pads)
+    kernel = _compiled()["unfold_phases"]
+    return lambda cols, n0, n1: kernel(a, _cols8(cols, kernel_size), cm, 0, x.shape[1],
+                                       *geo, n0, (0, 0, 0), Sp, 0, n1 - n0)
 
 
 def unfold(x, kernel_size, stride, dilation, pads, out_size):
