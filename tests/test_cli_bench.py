@@ -84,7 +84,7 @@ def test_errors_are_one_line_on_stderr(capsys, argv, pattern):
     ((8, 64, 4), (64, 64, 7), 3, "im2col"),              # 1-D (7 taps: no Winograd) 7 / 4
     ((8, 7, 56, 56), (64, 7, 3, 3), 1, "im2col"),        # 63 rows of columns < 64
     ((8, 8, 56, 56), (64, 8, 3, 3), 1, "shifted"),       # 72 rows >= 64
-    ((8, 1, 56, 56), (64, 1, 3, 3), 1, "im2col"),        # 9 rows < 64
+    ((8, 1, 56, 56), (64, 1, 3, 3), 1, "depthwise_jit"),  # one input channel, stride 1
     ((8, 512, 7, 7), (512, 512, 3, 3), 1, "im2col"),     # 2,359,296 weights > 2^20
     ((1, 256, 14, 14), (256, 256, 3, 3), 1, "shifted"),  # 589,824 weights <= 2^20
     ((4, 64, 4096), (64, 64, 7), 3, "shifted"),          # 1-D: 4102 / 4096
@@ -108,6 +108,11 @@ def test_auto_picks_stride_phases_for_few_channel_strided_layers(x_shape, w_shap
 
 def test_conv_algorithm_choices_and_errors():
     assert F.conv_algorithm((8, 256, 14, 14), (512, 256, 1, 1), stride=2)[0] == "pointwise"
+    # one input channel: the depthwise loop at stride 1 (1-3 dimensions), not strided
+    assert F.conv_algorithm((128, 1, 28, 28), (32, 1, 3, 3), padding=1)[0] == "depthwise_jit"
+    assert F.conv_algorithm((32, 1, 4096), (64, 1, 5), padding=2)[0] == "depthwise_jit"
+    assert F.conv_algorithm((8, 1, 224, 224), (64, 1, 7, 7), stride=2,
+                            padding=3)[0] != "depthwise_jit"
     assert F.conv_algorithm((128, 56, 56), (128, 1, 3, 3), padding=1,
                             groups=128)[0] == "depthwise_jit"  # unbatched shape
     assert F.conv_algorithm((2, 16, 8, 8, 8), (32, 16, 3, 3, 3), padding=1)[0] == "winograd4_jit"

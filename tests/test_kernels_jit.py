@@ -226,6 +226,48 @@ def test_depthwise_gradients_keep_nan_and_inf_where_the_numpy_kernel_does(stride
     assert np.isnan(gw[2]).any() and not np.isnan(gw[0]).any()
 
 
+@pytest.mark.parametrize("layout", ["nchw", "channel-major"])
+@pytest.mark.parametrize("shape, k", [((5, 1, 9, 8), 3), ((5, 1, 40), 5), ((3, 1, 4, 5, 6), 3)])
+def test_depthwise_of_one_channel_splits_images_and_filters_over_the_threads(
+        monkeypatch, shape, k, layout):
+    """One input channel (a grayscale first layer, 'auto's pick at stride 1): the threads
+    split the images (forward, input gradient) and the filters (weight gradient), so the
+    results are the same bits on one thread and on three, and equal the NumPy kernel's."""
+    from convscope.kernels import _parallel
+
+    monkeypatch.setattr(depthwise_jit, "MIN_ELEMENTS", 0)  # split even these small arrays
+    splits = []
+    real = depthwise_jit.over_parts
+    monkeypatch.setattr(depthwise_jit, "over_parts",
+                        lambda fn, bounds: splits.append(bounds) or real(fn, bounds))
+    n, M = len(shape) - 2, 6
+    K, pads = (k,) * n, ((k // 2, k // 2),) * n
+    args = ((1,) * n, pads, (1,) * n, 1)
+    x = RNG.standard_normal(shape)
+    w = RNG.standard_normal((M, 1, *K))
+    g = RNG.standard_normal((shape[0], M, *shape[2:]))
+    if layout == "channel-major":
+        x, g = _channel_major(x), _channel_major(g)
+    runs = []
+    old = _parallel.get_num_threads()
+    try:
+        for threads in (1, 3):
+            _parallel.set_num_threads(threads)
+            runs.append((depthwise_jit.forward(x, w, *args, shape[2:])[0],
+                         depthwise_jit.backward_input(g, w, x.shape, *args),
+                         depthwise_jit.backward_weight(x, None, g, w.shape, *args)))
+    finally:
+        _parallel.set_num_threads(old)
+    reference = (depthwise.forward(x, w, *args, shape[2:])[0],
+                 depthwise.backward_input(g, w, x.shape, *args),
+                 depthwise.backward_weight(x, None, g, w.shape, *args))
+    N = shape[0]  # the images split twice (forward, input gradient), then the filters
+    assert splits == [_parallel.split(N, min(3, N))] * 2 + [[0, 2, 4, 6]]
+    for one, three, ref in zip(*runs, reference):
+        np.testing.assert_array_equal(three, one)
+        np.testing.assert_allclose(one, ref, rtol=1e-11, atol=1e-12)
+
+
 def test_depthwise_refuses_what_it_does_not_run():
     assert depthwise_jit.supports((2, 4, 5, 5), (4, 1, 3, 3), (1, 1), ((1, 1),) * 2, (1, 1),
                                   4) is None

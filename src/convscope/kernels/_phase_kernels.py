@@ -110,11 +110,18 @@ def lay_out(gp, grid, base, Q1, Q2, div=None):
 def weighted_sum(out, src, starts, w, taps, init):
     """out (n,) := (init) or += the sum over k of w[t] * src[starts[t] + i] for t = taps[k],
     in that order, three taps per pass over `out` (the same additions, in the same order,
-    as one tap at a time)."""
+    as one tap at a time; with init, the first pass sets out from three taps)."""
     n = out.shape[0]
     K = taps.shape[0]
     k = 0
-    if init:
+    if init and K >= 3:  # the first three taps set out: one pass fewer
+        t0, t1, t2 = taps[0], taps[1], taps[2]
+        r0, r1, r2 = src[starts[t0]:], src[starts[t1]:], src[starts[t2]:]
+        w0, w1, w2 = w[t0], w[t1], w[t2]
+        for i in range(n):
+            out[i] = (w0 * r0[i] + w1 * r1[i]) + w2 * r2[i]
+        k = 3
+    elif init:
         t = taps[0]
         r0, w0 = src[starts[t]:], w[t]
         for i in range(n):

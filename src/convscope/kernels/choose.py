@@ -22,6 +22,15 @@ algorithms on the same layers):
    2.0/2.6/2.7 -> 2.0/1.9/2.6 (the forward pass bound by reading x and writing y), stride 2
    2.2/1.9/2.3 -> 1.5/1.3/1.8; 8x32x112x112 3x3 multiplier 2 4.3/4.1/4.5 -> 3.3/3.0/3.9;
    4x64x28x28 5x5 0.75/0.82/0.73 -> 0.31/0.31/0.59.
+   A layer with one input channel at stride 1 (a grayscale image's or a signal's first
+   layer) is a depthwise layer too: one channel with C_out filters (the threads then split
+   the images, and the filters for the weight gradient). Measured against im2col (2
+   threads, medians of 15 calls, two alternating processes each, AMD EPYC AVX2; forward /
+   forward + backward, ms): 1->32 3x3 28x28 batch 128 1.49-1.56/7.94-8.13 -> 1.33/5.59-5.67
+   (`benchmarks/conv_layers.py`, 3 rounds); 1->32 5x5 28x28 batch 128 2.92-2.97/14.4-14.8
+   -> 2.47-2.59/11.9-12.1; conv1d 1->64 k5 L4096 batch 32 3.42-3.72/24.3-24.5 ->
+   2.28-2.40/7.85-8.17. At stride 2 it lost (1->64 7x7 224x224 batch 8: 6.0-6.2/25.1-25.3
+   -> 9.4-9.5/32.7-32.9), so strided one-channel layers keep rules 3-4.
 2a. A 2D 3x3 stride-1 layer (dilation 1, groups 1) runs a compiled Winograd kernel
    (`winograd_jit`, rules in `_winograd` below) when all of these hold (a 3D 3x3x3 layer
    with groups 1 too, `winograd_jit.forward3d`, its channels counted as 3 C_in, the tiles
@@ -153,6 +162,11 @@ def choose(x_shape, w_shape, stride, pads, dilation, groups) -> tuple[str, str]:
         return "depthwise_jit", ("depthwise (groups == in_channels): a compiled loop over "
                                  "the kernel taps per channel, no per-group matrix "
                                  "products")
+    if C_in == 1 and all(st == 1 for st in stride):
+        return "depthwise_jit", ("one input channel at stride 1: the depthwise loop with "
+                                 "C_out filters on that channel (a loop over the taps per "
+                                 "filter), no unfold and no product with a short inner "
+                                 "dimension")
     # -- end h17b ---------------------------------------------------------------------------
     O = tuple((s + b + a - d * (k - 1) - 1) // st + 1 for s, (b, a), d, k, st in
               zip(x_shape[2:], pads, dilation, w_shape[2:], stride))

@@ -24,6 +24,11 @@ weight that is not finite the input gradient, and with a weight gradient that co
 finite (an input that is not finite, or an overflow) the weight gradient, are recomputed by
 the NumPy `depthwise` (PyTorch's NaN and inf semantics).
 
+The threads take blocks of channels; with fewer channels than threads (a layer with one
+input channel, which 'auto' runs here at stride 1 as one channel's C_out filters) they take
+ranges of images instead (forward, input gradient) and of filters (weight gradient): each
+output is computed by one thread either way, the same bits for any number of threads.
+
 Any stride, dilation, (asymmetric) padding, channel multiplier and 1-, 2- or 3-D layer (the
 spatial shapes are padded to 3-D). Arrays are taken as contiguous (N, C) planes in either
 memory layout (`_planes`); outputs are made in the layout of the array they come from.
@@ -38,7 +43,8 @@ import math
 import numpy as np
 
 from . import _planes, depthwise
-from ._parallel import CHANNEL_BLOCK, over_channels
+from ._parallel import (CHANNEL_BLOCK, MIN_ELEMENTS, get_num_threads, over_channels,
+                        over_parts, split)
 from ._windows import phase_geometry
 
 _phase_kernels = None  # the compiled phase-plane helpers, imported by `_compiled`
@@ -54,10 +60,9 @@ def supports(x_shape, w_shape, stride, pads, dilation, groups):
 
 
 # -- the loops ---------------------------------------------------------------------------------
-def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, starts, div):
+def _forward(x, w, y, cmx, cmy, c0, c1, n0, n1, s, lo, Q, starts, div):
     """div: None, or each output's divisor (OD, OH, OW), applied as the sums are copied out
     (average pooling's mean: the same bits as dividing the sums after)."""
-    N = x.shape[1] if cmx else x.shape[0]
     M, T = w.shape[1], w.shape[2]
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     Q1, Q2 = Q[1], Q[2]
@@ -67,7 +72,7 @@ def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, starts, div):
     acc = np.empty(n, dtype=x.dtype)
     taps = np.arange(T)
     for c in range(c0, c1):
-        for n_ in range(N):
+        for n_ in range(n0, n1):
             _phase_kernels.split(x[c, n_] if cmx else x[n_, c], buf, lo)
             for m in range(M):
                 _phase_kernels.weighted_sum(acc, src, starts, w[c, m], taps, True)
@@ -85,19 +90,19 @@ def _forward(x, w, y, cmx, cmy, c0, c1, s, lo, Q, starts, div):
                                 dst[j] = row[j] / dv[j]
 
 
-def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, reads, order, bounds, qmax, div):
+def _backward_input(g, w, gx, cmg, cmx, c0, c1, n0, n1, s, lo, Q, reads, order, bounds, qmax,
+                    div):
     """`reads`: per tap, where it reads dy in `grid` (qmax - its offset); `order`: the taps
     grouped by phase, phase p's taps order[bounds[p]:bounds[p + 1]] (kernel order); `div`:
     None, or each output's divisor (OD, OH, OW), dy divided by it as it is laid out
     (average pooling)."""
-    N = g.shape[1] if cmg else g.shape[0]
     M = w.shape[1]
     Q1, Q2 = Q[1], Q[2]
     gbuf = np.zeros((s[0], s[1], s[2], Q[0], Q1, Q2), dtype=g.dtype)  # phases no tap
     flat = gbuf.reshape(s[0] * s[1] * s[2], Q[0] * Q1 * Q2)  # reads stay zero
     grid = np.zeros(qmax + flat.shape[1], dtype=g.dtype)  # dy at qmax + its flat position
     for c in range(c0, c1):
-        for n_ in range(N):
+        for n_ in range(n0, n1):
             for m in range(M):
                 f = c * M + m
                 _phase_kernels.lay_out(g[f, n_] if cmg else g[n_, f], grid, qmax, Q1, Q2,
@@ -109,9 +114,10 @@ def _backward_input(g, w, gx, cmg, cmx, c0, c1, s, lo, Q, reads, order, bounds, 
             _phase_kernels.merge(gbuf, gx[c, n_] if cmx else gx[n_, c], lo)
 
 
-def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, starts):
+def _backward_weight(x, g, gw, cmx, cmg, c0, c1, m0, m1, s, lo, Q, starts):
+    """The filters [m0, m1) of each channel in [c0, c1) (every image, in order)."""
     N = x.shape[1] if cmx else x.shape[0]
-    M, T = gw.shape[1], gw.shape[2]
+    T = gw.shape[2]
     OD, OH, OW = g.shape[2], g.shape[3], g.shape[4]
     Q1, Q2 = Q[1], Q[2]
     n = ((OD - 1) * Q1 + OH - 1) * Q2 + OW
@@ -121,13 +127,13 @@ def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, starts):
     src = buf.reshape(-1)
     grid = np.zeros(n, dtype=g.dtype)  # dy at its flat position, the extra columns 0
     lanes = np.empty((T, B), dtype=x.dtype)
-    total = np.empty((M, T), dtype=np.float64)
+    total = np.empty((gw.shape[1], T), dtype=np.float64)
     for c in range(c0, c1):
         total[...] = 0
         for n_ in range(N):
             _phase_kernels.split(x[c, n_] if cmx else x[n_, c], buf, lo)
-            for m in range(M):
-                f = c * M + m
+            for m in range(m0, m1):
+                f = c * gw.shape[1] + m
                 _phase_kernels.lay_out(g[f, n_] if cmg else g[n_, f], grid, 0, Q1, Q2)
                 lanes[...] = 0
                 t = 0
@@ -160,7 +166,7 @@ def _backward_weight(x, g, gw, cmx, cmg, c0, c1, s, lo, Q, starts):
                     for j in range(B):
                         v += lanes[t, j]
                     total[m, t] += v
-        for m in range(M):
+        for m in range(m0, m1):
             for t in range(T):
                 gw[c, m, t] = total[m, t]
 
@@ -200,6 +206,19 @@ def _weights(w, C):
     return np.ascontiguousarray(w).reshape(C, w.shape[0] // C, -1)
 
 
+def _over(fn, C, other, elements):
+    """fn(c0, c1, r0, r1) over every channel c and every r < other (images, or filters per
+    channel): blocks of channels on the threads, or, with fewer channels than threads
+    (a grayscale first layer, 1 -> C_out, runs as one channel's C_out filters), ranges of
+    `other` with all channels. Each output is one thread's either way: the same bits."""
+    if C >= get_num_threads() or other < 2:
+        over_channels(lambda c0, c1: fn(c0, c1, 0, other), C, elements, CHANNEL_BLOCK)
+    elif elements < MIN_ELEMENTS:
+        fn(0, C, 0, other)
+    else:
+        over_parts(lambda r0, r1: fn(0, C, r0, r1), split(other, min(get_num_threads(), other)))
+
+
 def _divisor(divisor, out_size, shape3, dtype):
     """None, or `divisor` (broadcastable to (1, 1, *out_size)) as a contiguous array of
     the kernels' 3-D output shape."""
@@ -219,8 +238,8 @@ def forward(x, w, stride, pads, dilation, groups, out_size, divisor=None):
     geo = _geometry(x.shape, w.shape[2:], stride, pads, dilation)
     div = _divisor(divisor, out_size, yb.shape[2:], x.dtype)
     kernel = _compiled()["_forward"]
-    over_channels(lambda c0, c1: kernel(a, wk, yb, cm, cm, c0, c1, *geo, div), C,
-                  max(a.size, y.size), CHANNEL_BLOCK)
+    _over(lambda c0, c1, n0, n1: kernel(a, wk, yb, cm, cm, c0, c1, n0, n1, *geo, div), C, N,
+          max(a.size, y.size))
     return y, None
 
 
@@ -237,8 +256,8 @@ def backward_input(gy, w, in_shape, stride, pads, dilation, groups, divisor=None
     geo = _gather_geometry(in_shape, w.shape[2:], stride, pads, dilation)
     div = _divisor(divisor, gy.shape[2:], gb.shape[2:], gy.dtype)
     kernel = _compiled()["_backward_input"]
-    over_channels(lambda c0, c1: kernel(gb, wk, gxb, cm, cm, c0, c1, *geo, div), C,
-                  max(gb.size, gxb.size), CHANNEL_BLOCK)
+    _over(lambda c0, c1, n0, n1: kernel(gb, wk, gxb, cm, cm, c0, c1, n0, n1, *geo, div), C,
+          in_shape[0], max(gb.size, gxb.size))
     return gx
 
 
@@ -251,8 +270,8 @@ def backward_weight(x, saved, gy, w_shape, stride, pads, dilation, groups):
     gw = np.empty((C, w_shape[0] // C, int(np.prod(w_shape[2:]))), dtype=gy.dtype)
     geo = _geometry(x.shape, w_shape[2:], stride, pads, dilation)
     kernel = _compiled()["_backward_weight"]
-    over_channels(lambda c0, c1: kernel(a, gb, gw, cmx, cmg, c0, c1, *geo), C,
-                  max(a.size, gb.size), CHANNEL_BLOCK)
+    _over(lambda c0, c1, m0, m1: kernel(a, gb, gw, cmx, cmg, c0, c1, m0, m1, *geo), C,
+          gw.shape[1], max(a.size, gb.size))
     if not np.isfinite(gw).all():  # the grid's extra positions may have added 0 * inf
         return depthwise.backward_weight(x, saved, gy, w_shape, stride, pads, dilation,
                                          groups)
