@@ -69,6 +69,7 @@ def test_max_pool_equals_the_numpy_kernel(config, dtype, layout):
     np.testing.assert_array_equal(y1, y0)
     if layout == "channel-major":  # the layout is kept for the next convolution
         assert y1.transpose(1, 0, *range(2, y1.ndim)).flags.c_contiguous
+    # the maxima alone: the same values (a tie of -0.0 and +0.0 may keep either sign)
     np.testing.assert_array_equal(pool_jit.max_pool_values(x, K, s, p, d, out), y0)
     g = RNG.permutation(y0.size).reshape(y0.shape).astype(dtype) + 1  # sums exact
     np.testing.assert_array_equal(pool_jit.max_pool_backward(g, saved1),

@@ -196,25 +196,20 @@ def window_max(r0, r1, r2, r3, b, add, pv, pk, n):
     order, each plus b when add; a NaN wins, the last one) and its tap (uint8), i < n: one
     vector loop of selects. With a branch per tap, or the taps read in place at stride 2,
     the loop ran scalar on an AVX2 machine (see `pool_jit._max_forward_2x2` and
-    `winograd_kernels._output_tiles_pool`). pk None: the maxima alone."""
+    `winograd_kernels._output_tiles_pool`)."""
     for i in range(n):
         best, v1, v2, v3 = r0[i], r1[i], r2[i], r3[i]
         if add:
             best, v1, v2, v3 = best + b, v1 + b, v2 + b, v3 + b
-        if pk is None:
-            best = v1 if (v1 > best) | (v1 != v1) else best
-            best = v2 if (v2 > best) | (v2 != v2) else best
-            pv[i] = v3 if (v3 > best) | (v3 != v3) else best
-        else:
-            kb = np.uint8(0)
-            win = (v1 > best) | (v1 != v1)
-            best = v1 if win else best
-            kb = np.uint8(1) if win else kb
-            win = (v2 > best) | (v2 != v2)
-            best = v2 if win else best
-            kb = np.uint8(2) if win else kb
-            win = (v3 > best) | (v3 != v3)
-            best = v3 if win else best
-            kb = np.uint8(3) if win else kb
-            pv[i] = best
-            pk[i] = kb
+        kb = np.uint8(0)
+        win = (v1 > best) | (v1 != v1)
+        best = v1 if win else best
+        kb = np.uint8(1) if win else kb
+        win = (v2 > best) | (v2 != v2)
+        best = v2 if win else best
+        kb = np.uint8(2) if win else kb
+        win = (v3 > best) | (v3 != v3)
+        best = v3 if win else best
+        kb = np.uint8(3) if win else kb
+        pv[i] = best
+        pk[i] = kb
