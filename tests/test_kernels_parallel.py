@@ -82,11 +82,17 @@ def test_unfold_and_fold_are_the_same_bits_on_one_and_two_threads(padding):
     np.testing.assert_allclose(back, x * cover, rtol=1e-6)
 
 
-@pytest.mark.parametrize("groups,padding,stride", [(1, 1, 1), (2, 0, 2)])
+@pytest.mark.parametrize("groups,padding,stride,algorithm", [
+    (1, 1, 1, "shifted"),  # chunks of columns on the threads
+    (2, 0, 2, "im2col"),
+    (1, 1, 2, "shifted"),  # the stride phases' chunks on the threads
+])
 def test_conv_forward_and_backward_are_the_same_bits_on_one_and_two_threads(
-        groups, padding, stride):
+        groups, padding, stride, algorithm):
     xa, wa = _data((4, 8, 48, 48), 1), _data((6, 8 // groups, 3, 3), 2)
     assert xa.size >= MIN
+    assert F.conv_algorithm(xa.shape, wa.shape, stride, padding,
+                            groups=groups)[0] == algorithm
 
     def run():
         x, w = tensor(xa, requires_grad=True), tensor(wa, requires_grad=True)
@@ -95,6 +101,15 @@ def test_conv_forward_and_backward_are_the_same_bits_on_one_and_two_threads(
         return y.data, x.grad, w.grad
 
     _same_on_one_and_two_threads(run)
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "shifted"])
+def test_strided_forward_without_a_gradient_is_the_same_bits_on_one_and_two_threads(
+        algorithm):
+    """im2col's chunks of images (`forward_values`) and the stride phases' chunks."""
+    xa, wa = _data((5, 16, 40, 40), 3), _data((12, 16, 3, 3), 4)
+    _same_on_one_and_two_threads(
+        lambda: (np.asarray(F.conv2d(xa, wa, padding=1, stride=2, algorithm=algorithm)),))
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CHUNK_BYTES", "MIN_CHUNK", "chunk_size", "chunks", "on_grid"]
+__all__ = ["CHUNK_BYTES", "MIN_CHUNK", "chunk_size", "chunks", "chunks_on_threads", "on_grid"]
 
 #: Bytes of one chunk of columns (C_in/G prod(K) rows); a few MB, in the L2/L3 caches.
 CHUNK_BYTES = 4 << 20
@@ -32,6 +32,29 @@ def chunks(fill, rows, positions, T, dtype):
         b = buf[:rows * t].reshape(rows, t)
         fill(b, l0, t)
         yield l0, t, b
+
+
+def chunks_on_threads(fill, rows, positions, T, dtype, consume):
+    """The chunks of `chunks`, taken by the threads one at a time (`_parallel.take_all`),
+    each thread filling its own buffer and calling consume(l0, t, b) at once, with BLAS on
+    one thread (on one thread too: OpenBLAS's threaded and one-thread products can differ
+    in the last bit), so the fill of one chunk runs beside the product of another and the
+    results are the same bits on any number of threads."""
+    from ._parallel import OneBlasThread, take_all
+
+    n = -(-positions // T)
+
+    def share(take):
+        buf = np.empty(rows * min(T, positions), dtype=dtype)
+        while (i := take()) is not None:
+            l0 = i * T
+            t = min(T, positions - l0)
+            b = buf[:rows * t].reshape(rows, t)
+            fill(b, l0, t)
+            consume(l0, t, b)
+
+    with OneBlasThread():
+        take_all(share, n, rows * positions)
 
 
 def on_grid(gy, grid_size):

@@ -52,7 +52,7 @@ import math
 import numpy as np
 
 from . import im2col_jit
-from ._parallel import get_num_threads, over_channels, take_all
+from ._parallel import OneBlasThread, over_channels, take_all
 from ._windows import interior, offsets
 
 #: Columns above this size (bytes) are made chunk by chunk, never all at once.
@@ -137,8 +137,8 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
 
 def forward_values(x, w, stride, pads, dilation, groups, out_size):
     """y of `forward` alone, where no weight gradient will need the columns. A strided
-    layer on several threads runs `_forward_images`; any other, `forward`."""
-    if (compiled(stride, w.shape[2:]) and min(x.shape[0], get_num_threads()) > 1
+    layer runs `_forward_images`; any other, `forward`."""
+    if (compiled(stride, w.shape[2:])
             and not _chunked(x.shape, w.shape, out_size, x.itemsize)):
         return _forward_images(x, w, stride, pads, dilation, groups, out_size)
     return forward(x, w, stride, pads, dilation, groups, out_size)[0]
@@ -146,6 +146,9 @@ def forward_values(x, w, stride, pads, dilation, groups, out_size):
 
 #: Bytes of columns per chunk of images in `_forward_images`: about a core's L2 cache.
 IMAGES_CHUNK_BYTES = 1 << 20
+#: ... and at least this many chunks where there are as many images (work for the threads;
+#: fixed, not the number of threads: the chunks, and so the bits, do not depend on it).
+IMAGES_MIN_CHUNKS = 4
 
 
 def _forward_images(x, w, stride, pads, dilation, groups, out_size):
@@ -164,7 +167,7 @@ def _forward_images(x, w, stride, pads, dilation, groups, out_size):
     L = math.prod(out_size)
     y = np.empty((C_out, N, *out_size), dtype=x.dtype)
     per_image = x.shape[1] * math.prod(K) * L * x.itemsize
-    b = max(1, min(IMAGES_CHUNK_BYTES // per_image, -(-N // get_num_threads())))
+    b = max(1, min(IMAGES_CHUNK_BYTES // per_image, -(-N // IMAGES_MIN_CHUNKS)))
     wg = w.reshape(G, C_out // G, CK)
     yg = y.reshape(G, C_out // G, N, L)
     unfold_images = im2col_jit.image_unfolder(x, K, stride, dilation, pads)
@@ -180,7 +183,9 @@ def _forward_images(x, w, stride, pads, dilation, groups, out_size):
                 np.matmul(wg[g], _view(cg[g], (CK, (n1 - n0) * L)),
                           out=_view(yg[g, :, n0:n1], (C_out // G, (n1 - n0) * L)))
 
-    take_all(share, -(-N // b), N * x.shape[1] * math.prod(K) * L)
+    with OneBlasThread():  # on one thread too: OpenBLAS's threaded and one-thread
+        # products of a chunk can differ in the last bit
+        take_all(share, -(-N // b), N * x.shape[1] * math.prod(K) * L)
     return y.transpose(1, 0, *range(2, y.ndim))
 
 

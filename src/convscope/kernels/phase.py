@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._chunks import chunk_size, chunks, on_grid
+from ._chunks import chunk_size, chunks, chunks_on_threads, on_grid
 from ._parallel import over_channels
 from .im2col import pad_channel_major
 
@@ -161,8 +161,14 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     wr = plan.weight(w).reshape(G, C_out // G, plan.CK)
     y = np.empty((C_out, N * math.prod(plan.Q)), dtype=x.dtype)
     T = min(positions, chunk_size(C * math.prod(K), x.itemsize))
-    for l0, t, b in _chunks(views, plan, positions, G, T, x.dtype):
-        np.matmul(wr, b, out=y[:, l0:l0 + t].reshape(G, C_out // G, t))
+
+    def fill_phases(b, l0, t):
+        fill(b.reshape(G, plan.CK, t), views, l0, t)
+
+    def product(l0, t, b):
+        np.matmul(wr, b.reshape(G, plan.CK, t), out=y[:, l0:l0 + t].reshape(G, C_out // G, t))
+
+    chunks_on_threads(fill_phases, G * plan.CK, positions, T, x.dtype, product)
     y = y.reshape(C_out, N, *plan.Q)[(slice(None), slice(None))
                                       + tuple(slice(0, o) for o in out_size)]
     return y.transpose(1, 0, *range(2, y.ndim)), (lines, plan)

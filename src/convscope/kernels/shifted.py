@@ -40,7 +40,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import _adjoint, _chunks, phase
-from ._chunks import chunk_size, chunks, on_grid
+from ._chunks import chunk_size, chunks, chunks_on_threads, on_grid
 from ._parallel import over_channels
 
 #: Input channels per group from which the input gradient is the adjoint convolution.
@@ -174,8 +174,8 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
         _grouped(lambda wv, b, yv: np.matmul(wv, b, out=yv), wg, cols, y, positions)
         return grid.outputs(y), (line, grid)
     T = min(positions, chunk_size(rows, x.itemsize))
-    for l0, t, b in chunks(_copier(cols), rows, positions, T, x.dtype):
-        np.matmul(wg[0], b, out=y[:, l0:l0 + t])
+    chunks_on_threads(_copier(cols), rows, positions, T, x.dtype,
+                      lambda l0, t, b: np.matmul(wg[0], b, out=y[:, l0:l0 + t]))
     return grid.outputs(y), (line, grid)
 
 
