@@ -232,15 +232,20 @@ def test_depthwise_gradients_keep_nan_and_inf_where_the_numpy_kernel_does(stride
 def test_depthwise_of_one_channel_splits_images_and_filters_over_the_threads(
         monkeypatch, shape, k, layout):
     """One input channel (a grayscale first layer, 'auto's pick at stride 1): the threads
-    split the images (forward, input gradient) and the filters (weight gradient), so the
-    results are the same bits on one thread and on three, and equal the NumPy kernel's."""
+    take blocks of images (forward, input gradient) and of filters (weight gradient), so the
+    results are the same bits on one thread and on two, and equal the NumPy kernel's."""
     from convscope.kernels import _parallel
 
-    monkeypatch.setattr(depthwise_jit, "MIN_ELEMENTS", 0)  # split even these small arrays
-    splits = []
-    real = depthwise_jit.over_parts
-    monkeypatch.setattr(depthwise_jit, "over_parts",
-                        lambda fn, bounds: splits.append(bounds) or real(fn, bounds))
+    monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 0)  # split even these small arrays
+    monkeypatch.setattr(depthwise_jit, "CHANNEL_BLOCK", 2)  # blocks of 2 images / filters
+    splits, ranges = [], []
+    real = depthwise_jit.over_channels
+
+    def spy(fn, n, elements, block):
+        splits.append(n)
+        return real(lambda r0, r1: ranges.append((r0, r1)) or fn(r0, r1), n, elements, block)
+
+    monkeypatch.setattr(depthwise_jit, "over_channels", spy)
     n, M = len(shape) - 2, 6
     K, pads = (k,) * n, ((k // 2, k // 2),) * n
     args = ((1,) * n, pads, (1,) * n, 1)
@@ -252,7 +257,7 @@ def test_depthwise_of_one_channel_splits_images_and_filters_over_the_threads(
     runs = []
     old = _parallel.get_num_threads()
     try:
-        for threads in (1, 3):
+        for threads in (1, 2):
             _parallel.set_num_threads(threads)
             runs.append((depthwise_jit.forward(x, w, *args, shape[2:])[0],
                          depthwise_jit.backward_input(g, w, x.shape, *args),
@@ -263,9 +268,18 @@ def test_depthwise_of_one_channel_splits_images_and_filters_over_the_threads(
                  depthwise.backward_input(g, w, x.shape, *args),
                  depthwise.backward_weight(x, None, g, w.shape, *args))
     N = shape[0]  # the images split twice (forward, input gradient), then the filters
-    assert splits == [_parallel.split(N, min(3, N))] * 2 + [[0, 2, 4, 6]]
-    for one, three, ref in zip(*runs, reference):
-        np.testing.assert_array_equal(three, one)
+    assert splits == [1, 1, 1, N, N, M]  # one thread: the one channel; two: the others
+
+    def parts(n):  # blocks of 2 taken one at a time, or one range per thread if that is all
+        if 2 * 2 >= n:
+            b = _parallel.split(n, 2)
+            return [(b[0], b[1]), (b[1], b[2])]
+        return [(r, min(r + 2, n)) for r in range(0, n, 2)]
+
+    assert ranges[:3] == [(0, 1)] * 3
+    assert sorted(ranges[3:]) == sorted(parts(N) * 2 + parts(M))
+    for one, two, ref in zip(*runs, reference):
+        np.testing.assert_array_equal(two, one)
         np.testing.assert_allclose(one, ref, rtol=1e-11, atol=1e-12)
 
 

@@ -43,8 +43,7 @@ import math
 import numpy as np
 
 from . import _planes, depthwise
-from ._parallel import (CHANNEL_BLOCK, MIN_ELEMENTS, get_num_threads, over_channels,
-                        over_parts, split)
+from ._parallel import CHANNEL_BLOCK, get_num_threads, over_channels
 from ._windows import phase_geometry
 
 _phase_kernels = None  # the compiled phase-plane helpers, imported by `_compiled`
@@ -209,14 +208,21 @@ def _weights(w, C):
 def _over(fn, C, other, elements):
     """fn(c0, c1, r0, r1) over every channel c and every r < other (images, or filters per
     channel): blocks of channels on the threads, or, with fewer channels than threads
-    (a grayscale first layer, 1 -> C_out, runs as one channel's C_out filters), ranges of
-    `other` with all channels. Each output is one thread's either way: the same bits."""
-    if C >= get_num_threads() or other < 2:
+    (a grayscale first layer, 1 -> C_out, runs as one channel's C_out filters), blocks of
+    `other` with all channels, taken one at a time (a core the host slows down takes fewer).
+    Each output is one thread's either way: the same bits."""
+    if C >= get_num_threads():
         over_channels(lambda c0, c1: fn(c0, c1, 0, other), C, elements, CHANNEL_BLOCK)
-    elif elements < MIN_ELEMENTS:
-        fn(0, C, 0, other)
-    else:
-        over_parts(lambda r0, r1: fn(0, C, r0, r1), split(other, min(get_num_threads(), other)))
+    else:  # at most OTHER_BLOCKS blocks: each call of a loop sets up its scratch planes
+        over_channels(lambda r0, r1: fn(0, C, r0, r1), other, elements,
+                      max(CHANNEL_BLOCK, -(-other // OTHER_BLOCKS)))
+
+
+#: `_over`'s most blocks of images or filters (fewer channels than threads). Measured (1->32
+#: 3x3 28x28 batch 128, `benchmarks/conv_layers.py`, 2 threads, forward, two runs each):
+#: two fixed halves 1.27-1.34 ms (1.71-2.36 in runs where the host slowed one core), blocks
+#: of 8 images 1.47-1.50, 8 blocks of 16 images 1.28-1.29.
+OTHER_BLOCKS = 8
 
 
 def _divisor(divisor, out_size, shape3, dtype):
