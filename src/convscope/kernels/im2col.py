@@ -153,13 +153,14 @@ IMAGES_MIN_CHUNKS = 4
 
 def _forward_images(x, w, stride, pads, dilation, groups, out_size):
     """`forward_values` of a strided layer with the threads each taking chunks of whole
-    images: a thread unfolds a chunk's columns (compiled) into its own buffer and
-    multiplies them at once, with BLAS on one thread, while they are still in its cache.
-    One unfold on all threads, then one product on all of BLAS's, writes every column to
-    memory and reads it back (14 MB for a 3x3 stride-2 64->128 layer at 56x56, batch 8).
-    Measured on that layer (forward, min of 40 calls, each variant in its own processes, 2
-    threads, AMD EPYC AVX2, ms): 6.8-7.1 -> 6.1-6.2; the columns written into one array
-    kept for the weight gradient instead of a reused buffer, no gain (6.7-7.1)."""
+    images (fixed by the shape, `IMAGES_*`: the same bits on any number of threads): a
+    thread unfolds a chunk's columns (compiled) into its own buffer and multiplies them at
+    once, with BLAS on one thread, while they are still in its cache. One unfold on all
+    threads, then one product on all of BLAS's, writes every column to memory and reads it
+    back (14 MB for a 3x3 stride-2 64->128 layer at 56x56, batch 8). Measured on that layer
+    (forward, min of 40 calls, each variant in its own processes, 2 threads, AMD EPYC
+    AVX2, ms): 6.8-7.1 -> 6.1-6.6; the columns written into one array kept for the weight
+    gradient instead of a reused buffer, no gain (6.7-7.1)."""
     N = x.shape[0]
     C_out, C_in_g, *K = w.shape
     G = groups
