@@ -140,12 +140,17 @@ def fill(buf, views, l0, t):
         dst.reshape(view.shape[:-1] + (t,))[...] = view[..., l0:l0 + t]
 
 
-def _chunks(views, plan, positions, groups, T, dtype):
-    """`_chunks.chunks` over the phase columns: (l0, t, b (G, CK, t))."""
+def _filler(views, plan, groups):
+    """fill(b, l0, t) of the `_chunks` loops: the phase columns into b (G * CK, t)."""
     def fill_phases(b, l0, t):
         fill(b.reshape(groups, plan.CK, t), views, l0, t)
+    return fill_phases
 
-    for l0, t, b in chunks(fill_phases, groups * plan.CK, positions, T, dtype):
+
+def _chunks(views, plan, positions, groups, T, dtype):
+    """`_chunks.chunks` over the phase columns: (l0, t, b (G, CK, t))."""
+    for l0, t, b in chunks(_filler(views, plan, groups), groups * plan.CK, positions, T,
+                           dtype):
         yield l0, t, b.reshape(groups, plan.CK, t)
 
 
@@ -162,13 +167,10 @@ def forward(x, w, stride, pads, dilation, groups, out_size):
     y = np.empty((C_out, N * math.prod(plan.Q)), dtype=x.dtype)
     T = min(positions, chunk_size(C * math.prod(K), x.itemsize))
 
-    def fill_phases(b, l0, t):
-        fill(b.reshape(G, plan.CK, t), views, l0, t)
-
     def product(l0, t, b):
         np.matmul(wr, b.reshape(G, plan.CK, t), out=y[:, l0:l0 + t].reshape(G, C_out // G, t))
 
-    chunks_on_threads(fill_phases, G * plan.CK, positions, T, x.dtype, product)
+    chunks_on_threads(_filler(views, plan, G), G * plan.CK, positions, T, x.dtype, product)
     y = y.reshape(C_out, N, *plan.Q)[(slice(None), slice(None))
                                       + tuple(slice(0, o) for o in out_size)]
     return y.transpose(1, 0, *range(2, y.ndim)), (lines, plan)
