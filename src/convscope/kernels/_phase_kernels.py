@@ -1,6 +1,7 @@
 """Compiled helpers of the kernels that run a stride-phase plane as flat vector loops
 (`pool_jit`'s max pooling, `depthwise_jit`, and through it average pooling): a plane copied
-into or out of its stride phases, an output plane laid on the phases' grid, a weighted
+into or out of its stride phases, an output plane laid on the phases' grid or picked out of
+it, a weighted
 sum of taps, a running maximum over taps, and the maximum of a 2x2 window's four taps laid
 out as four rows (which the 2x2 max pooling, the fused Winograd + pooling pass and the fused
 thin layer share). Imported only on the first call that needs them (see `_jit`); the geometry
@@ -87,23 +88,45 @@ def merge(buf, xp, lo):
     _copy(xp, buf, lo, False)
 
 
-@jit(error_model="numpy")
-def lay_out(gp, grid, base, Q1, Q2, div=None):
-    """grid[base + each output's flat position on the (Q0, Q1, Q2) grid] := gp (OD, OH, OW),
-    each divided by div (OD, OH, OW) when given; the grid's other positions untouched.
-    (IEEE division, without Python's ZeroDivisionError check, which keeps the loop from
-    vectorising.)"""
-    OW = gp.shape[2]
-    for od in range(gp.shape[0]):
-        for oh in range(gp.shape[1]):
-            dst, src = grid[base + (od * Q1 + oh) * Q2:], gp[od, oh]
-            if div is None:
+@jit(inline="always", error_model="numpy")
+def _grid_rows(plane, grid, base, Q1, Q2, div, into):
+    """into: grid[base + each output's flat position on the (Q0, Q1, Q2) grid] := plane
+    (OD, OH, OW); else plane := those grid positions. Each value divided by div (OD, OH, OW)
+    when given (IEEE division: Python's ZeroDivisionError check keeps a loop from
+    vectorising)."""
+    OW = plane.shape[2]
+    for od in range(plane.shape[0]):
+        for oh in range(plane.shape[1]):
+            g, p = grid[base + (od * Q1 + oh) * Q2:], plane[od, oh]
+            if into:
+                if div is None:
+                    for j in range(OW):
+                        g[j] = p[j]
+                else:
+                    dv = div[od, oh]
+                    for j in range(OW):
+                        g[j] = p[j] / dv[j]
+            elif div is None:
                 for j in range(OW):
-                    dst[j] = src[j]
+                    p[j] = g[j]
             else:
                 dv = div[od, oh]
                 for j in range(OW):
-                    dst[j] = src[j] / dv[j]
+                    p[j] = g[j] / dv[j]
+
+
+@jit(error_model="numpy")
+def lay_out(gp, grid, base, Q1, Q2, div=None):
+    """grid[base + each output's flat position on the (Q0, Q1, Q2) grid] := gp (OD, OH, OW),
+    each divided by div (OD, OH, OW) when given; the grid's other positions untouched."""
+    _grid_rows(gp, grid, base, Q1, Q2, div, True)
+
+
+@jit(error_model="numpy")
+def pick_out(grid, base, Q1, Q2, yp, div=None):
+    """yp (OD, OH, OW) := grid[base + each output's flat position on the grid], each divided
+    by div when given (`lay_out`'s inverse: the outputs computed on the grid copied out)."""
+    _grid_rows(yp, grid, base, Q1, Q2, div, False)
 
 
 @jit

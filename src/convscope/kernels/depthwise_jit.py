@@ -76,17 +76,7 @@ def _forward(x, w, y, cmx, cmy, c0, c1, n0, n1, s, lo, Q, starts, div):
             for m in range(M):
                 _phase_kernels.weighted_sum(acc, src, starts, w[c, m], taps, True)
                 f = c * M + m
-                yp = y[f, n_] if cmy else y[n_, f]
-                for od in range(OD):
-                    for oh in range(OH):
-                        dst, row = yp[od, oh], acc[(od * Q1 + oh) * Q2:]
-                        if div is None:
-                            for j in range(OW):
-                                dst[j] = row[j]
-                        else:
-                            dv = div[od, oh]
-                            for j in range(OW):
-                                dst[j] = row[j] / dv[j]
+                _phase_kernels.pick_out(acc, 0, Q1, Q2, y[f, n_] if cmy else y[n_, f], div)
 
 
 def _backward_input(g, w, gx, cmg, cmx, c0, c1, n0, n1, s, lo, Q, reads, order, bounds, qmax,

@@ -165,17 +165,9 @@ def _max_forward_flat(x, y, arg, cm, c0, c1, K, s, lo, Q, starts, first):
                 for i in range(n):
                     kb[i] = kb0[i]
                 _phase_kernels.max_taps(src, starts, best, kb, n)
-            for od in range(OD):
-                for oh in range(OH):
-                    i0 = (od * Q1 + oh) * Q2
-                    yr, br = yp[od, oh], best[i0:]
-                    for ow in range(OW):
-                        yr[ow] = br[ow]
-                    if arg is not None:
-                        ar = arg[c, n_, od, oh] if cm else arg[n_, c, od, oh]
-                        kr = kb[i0:]
-                        for ow in range(OW):
-                            ar[ow] = kr[ow]
+            _phase_kernels.pick_out(best, 0, Q1, Q2, yp)
+            if arg is not None:
+                _phase_kernels.pick_out(kb, 0, Q1, Q2, arg[c, n_] if cm else arg[n_, c])
 
 
 def _max_forward_2x2(x, y, arg, cm, c0, c1):
@@ -183,19 +175,35 @@ def _max_forward_2x2(x, y, arg, cm, c0, c1):
     dilation). Per plane, the windows' four taps are first de-interleaved into four
     contiguous rows (tap k of window i at taps[k, i]), then one loop of selects over the
     windows picks each maximum. One loop reading the taps in place (stride 2) ran scalar on
-    an AVX2 machine: 12.2 -> 2.9 ms on one thread (the kernel alone) for 128 x 32 x 28 x 28."""
+    an AVX2 machine: 12.2 -> 2.9 ms on one thread (the kernel alone) for 128 x 32 x 28 x 28.
+
+    arg None (the maxima alone, `max_pool_values`): max is separable, so each pair of input
+    rows is first reduced to one row of column maxima, then each pair of columns of those
+    to the output, both long vector loops with the same select (a NaN wins). The same
+    values as with the taps kept; where a window's largest value is a zero of both signs,
+    or several NaNs, the one returned may be another of them. Measured (128x32x28x28, 2
+    threads, each variant in its own processes, 3 alternating pairs, medians of 40 calls,
+    AMD EPYC AVX2, ms): 1.13-1.24 with the four-row selects -> 0.68-0.69."""
     N = x.shape[1] if cm else x.shape[0]
     OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
     n = OH * OW
     taps = np.empty((4, n), dtype=x.dtype)
     t0, t1, t2, t3 = taps[0], taps[1], taps[2], taps[3]
+    rows = taps.reshape(-1)  # arg None: each output row's column maxima, 2n values
     for c in range(c0, c1):
         for n_ in range(N):
             xp = x[c, n_] if cm else x[n_, c]
             yp = y[c, n_] if cm else y[n_, c]
             for od in range(OD):
+                yf = yp[od].reshape(n)
                 for oh in range(OH):
                     r0, r1 = xp[od, 2 * oh], xp[od, 2 * oh + 1]
+                    if arg is None:
+                        v = rows[oh * 2 * OW:]
+                        for j in range(2 * OW):
+                            a, b = r0[j], r1[j]
+                            v[j] = b if (b > a) | (b != b) else a
+                        continue
                     d0, d1 = t0[oh * OW:], t1[oh * OW:]
                     d2, d3 = t2[oh * OW:], t3[oh * OW:]
                     for ow in range(OW):
@@ -203,36 +211,14 @@ def _max_forward_2x2(x, y, arg, cm, c0, c1):
                         d1[ow] = r0[2 * ow + 1]
                         d2[ow] = r1[2 * ow]
                         d3[ow] = r1[2 * ow + 1]
-                ap = arg[c, n_] if cm else arg[n_, c]
-                _phase_kernels.window_max(t0, t1, t2, t3, x.dtype.type(0), False,
-                                          yp[od].reshape(n), ap[od].reshape(n), n)
-
-
-def _max_values_2x2(x, y, arg, cm, c0, c1):
-    """`_max_forward_2x2`'s maxima alone (arg None): max is separable, so per plane each
-    pair of input rows is first reduced to one row of column maxima, then each pair of
-    columns of those to the output, both long vector loops (the same select, a NaN wins).
-    The maxima are the same values as with the taps kept; where a window's largest value
-    is a zero of both signs, or several NaNs, the one returned may be another of them.
-    Measured (128x32x28x28, 2 threads, each variant in its own processes, 3 alternating
-    pairs, medians of 40 calls, AMD EPYC AVX2, ms): 1.13-1.24 -> 0.68-0.69."""
-    N = x.shape[1] if cm else x.shape[0]
-    OD, OH, OW = y.shape[2], y.shape[3], y.shape[4]
-    rows = np.empty(OH * 2 * OW, dtype=x.dtype)  # each output row's column maxima
-    for c in range(c0, c1):
-        for n_ in range(N):
-            xp = x[c, n_] if cm else x[n_, c]
-            yp = y[c, n_] if cm else y[n_, c]
-            for od in range(OD):
-                for oh in range(OH):
-                    r0, r1, v = xp[od, 2 * oh], xp[od, 2 * oh + 1], rows[oh * 2 * OW:]
-                    for j in range(2 * OW):
-                        a, b = r0[j], r1[j]
-                        v[j] = b if (b > a) | (b != b) else a
-                yf = yp[od].reshape(OH * OW)
-                for i in range(OH * OW):
-                    a, b = rows[2 * i], rows[2 * i + 1]
-                    yf[i] = b if (b > a) | (b != b) else a
+                if arg is None:
+                    for i in range(n):
+                        a, b = rows[2 * i], rows[2 * i + 1]
+                        yf[i] = b if (b > a) | (b != b) else a
+                else:
+                    ap = arg[c, n_] if cm else arg[n_, c]
+                    _phase_kernels.window_max(t0, t1, t2, t3, x.dtype.type(0), False, yf,
+                                              ap[od].reshape(n), n)
 
 
 def _max_backward(g, arg, gx, cm, c0, c1, s, p, offs):
@@ -300,7 +286,7 @@ def _compiled():
     from ._jit import jit
 
     return {f.__name__: jit(f) for f in (_max_forward, _max_forward_flat, _max_forward_2x2,
-                                         _max_values_2x2, _max_backward, _max_backward_2x2)}
+                                         _max_backward, _max_backward_2x2)}
 
 
 # -- the pooling functions (the interface of `pool`'s) -----------------------------------------
@@ -312,14 +298,13 @@ def _flat_offsets(shape, kernel_size, dilation):
     return (((kd * dd) * H + kh * dh) * W + kw * dw).ravel().astype(np.int64)
 
 
-def _max_kernel(x, K, s, p, d, out_size, keep_taps):
+def _max_kernel(x, K, s, p, d, out_size):
     """(compiled loop, its extra arguments, x's planes, their layout, the dtype of the
     chosen taps) for a max pooling of x; K, s, p, d as 3-tuples."""
     S, O = three(x.shape[2:], 1), three(out_size, 1)
     if _tiles_2x2(K, s, p, d, S, out_size):
         a, cm = _planes.planes(x, copy=False)  # reads a strided input in place
-        loop = "_max_forward_2x2" if keep_taps else "_max_values_2x2"
-        return _compiled()[loop], (), a, cm, np.uint8
+        return _compiled()["_max_forward_2x2"], (), a, cm, np.uint8
     a, cm = _planes.planes(x)
     taps = _offset_dtype(math.prod(K))
     first = _first_inside(S, K, s, p, d, O)
@@ -333,7 +318,7 @@ def _max_kernel(x, K, s, p, d, out_size, keep_taps):
 def _max_pool(x, kernel_size, stride, padding, dilation, out_size, keep_taps):
     N, C = x.shape[:2]
     geo = (three(kernel_size, 1), three(stride, 1), three(padding, 0), three(dilation, 1))
-    kernel, args, a, cm, taps = _max_kernel(x, *geo, out_size, keep_taps)
+    kernel, args, a, cm, taps = _max_kernel(x, *geo, out_size)
     yb, y = _planes.alike((N, C, *out_size), cm, x.dtype)
     argb = _planes.alike((N, C, *out_size), cm, taps)[0] if keep_taps else None
     over_channels(lambda c0, c1: kernel(a, yb, argb, cm, c0, c1, *args), C, a.size,
@@ -347,12 +332,11 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, out_size):
 
 
 def max_pool_values(x, kernel_size, stride, padding, dilation, out_size):
-    """y of `max_pool_forward` alone (no gradient wanted), without keeping which tap won
-    (as PyTorch's max_pool2d without a gradient): the same maxima (2x2 windows at stride 2:
-    see `_max_values_2x2`). Measured (128x32x28x28 2x2, 2 threads, each variant in its own
-    processes, 3 alternating pairs, medians of 40 calls, AMD EPYC AVX2, ms): with the taps
-    2.05-3.30, without 1.43-1.72, the separable loop 0.68-0.69 (another run of the second:
-    1.13-1.24)."""
+    """y of `max_pool_forward` alone (no gradient wanted): the same loops with `arg` None,
+    no chosen taps kept, as PyTorch's max_pool2d does without a gradient (2x2 windows at
+    stride 2 as two separable passes: `_max_forward_2x2`). Measured (128x32x28x28 2x2, 2
+    threads, each variant in its own processes, 3 alternating pairs, medians of 40 calls,
+    AMD EPYC AVX2, ms): with the taps kept 2.05-3.30, the separable passes 0.68-0.69."""
     return _max_pool(x, kernel_size, stride, padding, dilation, out_size, False)[0]
 
 
