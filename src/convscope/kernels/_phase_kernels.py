@@ -133,7 +133,10 @@ def pick_out(grid, base, Q1, Q2, yp, div=None):
 def weighted_sum(out, src, starts, w, taps, init):
     """out (n,) := (init) or += the sum over k of w[t] * src[starts[t] + i] for t = taps[k],
     in that order, three taps per pass over `out` (the same additions, in the same order,
-    as one tap at a time; with init, the first pass sets out from three taps)."""
+    as one tap at a time; with init, the first pass sets out from three taps: one pass
+    fewer. Measured against the first pass from one tap, each in its own processes, 4
+    alternating pairs, 2 threads, AMD EPYC AVX2: the depthwise 3x3 forward of 8x128x56x56
+    2.21-2.88 -> 1.91-2.43 ms; 3x3 average pooling and the 1->32 layer within the noise)."""
     n = out.shape[0]
     K = taps.shape[0]
     k = 0
